@@ -1,0 +1,90 @@
+// The daemon's configuration: every key of DESIGN.md §6, each with a default.
+//
+// Two sets of defaults: the embedded default (no --config; state under ./var, dev master key
+// allowed) and the system default (--config given; paths under /run and /var/lib). A TOML file
+// overrides any subset. An unknown key, a wrong type or a bad value is an error that names the
+// key and its line.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace instaccess::daemon {
+
+using Seconds = std::chrono::seconds;
+
+struct RotationConfig {
+  std::string alg;
+  std::string content;  // enc only: the content encryption of issued tokens
+  int bits = 2048;      // RSA-2048 is what Canvas uses; 3072/4096 cost 3-8x per token
+  Seconds period{0};
+  Seconds prepublish{Seconds(3600)};  // verifiers fetch JWKS at least hourly
+};
+
+struct Config {
+  struct Daemon {
+    std::string socket;
+    mode_t socket_mode = 0660;  // owner and the clients' group only
+    std::string socket_group;   // empty: keep the daemon's group (systemd's socket unit sets one)
+    int workers = 0;            // 0 = one per core: the RSA work is CPU-bound
+    std::string log_level = "info";
+  } daemon;
+  struct Store {
+    std::string path;
+    std::string master_key_file;  // empty: credential dir only (or the dev key when embedded)
+  } store;
+  struct Tokens {
+    std::string issuer = "instructure:inst_access";
+    std::vector<std::string> accepted_issuers = {"instructure:inst_access"};
+    std::vector<std::string> required_claims = {"sub", "acct"};
+    Seconds default_ttl{3600};
+    Seconds max_lifetime{3600};  // Canvas's tokens live one hour
+    Seconds clock_skew{60};
+    bool include_kid = true;
+    bool allow_unencrypted = false;
+    bool accept_unencrypted = false;
+  } tokens;
+  RotationConfig rotation_sig{"RS256", "", 2048, Seconds(24 * 3600), Seconds(3600)};
+  RotationConfig rotation_enc{"RSA-OAEP", "A128CBC-HS256", 2048, Seconds(7 * 24 * 3600),
+                              Seconds(3600)};
+  struct Cache {
+    std::size_t entries = 100000;  // about 100 MB at worst; gateways repeat the same tokens
+  } cache;
+  struct Access {
+    std::vector<std::string> issue, decrypt, admin, read;
+  } access;
+  struct Limits {
+    std::size_t max_body = 64 * 1024;   // DESIGN.md §5
+    std::size_t max_header = 8 * 1024;  // DESIGN.md §5
+    std::size_t max_token = 16 * 1024;  // DESIGN.md §5
+    std::size_t max_connections = 1024;
+    Seconds read_timeout{10};
+    Seconds idle_timeout{60};
+  } limits;
+
+  bool embedded = true;  // no --config: the embedded default
+};
+
+// The defaults alone. embedded: state under ./var; otherwise the system paths.
+Config DefaultConfig(bool embedded);
+
+// Parses TOML text over the defaults. `source` names the text in messages ("FILE:LINE: ...").
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, bool embedded);
+
+// Reads and parses a file.
+Result<Config> LoadConfigFile(const std::string& path, bool embedded);
+
+// "90s", "15m", "24h", "7d", or combined "1h30m". Positive, at most ten years.
+Result<Seconds> ParseDuration(std::string_view text);
+// "65536", "64KiB", "1MiB", "1GiB".
+Result<std::size_t> ParseSize(std::string_view text);
+
+}  // namespace instaccess::daemon

@@ -1,0 +1,118 @@
+#include "daemon/daemon.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "daemon/logging.h"
+#include "daemon/routes.h"
+#include "ipc/server.h"
+
+namespace instaccess::daemon {
+
+namespace asio = ipc::asio;
+
+namespace {
+
+// The embedded default keeps its state in ./var, readable by the owner only.
+Status MakeStateDirectory(const std::string& socket_path) {
+  std::filesystem::path dir = std::filesystem::path(socket_path).parent_path();
+  if (dir.empty()) return Status::Ok();
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec)) {
+    if (chmod(dir.c_str(), 0700) != 0) {
+      return FailedPrecondition("cannot chmod " + dir.string() + ": " + std::strerror(errno));
+    }
+  } else if (ec) {
+    return FailedPrecondition("cannot create " + dir.string() + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+unsigned WorkerCount(int configured) {
+  if (configured > 0) return static_cast<unsigned>(configured);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+ipc::ServerLimits LimitsFrom(const Config& c) {
+  ipc::ServerLimits l;
+  l.max_body = c.limits.max_body;
+  l.max_header = c.limits.max_header;
+  l.max_connections = c.limits.max_connections;
+  l.read_timeout = c.limits.read_timeout;
+  l.idle_timeout = c.limits.idle_timeout;
+  return l;
+}
+
+}  // namespace
+
+int RunDaemon(Config config, std::string config_path) {
+  if (config.embedded) {
+    if (Status s = MakeStateDirectory(config.daemon.socket); !s.ok()) {
+      spdlog::critical("{}", s.message());
+      return kExitFailure;
+    }
+  }
+
+  auto listener = ipc::ListenUnix(
+      {config.daemon.socket, config.daemon.socket_mode, config.daemon.socket_group});
+  if (!listener) {
+    spdlog::critical("cannot listen on {}: {}", config.daemon.socket, listener.error().message());
+    return kExitFailure;
+  }
+
+  ipc::Router router = BuildRouter();
+  asio::io_context io;
+  ipc::Server server(io, std::move(*listener), LimitsFrom(config),
+                     [&router](const ipc::Request& req, const ipc::Peer& peer) {
+                       return router.Dispatch(req, peer);
+                     });
+  server.Start();
+
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+          spdlog::info("SIGHUP: re-reading configuration");
+          if (!config_path.empty()) {
+            auto fresh = LoadConfigFile(config_path, config.embedded);
+            if (!fresh) {
+              spdlog::error("keeping the running configuration: {}", fresh.error().message());
+            } else {
+              SetLogLevel(fresh->daemon.log_level);
+              config.daemon.log_level = fresh->daemon.log_level;
+              config.access = fresh->access;
+              spdlog::info("configuration reloaded from {}", config_path);
+            }
+          }
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("{}: draining {} connection(s) and stopping", strsignal(signo),
+                     server.connections());
+        server.Drain();
+      };
+  signals.async_wait(on_signal);
+
+  unsigned workers = WorkerCount(config.daemon.workers);
+  spdlog::info("instaccessd listening on {} ({} worker threads)", config.daemon.socket, workers);
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < workers; ++i) threads.emplace_back([&io] { io.run(); });
+  // Runs until Drain() has left nothing to do; the signal set is cancelled once draining starts.
+  io.run();
+  for (auto& t : threads) t.join();
+
+  unlink(config.daemon.socket.c_str());
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace instaccess::daemon

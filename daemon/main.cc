@@ -1,0 +1,55 @@
+// instaccessd: command line in, exit code out. Everything else lives in the daemon library.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+
+namespace {
+
+constexpr const char* kFooter = R"(
+Without --config, instaccessd runs the embedded default: settings from ./instaccessd.toml if
+present, state in ./var (socket var/instaccessd.sock, store var/keys.db).
+
+Exit codes: 0 ok, 1 start-up or run-time failure, 64 bad command line, 78 bad configuration.
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the configuration.
+Configuration reference: docs/config.md.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace instaccess::daemon;
+  CLI::App app{"instaccessd: host-local key vault and InstAccess token service"};
+  app.footer(kFooter);
+  std::string config_path;
+  bool check_config = false;
+  app.add_option("-c,--config", config_path, "Configuration file (TOML)")->check(CLI::ExistingFile);
+  app.add_flag("--check-config", check_config, "Validate the configuration and exit");
+  app.set_version_flag("--version", std::string("instaccessd ") + INSTACCESS_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  bool embedded = config_path.empty();
+  if (embedded && std::filesystem::exists("instaccessd.toml")) config_path = "instaccessd.toml";
+  auto config = config_path.empty() ? instaccess::Result<Config>(DefaultConfig(true))
+                                    : LoadConfigFile(config_path, embedded);
+  if (!config) {
+    std::cerr << "instaccessd: " << config.error().message() << "\n";
+    return kExitConfig;
+  }
+  if (check_config) {
+    std::cout << "configuration OK"
+              << (config_path.empty() ? " (embedded default)" : ": " + config_path) << "\n";
+    return kExitOk;
+  }
+  SetUpLogging(config->daemon.log_level);
+  return RunDaemon(std::move(*config), config_path);
+}

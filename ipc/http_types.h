@@ -1,0 +1,39 @@
+// The request and response shapes handlers see: plain values, no Beast types, so handlers and
+// their tests do not depend on the transport.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace instaccess::ipc {
+
+struct Request {
+  std::string method;        // "GET", "POST", ...
+  std::string target;        // as sent, e.g. "/api/v1/keys?x=1"
+  std::string path;          // target without the query
+  std::string content_type;  // media type only, lower-case, parameters dropped
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
+};
+
+// {"error": {"code": code, "message": message}} with `status`. DESIGN.md §5's only error shape.
+Response JsonError(int status, std::string_view code, std::string_view message);
+
+// The one mapping from a Status to an HTTP error response. Internal errors never carry details
+// to the client (they are for the log).
+Response ErrorFromStatus(const Status& status);
+
+// 200 with a JSON body.
+Response JsonOk(std::string body, int status = 200);
+
+}  // namespace instaccess::ipc

@@ -1,0 +1,56 @@
+#include "ipc/peer.h"
+
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+namespace instaccess::ipc {
+
+namespace {
+
+std::string UserName(uid_t uid) {
+  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 4096u);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return {};
+  return pw.pw_name;
+}
+
+std::string ProcessName(pid_t pid) {
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
+}  // namespace
+
+std::string Peer::Describe() const {
+  std::string s = "uid " + std::to_string(uid);
+  if (std::string user = UserName(uid); !user.empty()) s += " (" + user + ")";
+  s += " pid " + std::to_string(pid);
+  if (!process.empty()) s += " (" + process + ")";
+  return s;
+}
+
+Result<Peer> PeerOf(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return Internal(std::string("SO_PEERCRED: ") + std::strerror(errno));
+  }
+  Peer peer;
+  peer.uid = cred.uid;
+  peer.gid = cred.gid;
+  peer.pid = cred.pid;
+  peer.process = ProcessName(cred.pid);
+  return peer;
+}
+
+}  // namespace instaccess::ipc

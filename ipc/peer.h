@@ -1,0 +1,26 @@
+// Who is on the other end of a connection, as the kernel says (SO_PEERCRED), never as the
+// request says. Captured once at accept: the credentials of the process that connected.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/status.h"
+
+namespace instaccess::ipc {
+
+struct Peer {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  pid_t pid = 0;
+  std::string process;  // /proc/<pid>/comm at accept time, for logs only; may be empty
+
+  // "uid 1001 (alice) pid 4242 (curl)" for log lines and audit rows.
+  std::string Describe() const;
+};
+
+// Reads SO_PEERCRED of a connected Unix stream socket.
+Result<Peer> PeerOf(int fd);
+
+}  // namespace instaccess::ipc

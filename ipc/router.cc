@@ -1,0 +1,62 @@
+#include "ipc/router.h"
+
+namespace instaccess::ipc {
+
+namespace {
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool IsPlaceholder(const std::string& s) {
+  return s.size() > 2 && s.front() == '{' && s.back() == '}';
+}
+
+bool Match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+           PathParams* params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (IsPlaceholder(pattern[i])) {
+      (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = path[i];
+    } else if (pattern[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back({std::move(method), Split(pattern), std::move(handler)});
+}
+
+Response Router::Dispatch(const Request& request, const Peer& peer) const {
+  std::vector<std::string> path = Split(request.path);
+  bool path_known = false;
+  for (const Route& route : routes_) {
+    PathParams params;
+    if (!Match(route.segments, path, &params)) continue;
+    path_known = true;
+    if (route.method == request.method) return route.handler(request, peer, params);
+  }
+  if (path_known) {
+    return JsonError(405, "method_not_allowed",
+                     "method " + request.method + " is not allowed on " + request.path);
+  }
+  return JsonError(404, "not_found", "no such endpoint: " + request.path);
+}
+
+}  // namespace instaccess::ipc

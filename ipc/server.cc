@@ -1,0 +1,195 @@
+#include "ipc/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace instaccess::ipc {
+
+namespace {
+
+using asio::use_awaitable;
+
+// What a connection is doing: only an idle one may be closed by Drain().
+enum class Phase { kIdle, kReading, kHandling };
+
+std::string LowerMediaType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  std::string out(media);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+Request ToRequest(http::request<http::string_body>& req) {
+  Request out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  out.path = out.target.substr(0, out.target.find('?'));
+  out.content_type = LowerMediaType(req[http::field::content_type]);
+  out.body = std::move(req.body());
+  return out;
+}
+
+http::response<http::string_body> ToBeast(Response r, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+  res.set(http::field::server, "instaccessd");
+  res.set(http::field::content_type, r.content_type);
+  for (auto& [name, value] : r.headers) res.set(name, value);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+// The answer to a request that could not be parsed; the connection closes after it.
+Response ParseErrorResponse(const beast::error_code& ec) {
+  if (ec == http::error::header_limit) {
+    return JsonError(431, "request_header_fields_too_large", "request header too large");
+  }
+  if (ec == http::error::body_limit) {
+    return JsonError(413, "payload_too_large", "request body too large");
+  }
+  return JsonError(400, "bad_request", "malformed HTTP request");
+}
+
+bool IsDisconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == beast::error::timeout || ec == asio::error::broken_pipe;
+}
+
+}  // namespace
+
+struct Server::Connection {
+  explicit Connection(UnixSocket socket) : stream(std::move(socket)) {}
+  UnixStream stream;
+  Phase phase = Phase::kIdle;  // Touched only on the connection's strand.
+};
+
+Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits,
+               RequestHandler handler)
+    : io_(io), acceptor_(io), limits_(limits), handler_(std::move(handler)) {
+  acceptor_.assign(asio::local::stream_protocol(), listener.release());
+}
+
+Server::~Server() = default;
+
+void Server::Start() { asio::co_spawn(acceptor_.get_executor(), Accept(), asio::detached); }
+
+void Server::Drain() {
+  draining_ = true;
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::scoped_lock lock(mu_);
+  for (const auto& conn : connections_) {
+    // Runs on the connection's strand, so it cannot interleave with the coroutine's own steps.
+    asio::post(conn->stream.get_executor(), [conn] {
+      if (conn->phase == Phase::kIdle) conn->stream.cancel();
+    });
+  }
+}
+
+asio::awaitable<void> Server::Accept() {
+  for (;;) {
+    UnixSocket socket(asio::make_strand(io_));
+    beast::error_code ec;
+    co_await acceptor_.async_accept(socket, asio::redirect_error(use_awaitable, ec));
+    if (draining_ || ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      // EMFILE and friends: log and keep accepting; the connection attempt is lost, not us.
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    {
+      std::scoped_lock lock(mu_);
+      connections_.insert(conn);
+    }
+    live_++;
+    asio::co_spawn(conn->stream.get_executor(), Serve(conn), asio::detached);
+  }
+}
+
+void Server::Forget(const std::shared_ptr<Connection>& conn) {
+  beast::error_code ec;
+  conn->stream.socket().shutdown(asio::socket_base::shutdown_both, ec);
+  conn->stream.close();
+  live_--;
+  std::scoped_lock lock(mu_);
+  connections_.erase(conn);
+}
+
+asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn) {
+  UnixStream& stream = conn->stream;
+  beast::error_code ec;
+
+  if (live_.load() > limits_.max_connections) {
+    spdlog::warn("refusing connection: {} open, limit {}", live_.load(), limits_.max_connections);
+    auto res = ToBeast(JsonError(503, "overloaded", "too many connections"), false);
+    res.set(http::field::retry_after, "1");
+    stream.expires_after(limits_.read_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+    Forget(conn);
+    co_return;
+  }
+
+  auto peer = PeerOf(stream.socket().native_handle());
+  if (!peer) {
+    spdlog::error("dropping connection: {}", peer.error().ToString());
+    Forget(conn);
+    co_return;
+  }
+
+  beast::flat_buffer buffer;
+  while (!draining_) {
+    // Wait for the first byte of the next request under the idle timeout...
+    conn->phase = Phase::kIdle;
+    if (buffer.size() == 0) {
+      stream.expires_after(limits_.idle_timeout);
+      std::size_t n = co_await stream.async_read_some(buffer.prepare(4096),
+                                                      asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    // ...then the whole request under the (shorter) read timeout.
+    conn->phase = Phase::kReading;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
+    parser.body_limit(limits_.max_body);
+    stream.expires_after(limits_.read_timeout);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (!IsDisconnect(ec)) {
+        auto res = ToBeast(ParseErrorResponse(ec), false);
+        co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      }
+      break;
+    }
+
+    conn->phase = Phase::kHandling;
+    http::request<http::string_body> req = parser.release();
+    bool keep_alive = req.keep_alive();
+    Response response;
+    try {
+      response = handler_(ToRequest(req), *peer);
+    } catch (const std::exception& e) {
+      // A handler bug must cost one request, not the daemon.
+      spdlog::error("handler failed for {} {}: {}", std::string(req.method_string()),
+                    std::string(req.target()), e.what());
+      response = JsonError(500, "internal", "internal error");
+    }
+    keep_alive = keep_alive && !draining_;
+    auto res = ToBeast(std::move(response), keep_alive);
+    stream.expires_after(limits_.read_timeout);
+    co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+    if (ec || !keep_alive) break;
+  }
+  Forget(conn);
+}
+
+}  // namespace instaccess::ipc

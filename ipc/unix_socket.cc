@@ -1,0 +1,109 @@
+#include "ipc/unix_socket.h"
+
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace instaccess::ipc {
+
+namespace {
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+Result<sockaddr_un> Address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    return InvalidArgument("socket path must be 1 to " + std::to_string(sizeof addr.sun_path - 1) +
+                           " bytes: " + path);
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+// A socket file nobody listens on is left over from a crash and may go; anything else stays.
+Status RemoveIfStale(const std::string& path, const sockaddr_un& addr) {
+  struct stat st{};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return FailedPrecondition(Errno("cannot inspect " + path));
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return FailedPrecondition(path + " exists and is not a socket; refusing to replace it");
+  }
+  UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) return Internal(Errno("socket"));
+  if (connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    return FailedPrecondition("another process is listening on " + path +
+                              " (is instaccessd already running?)");
+  }
+  if (errno != ECONNREFUSED) return FailedPrecondition(Errno("cannot probe " + path));
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return FailedPrecondition(Errno("cannot remove stale socket " + path));
+  }
+  return Status::Ok();
+}
+
+Result<gid_t> GroupId(const std::string& name) {
+  long size = sysconf(_SC_GETGR_R_SIZE_MAX);
+  std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 4096u);
+  group gr{};
+  group* found = nullptr;
+  if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    return InvalidArgument("no such group: " + name);
+  }
+  return gr.gr_gid;
+}
+
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<UniqueFd> ListenUnix(const SocketOptions& options) {
+  auto addr = Address(options.path);
+  if (!addr) return addr.error();
+  INSTACCESS_RETURN_IF_ERROR(RemoveIfStale(options.path, *addr));
+
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Internal(Errno("socket"));
+  // Bind under a tight umask so the file is never reachable by others, even for an instant,
+  // before chmod sets the configured mode (as ssh-agent does).
+  mode_t old_umask = umask(0177);
+  int rc = bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
+  int bind_errno = errno;
+  umask(old_umask);
+  if (rc != 0) {
+    errno = bind_errno;
+    return FailedPrecondition(Errno("cannot bind " + options.path));
+  }
+  if (!options.group.empty()) {
+    auto gid = GroupId(options.group);
+    if (!gid) return gid.error();
+    if (chown(options.path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+      return FailedPrecondition(Errno("cannot give " + options.path + " to group " + options.group));
+    }
+  }
+  if (chmod(options.path.c_str(), options.mode) != 0) {
+    return FailedPrecondition(Errno("cannot chmod " + options.path));
+  }
+  if (listen(fd.get(), options.backlog) != 0) return Internal(Errno("listen"));
+  return fd;
+}
+
+}  // namespace instaccess::ipc
