@@ -1,0 +1,108 @@
+#include "jose/base64url.h"
+
+#include <array>
+
+namespace instaccess::jose {
+
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// 0xff marks bytes outside the alphabet.
+constexpr std::array<std::uint8_t, 256> MakeDecodeTable() {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = i;
+  return t;
+}
+constexpr std::array<std::uint8_t, 256> kDecode = MakeDecodeTable();
+
+// Decoded length, or false when no canonical encoding has this length.
+bool DecodedSize(std::size_t text_len, std::size_t* out) {
+  if (text_len % 4 == 1) return false;
+  *out = text_len / 4 * 3 + (text_len % 4 == 0 ? 0 : text_len % 4 - 1);
+  return true;
+}
+
+// Writes exactly DecodedSize() bytes to `out`. Timing depends only on the length: the key material
+// decoded here (JWK "d", "p", ...) must not leak through table lookups keyed by branch outcomes.
+bool DecodeInto(std::string_view text, std::uint8_t* out) {
+  std::uint8_t bad = 0;
+  std::size_t o = 0;
+  std::size_t i = 0;
+  auto val = [&](std::size_t k) {
+    std::uint8_t v = kDecode[static_cast<unsigned char>(text[k])];
+    bad |= static_cast<std::uint8_t>(v >> 7);  // 0xff has the top bit, 0..63 do not
+    return static_cast<std::uint32_t>(v & 0x3f);
+  };
+  for (; i + 4 <= text.size(); i += 4) {
+    std::uint32_t n = val(i) << 18 | val(i + 1) << 12 | val(i + 2) << 6 | val(i + 3);
+    out[o++] = static_cast<std::uint8_t>(n >> 16);
+    out[o++] = static_cast<std::uint8_t>(n >> 8);
+    out[o++] = static_cast<std::uint8_t>(n);
+  }
+  std::size_t rest = text.size() - i;
+  if (rest == 2) {
+    std::uint32_t a = val(i), b = val(i + 1);
+    out[o++] = static_cast<std::uint8_t>(a << 2 | b >> 4);
+    bad |= static_cast<std::uint8_t>((b & 0x0f) != 0);  // non-canonical tail bits
+  } else if (rest == 3) {
+    std::uint32_t a = val(i), b = val(i + 1), c = val(i + 2);
+    out[o++] = static_cast<std::uint8_t>(a << 2 | b >> 4);
+    out[o++] = static_cast<std::uint8_t>((b & 0x0f) << 4 | c >> 2);
+    bad |= static_cast<std::uint8_t>((c & 0x03) != 0);
+  }
+  return bad == 0;
+}
+
+}  // namespace
+
+std::string Base64UrlEncode(std::span<const std::uint8_t> bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    std::uint32_t n = std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += kAlphabet[n >> 6 & 63];
+    out += kAlphabet[n & 63];
+  }
+  std::size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    std::uint32_t n = std::uint32_t{bytes[i]} << 16;
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+  } else if (rest == 2) {
+    std::uint32_t n = std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8;
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += kAlphabet[n >> 6 & 63];
+  }
+  return out;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  return Base64UrlEncode(std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
+Result<std::string> Base64UrlDecode(std::string_view text) {
+  std::size_t n = 0;
+  if (!DecodedSize(text.size(), &n)) return InvalidArgument("bad base64url");
+  std::string out(n, '\0');
+  if (!DecodeInto(text, reinterpret_cast<std::uint8_t*>(out.data()))) {
+    return InvalidArgument("bad base64url");
+  }
+  return out;
+}
+
+Result<SecretBytes> Base64UrlDecodeSecret(std::string_view text) {
+  std::size_t n = 0;
+  if (!DecodedSize(text.size(), &n)) return InvalidArgument("bad base64url");
+  SecretBytes out(n);
+  if (!DecodeInto(text, out.reveal_secret().data())) return InvalidArgument("bad base64url");
+  return out;
+}
+
+}  // namespace instaccess::jose

@@ -1,0 +1,29 @@
+// Base64url without padding (RFC 7515 §2, RFC 4648 §5), strict in both directions.
+//
+// Decoding accepts only the canonical encoding: no '=' padding, no whitespace, no bytes outside the
+// url-safe alphabet, no length that is 1 mod 4, and no non-zero bits in the unused tail of the last
+// character. A token therefore has exactly one spelling, so a bit-flipped character can never decode to
+// the same bytes (malleability would let two different strings carry one signature).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/secret_bytes.h"
+#include "common/status.h"
+
+namespace instaccess::jose {
+
+std::string Base64UrlEncode(std::span<const std::uint8_t> bytes);
+std::string Base64UrlEncode(std::string_view bytes);
+
+// InvalidArgument("bad base64url") on any deviation from the canonical form.
+Result<std::string> Base64UrlDecode(std::string_view text);
+// The same, with the decoded bytes only ever in secure memory (private JWK members).
+Result<SecretBytes> Base64UrlDecodeSecret(std::string_view text);
+
+}  // namespace instaccess::jose
