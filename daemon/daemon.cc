@@ -8,11 +8,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "daemon/logging.h"
 #include "daemon/routes.h"
+#include "daemon/systemd.h"
 #include "ipc/server.h"
 
 namespace instaccess::daemon {
@@ -61,20 +63,48 @@ int RunDaemon(Config config, std::string config_path) {
     }
   }
 
-  auto listener = ipc::ListenUnix(
-      {config.daemon.socket, config.daemon.socket_mode, config.daemon.socket_group});
-  if (!listener) {
-    spdlog::critical("cannot listen on {}: {}", config.daemon.socket, listener.error().message());
+  // Socket activation first; otherwise our own socket, which we also remove on exit.
+  auto activated = SocketFromSystemd();
+  if (!activated) {
+    spdlog::critical("{}", activated.error().message());
     return kExitFailure;
+  }
+  const bool own_socket = !activated->has_value();
+  ipc::UniqueFd listen_fd;
+  if (own_socket) {
+    auto listener = ipc::ListenUnix(
+        {config.daemon.socket, config.daemon.socket_mode, config.daemon.socket_group});
+    if (!listener) {
+      spdlog::critical("cannot listen on {}: {}", config.daemon.socket,
+                       listener.error().message());
+      return kExitFailure;
+    }
+    listen_fd = std::move(*listener);
+  } else {
+    listen_fd = std::move(**activated);
   }
 
   ipc::Router router = BuildRouter();
   asio::io_context io;
-  ipc::Server server(io, std::move(*listener), LimitsFrom(config),
+  ipc::Server server(io, std::move(listen_fd), LimitsFrom(config),
                      [&router](const ipc::Request& req, const ipc::Peer& peer) {
                        return router.Dispatch(req, peer);
                      });
   server.Start();
+
+  // WATCHDOG=1 at half of WatchdogSec, from the io threads: a wedged io_context stops it.
+  asio::steady_timer watchdog(io);
+  std::function<void(const boost::system::error_code&)> on_watchdog =
+      [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        NotifyWatchdog();
+        watchdog.expires_after(*WatchdogInterval());
+        watchdog.async_wait(on_watchdog);
+      };
+  if (WatchdogInterval()) {
+    watchdog.expires_after(*WatchdogInterval());
+    watchdog.async_wait(on_watchdog);
+  }
 
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -82,6 +112,7 @@ int RunDaemon(Config config, std::string config_path) {
         if (ec) return;
         if (signo == SIGHUP) {
           spdlog::info("SIGHUP: re-reading configuration");
+          NotifyReloading();
           if (!config_path.empty()) {
             auto fresh = LoadConfigFile(config_path, config.embedded);
             if (!fresh) {
@@ -93,24 +124,29 @@ int RunDaemon(Config config, std::string config_path) {
               spdlog::info("configuration reloaded from {}", config_path);
             }
           }
+          NotifyReloaded();
           signals.async_wait(on_signal);
           return;
         }
         spdlog::info("{}: draining {} connection(s) and stopping", strsignal(signo),
                      server.connections());
+        NotifyStopping();
         server.Drain();
+        watchdog.cancel();
       };
   signals.async_wait(on_signal);
 
   unsigned workers = WorkerCount(config.daemon.workers);
-  spdlog::info("instaccessd listening on {} ({} worker threads)", config.daemon.socket, workers);
+  spdlog::info("instaccessd listening on {}{} ({} worker threads)", config.daemon.socket,
+               own_socket ? "" : " (socket from systemd)", workers);
+  NotifyReady("serving on " + config.daemon.socket);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < workers; ++i) threads.emplace_back([&io] { io.run(); });
   // Runs until Drain() has left nothing to do; the signal set is cancelled once draining starts.
   io.run();
   for (auto& t : threads) t.join();
 
-  unlink(config.daemon.socket.c_str());
+  if (own_socket) unlink(config.daemon.socket.c_str());
   spdlog::info("stopped");
   return kExitOk;
 }

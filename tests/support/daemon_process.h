@@ -1,0 +1,66 @@
+// The real instaccessd binary, started in a directory of the test's, with its own
+// NOTIFY_SOCKET: the test waits for READY=1 (and RELOADING/STOPPING) as systemd would, never
+// by sleeping. stderr goes to a file the test can read.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace instaccess::testing {
+
+// Path of a binary built by this tree, e.g. BuiltBinary("daemon/instaccessd").
+std::string BuiltBinary(const std::string& relative);
+
+// A datagram socket to stand in for systemd's notify socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path);
+  ~NotifySocket();
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Next datagram, or nullopt when none arrives in `timeout`.
+  std::optional<std::string> Receive(std::chrono::milliseconds timeout);
+  // Reads datagrams until one contains `needle` (a line such as "READY=1"); false on timeout.
+  bool WaitFor(const std::string& needle, std::chrono::milliseconds timeout);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+struct DaemonOptions {
+  std::string workdir;                       // cwd of the daemon
+  std::vector<std::string> args;             // after argv[0]
+  std::map<std::string, std::string> env;    // added to a minimal environment
+  std::string notify_socket;                 // NOTIFY_SOCKET, if not empty
+  std::vector<int> pass_fds;                 // inherited as fd 3, 4, ... (socket activation)
+};
+
+class DaemonProcess {
+ public:
+  explicit DaemonProcess(DaemonOptions options);
+  ~DaemonProcess();  // SIGKILLs a daemon still running
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int signo);
+  // Waits for exit; returns the exit code (128+signal if killed), nullopt on timeout.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  std::string Stderr() const;
+
+ private:
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  std::string stderr_path_;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace instaccess::testing
