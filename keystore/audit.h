@@ -1,0 +1,51 @@
+// The audit chain (DESIGN §4): every key event and admin action is a row of `audit`, and
+// hash = SHA-256(prev_hash || canonical row), prev_hash of the first row being 32 zero bytes.
+// Editing, reordering or deleting a row (other than the newest ones) breaks the chain at that
+// row. The canonical row is length-prefixed so that no two different rows encode the same.
+//
+// Thread-safety: functions over a Db the caller owns.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "keystore/key_types.h"
+#include "keystore/sqlite.h"
+
+namespace instaccess::keystore {
+
+struct AuditEntry {
+  std::int64_t seq = 0;
+  UnixTime at = 0;
+  std::string actor;   // "scheduler", "uid=1000(alice) pid=42", "rekey", ...
+  std::string action;  // "generate", "activate", "retire", "destroy", "import", "revoke", ...
+  std::optional<std::string> kid;
+  std::string detail;  // human-readable, no secrets
+  std::vector<std::uint8_t> prev_hash;
+  std::vector<std::uint8_t> hash;
+};
+
+// SHA-256(prev_hash || canonical(seq, at, actor, action, kid, detail)).
+std::vector<std::uint8_t> AuditHash(const AuditEntry& e);
+
+// Appends one row; call inside the transaction that makes the change it records.
+Status AppendAudit(Db& db, UnixTime at, std::string_view actor, std::string_view action,
+                   std::optional<std::string_view> kid, std::string_view detail);
+
+// Rows with seq > after_seq, oldest first, at most `limit`.
+Result<std::vector<AuditEntry>> ReadAudit(Db& db, std::int64_t after_seq, std::int64_t limit);
+
+struct AuditVerification {
+  std::int64_t entries = 0;
+  // The first row whose link does not hold (seq gap, prev_hash mismatch or hash mismatch).
+  std::optional<std::int64_t> first_broken_seq;
+  std::string reason;
+  bool ok() const { return !first_broken_seq.has_value(); }
+};
+Result<AuditVerification> VerifyAudit(Db& db);
+
+}  // namespace instaccess::keystore

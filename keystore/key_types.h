@@ -1,0 +1,66 @@
+// Key metadata shared by the store, the schedule and the keyring interface. No secrets here.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace instaccess::keystore {
+
+// Unix seconds. Every function that needs "now" takes it as a parameter: there is no hidden
+// clock anywhere in this library, so the schedule is tested with any clock the test likes.
+using UnixTime = std::int64_t;
+
+// What a key is for (DESIGN §3: one keyring per purpose). Same names as JWK "use".
+enum class Purpose { kSig, kEnc };
+inline constexpr Purpose kAllPurposes[] = {Purpose::kSig, Purpose::kEnc};
+
+enum class KeyState {
+  kPending,    // generated or imported, published, not yet used
+  kActive,     // exactly one per purpose: signs new tokens / is encrypted to
+  kRetired,    // no new use; still verifies / decrypts until expire_at
+  kDestroyed,  // private part wiped; row kept for audit
+  kRevoked,    // operator's emergency exit: not published, not accepted, private part wiped
+};
+
+enum class KeyOrigin {
+  kGenerated,  // made here
+  kImported,   // private key brought in (e.g. Canvas's existing keys)
+  kPeer,       // public key only: a peer's signing key or a gateway's encryption key
+};
+
+std::string_view PurposeName(Purpose p);  // "sig" / "enc"
+std::string_view StateName(KeyState s);    // "pending", ...
+std::string_view OriginName(KeyOrigin o);  // "generated", ...
+Result<Purpose> ParsePurpose(std::string_view s);
+Result<KeyState> ParseState(std::string_view s);
+Result<KeyOrigin> ParseOrigin(std::string_view s);
+
+// One row of the `keys` table without its key material.
+struct KeyInfo {
+  std::string kid;
+  Purpose purpose = Purpose::kSig;
+  std::string alg;  // JOSE name, e.g. "RS256"; the key is bound to it for life
+  int bits = 0;
+  KeyOrigin origin = KeyOrigin::kGenerated;
+  KeyState state = KeyState::kPending;
+  UnixTime created_at = 0;
+  // Pending: when it is planned to become active. Active/retired: when it became active
+  // (unset for keys that were never active, e.g. peer keys imported without activation).
+  std::optional<UnixTime> activate_at;
+  std::optional<UnixTime> retire_at;  // when it stopped being active
+  // When a retired key is destroyed: retire_at + max_lifetime + clock_skew. Unset for keys
+  // that are never destroyed by the schedule (peer keys imported without activation).
+  std::optional<UnixTime> expire_at;
+  std::optional<UnixTime> revoked_at;  // schema v2
+  bool has_private = false;            // a sealed private part is stored (not wiped)
+
+  friend bool operator==(const KeyInfo&, const KeyInfo&) = default;
+};
+
+}  // namespace instaccess::keystore

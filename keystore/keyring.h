@@ -1,0 +1,126 @@
+// Keyring: the keys of both purposes, their schedule and the operator's actions on them
+// (DESIGN §3). An interface so that a shared backend (PostgreSQL, DESIGN §8) can replace the
+// single-host SQLite one (SqliteKeyring, sqlite_keyring.h) without the daemon changing.
+//
+// Guarantees every implementation gives:
+//   - Snapshot() is cheap and lock-free for readers: an immutable KeySet, replaced atomically
+//     after each committed change. A reader keeps the set it holds for as long as it likes.
+//   - Each change (a scheduled transition, rotate, import, revoke) is one transaction together
+//     with its audit rows: after a crash the store holds the old or the new state, never a mix,
+//     and never zero active keys for a purpose once it had one.
+//   - Times are parameters. No method reads a clock.
+//   - Key generation runs on a worker thread, never on the calling thread.
+// What it does not do: authenticate callers (the socket's peer check does), or decide when to
+// call ApplyDue (the daemon's scheduler does, sleeping until NextDueTime).
+//
+// Thread-safety: all methods may be called from any thread. Mutating calls are serialised with
+// each other (one waits while another generates a key); Snapshot() and NextDueTime() never wait.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "jose/rsa_key.h"
+#include "keystore/audit.h"
+#include "keystore/key_types.h"
+#include "keystore/schedule.h"
+
+namespace instaccess::keystore {
+
+// The live keys at one moment. Immutable once published.
+struct KeySet {
+  // Increases with every change, so caches keyed on it can tell sets apart.
+  std::int64_t generation = 0;
+  // Signs new tokens; always with its private part. Absent: the store has no usable active
+  // signing key (see problems); the daemon then reports unhealthy.
+  std::optional<jose::RsaKey> active_sig;
+  // New tokens are encrypted to it. Has a private part unless it is a peer's (gateway's) key.
+  std::optional<jose::RsaKey> active_enc;
+  // Keys that may verify a signature: sig keys pending, active or retired (peer keys included),
+  // public parts, newest first.
+  std::vector<jose::RsaKey> verify;
+  // Keys that may decrypt: enc keys active or retired with a private part, newest first (the
+  // order in which a token without kid is tried, DESIGN §2).
+  std::vector<jose::RsaKey> decrypt;
+  // {"keys": [...]}: public JWKs (kid, alg, use) of pending, active and retired keys.
+  nlohmann::json jwks = nlohmann::json::object({{"keys", nlohmann::json::array()}});
+  // Every key row, oldest first, with its state and times (GET /api/v1/keys).
+  std::vector<KeyInfo> keys;
+  // The coming transitions, earliest first (the first is certain, later ones may move).
+  std::vector<Transition> planned;
+  // Keys refused while loading (a sealed row that does not authenticate, ...), one line each.
+  // They are left out of every set above; the other keys work.
+  std::vector<std::string> problems;
+
+  const jose::RsaKey* FindVerify(std::string_view kid) const;
+  const jose::RsaKey* FindDecrypt(std::string_view kid) const;
+  const KeyInfo* FindInfo(std::string_view kid) const;
+};
+
+struct ImportRequest {
+  Purpose purpose = Purpose::kSig;
+  // Exactly one of pem / jwk. A private key becomes origin `imported`; a public one `peer`.
+  std::string pem;
+  std::optional<nlohmann::json> jwk;
+  // Default: the JWK's "alg" if it has one, else the purpose's configured alg.
+  std::optional<jose::Alg> alg;
+  // Make it the active key at once (the current active key is retired). A public-only key can
+  // be active for enc only (tokens are then encrypted to a gateway's key). Without activate,
+  // the key is accepted (verifies / decrypts) until revoked but never used for new tokens: it
+  // is stored as retired without an expiry.
+  bool activate = false;
+};
+
+struct Health {
+  bool store_open = false;
+  bool active_sig = false;  // an active signing key with its private part is loaded
+  bool active_enc = false;  // an active encryption key is loaded
+  std::string message;      // why not healthy, for /healthz and status
+  bool ok() const { return store_open && active_sig && active_enc; }
+};
+
+class Keyring {
+ public:
+  virtual ~Keyring() = default;
+
+  virtual std::shared_ptr<const KeySet> Snapshot() const = 0;
+
+  // When the scheduler should next call ApplyDue: the earliest planned transition, or `now` if
+  // one is already due; nullopt when nothing is planned.
+  virtual std::optional<UnixTime> NextDueTime(UnixTime now) const = 0;
+
+  // Applies every transition due at `now`, earliest first, one transaction each (also the
+  // catch-up after downtime, and the first keys of a new store). Returns how many were applied.
+  // A `now` earlier than times already stored undoes nothing.
+  virtual Result<int> ApplyDue(UnixTime now, std::string_view actor) = 0;
+
+  // Manual rotation: promotes the pending key of each named purpose, or generates one and
+  // activates it, at once. Returns the new active kids. nullopt purpose = both.
+  virtual Result<std::vector<std::string>> Rotate(std::optional<Purpose> purpose, UnixTime now,
+                                                  std::string_view actor) = 0;
+
+  virtual Result<KeyInfo> Import(const ImportRequest& request, UnixTime now,
+                                 std::string_view actor) = 0;
+
+  // Revokes `kid`. If it is the active key, a replacement (the pending key, or a fresh one) is
+  // made active in the same transaction first. Returns the revoked key's row.
+  virtual Result<KeyInfo> Revoke(const std::string& kid, UnixTime now,
+                                 std::string_view actor) = 0;
+
+  // A consistent copy of the store at `dest_path` (which must not exist). Content stays sealed.
+  virtual Status Backup(const std::string& dest_path, UnixTime now, std::string_view actor) = 0;
+
+  virtual Result<AuditVerification> VerifyAuditChain() = 0;
+  virtual Result<std::vector<AuditEntry>> ReadAuditLog(std::int64_t after_seq,
+                                                       std::int64_t limit) = 0;
+
+  virtual Health GetHealth() const = 0;
+};
+
+}  // namespace instaccess::keystore

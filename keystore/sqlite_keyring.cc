@@ -1,0 +1,643 @@
+#include "keystore/sqlite_keyring.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <utility>
+
+#include "keystore/seal.h"
+
+namespace instaccess::keystore {
+
+namespace {
+
+// Bounds one ApplyDue call. Each step moves the schedule forward, so a catch-up needs only a
+// handful (promote, generate, a few destroys); a bug must not become an endless loop.
+constexpr int kMaxStepsPerApply = 256;
+
+std::string Describe(const KeyInfo& k) {
+  std::string s = "purpose=" + std::string(PurposeName(k.purpose)) + " alg=" + k.alg +
+                  " bits=" + std::to_string(k.bits) +
+                  " origin=" + std::string(OriginName(k.origin)) +
+                  " state=" + std::string(StateName(k.state));
+  auto add = [&s](const char* name, const std::optional<UnixTime>& t) {
+    if (t.has_value()) s += std::string(" ") + name + "=" + std::to_string(*t);
+  };
+  add("activate_at", k.activate_at);
+  add("retire_at", k.retire_at);
+  add("expire_at", k.expire_at);
+  add("revoked_at", k.revoked_at);
+  return s;
+}
+
+std::string_view ActionFor(KeyState s) {
+  switch (s) {
+    case KeyState::kPending: return "pending";
+    case KeyState::kActive: return "activate";
+    case KeyState::kRetired: return "retire";
+    case KeyState::kDestroyed: return "destroy";
+    case KeyState::kRevoked: return "revoke";
+  }
+  return "change";
+}
+
+const KeyInfo* FindRow(const std::vector<KeyInfo>& rows, std::string_view kid) {
+  for (const KeyInfo& k : rows) {
+    if (k.kid == kid) return &k;
+  }
+  return nullptr;
+}
+
+// Later updates of the same row replace earlier ones (revoke after the retirement that a
+// replacement's activation caused).
+void Merge(RowChanges& into, RowChanges from) {
+  for (KeyInfo& u : from.updated) {
+    auto it = std::find_if(into.updated.begin(), into.updated.end(),
+                           [&](const KeyInfo& k) { return k.kid == u.kid; });
+    if (it != into.updated.end()) {
+      *it = std::move(u);
+    } else {
+      into.updated.push_back(std::move(u));
+    }
+  }
+  if (from.inserted.has_value()) into.inserted = std::move(from.inserted);
+}
+
+}  // namespace
+
+struct SqliteKeyring::Fresh {
+  KeyInfo info;
+  jose::RsaKey key;
+  std::string public_jwk;
+  std::vector<std::uint8_t> public_der;
+  std::optional<Sealed> sealed;
+};
+
+SqliteKeyring::SqliteKeyring(const SqliteKeyringOptions& options, SecretBytes master_key,
+                             OpenedStore store)
+    : options_(options), master_key_(std::move(master_key)), store_(std::move(store)) {}
+
+SqliteKeyring::~SqliteKeyring() = default;
+
+Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::Open(const SqliteKeyringOptions& options,
+                                                           SecretBytes master_key) {
+  INSTACCESS_RETURN_IF_ERROR(options.schedule.Validate());
+  for (Purpose p : kAllPurposes) {
+    Result<jose::Alg> alg = jose::ParseAlg(options.schedule.For(p).alg);
+    if (!alg) return alg.error();
+    if ((jose::UseOf(*alg) == jose::Use::kSig) != (p == Purpose::kSig)) {
+      return InvalidArgument("rotation." + std::string(PurposeName(p)) + ".alg " +
+                             options.schedule.For(p).alg + " is not a " +
+                             std::string(PurposeName(p)) + " algorithm");
+    }
+  }
+  if (options.log) SetSqliteLogHandler(options.log);
+  Result<OpenedStore> store =
+      OpenStoreFile(options.path, master_key, options.create_if_missing);
+  if (!store) return store.error();
+  std::unique_ptr<SqliteKeyring> ring(
+      new SqliteKeyring(options, std::move(master_key), std::move(*store)));
+  std::scoped_lock lock(ring->mu_);
+  INSTACCESS_RETURN_IF_ERROR(ring->LoadRowsLocked());
+  ring->PublishLocked();
+  return ring;
+}
+
+Status SqliteKeyring::LoadRowsLocked() {
+  Db& db = store_.db;
+  Result<Stmt> s = db.Prepare(
+      "SELECT kid, purpose, alg, bits, origin, state, created_at, activate_at, retire_at, "
+      "expire_at, revoked_at, sealed_private IS NOT NULL FROM keys ORDER BY created_at, kid");
+  if (!s) return s.error();
+  std::vector<KeyInfo> rows;
+  while (true) {
+    Result<bool> row = s->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    KeyInfo k;
+    k.kid = s->Text(0);
+    Result<Purpose> purpose = ParsePurpose(s->Text(1));
+    Result<KeyOrigin> origin = ParseOrigin(s->Text(4));
+    Result<KeyState> state = ParseState(s->Text(5));
+    if (!purpose || !origin || !state) {
+      return DataLoss("key " + k.kid + " has an unreadable row in " + db.path());
+    }
+    k.purpose = *purpose;
+    k.alg = s->Text(2);
+    k.bits = static_cast<int>(s->Int(3));
+    k.origin = *origin;
+    k.state = *state;
+    k.created_at = s->Int(6);
+    k.activate_at = s->OptInt(7);
+    k.retire_at = s->OptInt(8);
+    k.expire_at = s->OptInt(9);
+    k.revoked_at = s->OptInt(10);
+    k.has_private = s->Int(11) != 0;
+    rows.push_back(std::move(k));
+  }
+  rows_ = std::move(rows);
+  Result<Stmt> hw = db.Prepare("SELECT value FROM meta WHERE name = 'clock_high_water'");
+  if (!hw) return hw.error();
+  Result<bool> row = hw->Step();
+  if (!row) return row.error();
+  high_water_ = *row ? hw->Int(0) : 0;
+  return Status::Ok();
+}
+
+UnixTime SqliteKeyring::StampLocked(UnixTime now) {
+  // A clock that went backwards must not stamp a change earlier than one already made: that
+  // would shorten a retired key's life below the tokens made with it.
+  return std::max(now, high_water_);
+}
+
+Result<jose::RsaKey> SqliteKeyring::LoadKeyLocked(const KeyInfo& info, bool with_private) {
+  auto& cache = with_private ? private_cache_ : public_cache_;
+  if (auto it = cache.find(info.kid); it != cache.end()) return it->second;
+  std::string what = "key " + info.kid + " (" + std::string(PurposeName(info.purpose)) + ", " +
+                     std::string(StateName(info.state)) + ")";
+  Result<jose::Alg> alg = jose::ParseAlg(info.alg);
+  if (!alg) return DataLoss(what + ": unknown alg " + info.alg);
+  Result<Stmt> s =
+      store_.db.Prepare("SELECT public_der, sealed_private, nonce FROM keys WHERE kid = ?1");
+  if (!s) return s.error();
+  s->Bind(1, std::string_view(info.kid));
+  Result<bool> row = s->Step();
+  if (!row) return row.error();
+  if (!*row) return NotFound(what + ": row vanished");
+  Result<jose::RsaKey> pub = jose::RsaKey::FromPublicDer(s->BlobView(0), *alg);
+  if (!pub) return DataLoss(what + ": stored public key is unreadable: " + pub.error().message());
+  if (!with_private) {
+    jose::RsaKey k = pub->kid() == info.kid ? *pub : pub->WithKid(info.kid);
+    public_cache_.emplace(info.kid, k);
+    return k;
+  }
+  if (s->IsNull(1)) return DataLoss(what + ": private part is missing");
+  Result<SecretBytes> plain = Unseal(master_key_, s->BlobView(1), s->BlobView(2),
+                                     SealAad(info.kid, info.purpose, info.alg));
+  if (!plain) {
+    return DataLoss(what +
+                    ": sealed private key does not authenticate under the master key (the row "
+                    "was altered or moved from another key); key refused");
+  }
+  Result<jose::RsaKey> priv = jose::RsaKey::FromPrivateDer(plain->reveal_secret(), *alg);
+  if (!priv) return DataLoss(what + ": unsealed private key is unreadable");
+  if (!priv->SamePublicKey(*pub)) {
+    return DataLoss(what + ": private and public parts of the row do not match; key refused");
+  }
+  jose::RsaKey k = priv->kid() == info.kid ? *priv : priv->WithKid(info.kid);
+  private_cache_.emplace(info.kid, k);
+  return k;
+}
+
+void SqliteKeyring::PublishLocked() {
+  auto ks = std::make_shared<KeySet>();
+  ks->generation = ++generation_;
+  ks->keys = rows_;
+  ks->planned = PlanTransitions(rows_, options_.schedule);
+  // Newest first for verify/decrypt order; rows_ is oldest first.
+  for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
+    const KeyInfo& info = *it;
+    if (!IsPublished(info)) {
+      public_cache_.erase(info.kid);
+      private_cache_.erase(info.kid);
+      continue;
+    }
+    // Private parts are unsealed where they are used (active keys sign/decrypt, retired enc
+    // keys decrypt) and for pending keys, so a damaged row is found before it is promoted.
+    bool need_private = info.has_private &&
+                        (info.state != KeyState::kRetired || MayDecrypt(info));
+    Result<jose::RsaKey> key = LoadKeyLocked(info, need_private);
+    if (!key) {
+      std::string msg = key.error().message();
+      if (refused_.emplace(info.kid, msg).second && options_.log) {
+        options_.log(LogLevel::kError, msg);
+      }
+      ks->problems.push_back(msg);
+      continue;
+    }
+    if (MayVerify(info)) ks->verify.push_back(*key);
+    if (MayDecrypt(info)) ks->decrypt.push_back(*key);
+    if (info.state == KeyState::kActive) {
+      if (info.purpose == Purpose::kSig) {
+        ks->active_sig = *key;
+      } else {
+        ks->active_enc = *key;
+      }
+    }
+    ks->jwks["keys"].push_back(key->PublicJwk());
+  }
+  for (Purpose p : kAllPurposes) {
+    bool has = p == Purpose::kSig ? ks->active_sig.has_value() : ks->active_enc.has_value();
+    if (!has && std::any_of(rows_.begin(), rows_.end(), [p](const KeyInfo& k) {
+          return k.purpose == p && k.state == KeyState::kActive;
+        })) {
+      ks->problems.push_back("the active " + std::string(PurposeName(p)) +
+                             " key could not be loaded; rotate or revoke it");
+    }
+  }
+  snapshot_.store(std::move(ks));
+}
+
+Result<SqliteKeyring::Fresh> SqliteKeyring::SealFreshLocked(jose::RsaKey key, Purpose purpose,
+                                                           KeyOrigin origin) {
+  Fresh f{KeyInfo{}, key, key.PublicJwk().dump(), key.PublicSpkiDer(), std::nullopt};
+  f.info.kid = key.kid();
+  f.info.purpose = purpose;
+  f.info.alg = std::string(jose::AlgName(key.alg()));
+  f.info.bits = key.bits();
+  f.info.origin = origin;
+  f.info.has_private = key.has_private();
+  if (key.has_private()) {
+    Result<SecretBytes> der = key.PrivatePkcs8Der();
+    if (!der) return der.error();
+    Result<Sealed> sealed =
+        Seal(master_key_, der->reveal_secret(), SealAad(f.info.kid, purpose, f.info.alg));
+    if (!sealed) return sealed.error();
+    f.sealed = std::move(*sealed);
+  }
+  return f;
+}
+
+Result<SqliteKeyring::Fresh> SqliteKeyring::GenerateLocked(Purpose purpose, UnixTime at) {
+  (void)at;
+  const RotationPolicy& r = options_.schedule.For(purpose);
+  Result<jose::Alg> alg = jose::ParseAlg(r.alg);
+  if (!alg) return alg.error();
+  KeyFactory factory = options_.key_factory;
+  if (!factory) factory = [](int bits, jose::Alg a) { return jose::RsaKey::Generate(bits, a); };
+  // RSA key generation takes from tens of milliseconds to seconds: never on the caller's
+  // thread (a request or the scheduler's loop), always on a worker.
+  std::future<Result<jose::RsaKey>> pending =
+      std::async(std::launch::async, factory, r.bits, *alg);
+  Result<jose::RsaKey> key = pending.get();
+  if (!key) return key.error();
+  if (key->alg() != *alg || !key->has_private()) {
+    return Internal("key factory returned a key of the wrong kind");
+  }
+  if (FindRow(rows_, key->kid()) != nullptr) {
+    return AlreadyExists("generated key " + key->kid() + " is already in the store");
+  }
+  return SealFreshLocked(std::move(*key), purpose, KeyOrigin::kGenerated);
+}
+
+Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh,
+                                   UnixTime at, std::string_view actor, std::string_view why) {
+  Db& db = store_.db;
+  Result<Txn> txn = Txn::Begin(db);
+  if (!txn) return txn.error();
+  // Rows leaving `active` first: the store allows one active key per purpose at any instant.
+  std::vector<const KeyInfo*> order;
+  for (const KeyInfo& k : changes.updated) {
+    if (k.state != KeyState::kActive) order.push_back(&k);
+  }
+  for (const KeyInfo& k : changes.updated) {
+    if (k.state == KeyState::kActive) order.push_back(&k);
+  }
+  for (const KeyInfo* k : order) {
+    Result<Stmt> s = db.Prepare(
+        "UPDATE keys SET state = ?2, activate_at = ?3, retire_at = ?4, expire_at = ?5, "
+        "revoked_at = ?6 WHERE kid = ?1");
+    if (!s) return s.error();
+    s->Bind(1, std::string_view(k->kid))
+        .Bind(2, StateName(k->state))
+        .Bind(3, k->activate_at)
+        .Bind(4, k->retire_at)
+        .Bind(5, k->expire_at)
+        .Bind(6, k->revoked_at);
+    INSTACCESS_RETURN_IF_ERROR(s->Run());
+    if (!k->has_private) {
+      // Destroy and revoke wipe the sealed private part; the row stays for the audit trail.
+      Result<Stmt> w =
+          db.Prepare("UPDATE keys SET sealed_private = NULL, nonce = NULL WHERE kid = ?1");
+      if (!w) return w.error();
+      w->Bind(1, std::string_view(k->kid));
+      INSTACCESS_RETURN_IF_ERROR(w->Run());
+    }
+    INSTACCESS_RETURN_IF_ERROR(AppendAudit(db, at, actor, ActionFor(k->state), k->kid,
+                                           std::string(why) + "; " + Describe(*k)));
+  }
+  if (changes.inserted.has_value()) {
+    const KeyInfo& k = *changes.inserted;
+    if (!fresh.has_value() || fresh->info.kid != k.kid) {
+      return Internal("inserted row without its key material");
+    }
+    Result<Stmt> s = db.Prepare(
+        "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, activate_at, "
+        "retire_at, expire_at, revoked_at, public_jwk, public_der, sealed_private, nonce) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+    if (!s) return s.error();
+    s->Bind(1, std::string_view(k.kid))
+        .Bind(2, PurposeName(k.purpose))
+        .Bind(3, std::string_view(k.alg))
+        .Bind(4, std::int64_t{k.bits})
+        .Bind(5, OriginName(k.origin))
+        .Bind(6, StateName(k.state))
+        .Bind(7, k.created_at)
+        .Bind(8, k.activate_at)
+        .Bind(9, k.retire_at)
+        .Bind(10, k.expire_at)
+        .Bind(11, k.revoked_at)
+        .Bind(12, std::string_view(fresh->public_jwk))
+        .BindBlob(13, fresh->public_der);
+    if (fresh->sealed.has_value()) {
+      s->BindBlob(14, fresh->sealed->ciphertext).BindBlob(15, fresh->sealed->nonce);
+    } else {
+      s->BindNull(14).BindNull(15);
+    }
+    INSTACCESS_RETURN_IF_ERROR(s->Run());
+    std::string_view action = k.origin == KeyOrigin::kGenerated ? "generate" : "import";
+    INSTACCESS_RETURN_IF_ERROR(
+        AppendAudit(db, at, actor, action, k.kid, std::string(why) + "; " + Describe(k)));
+  }
+  UnixTime hw = std::max(high_water_, at);
+  Result<Stmt> m = db.Prepare(
+      "INSERT INTO meta (name, value) VALUES ('clock_high_water', ?1) "
+      "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+  if (!m) return m.error();
+  m->Bind(1, hw);
+  INSTACCESS_RETURN_IF_ERROR(m->Run());
+  INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+  high_water_ = hw;
+  // Keep the parsed new key, so publishing does not unseal what we just sealed.
+  if (fresh.has_value()) {
+    auto& cache = fresh->key.has_private() ? private_cache_ : public_cache_;
+    cache.insert_or_assign(fresh->info.kid, fresh->key);
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<const KeySet> SqliteKeyring::Snapshot() const { return snapshot_.load(); }
+
+std::optional<UnixTime> SqliteKeyring::NextDueTime(UnixTime now) const {
+  std::shared_ptr<const KeySet> ks = snapshot_.load();
+  if (ks->planned.empty()) return std::nullopt;
+  return std::max(ks->planned.front().due_at, now);
+}
+
+Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
+  std::scoped_lock lock(mu_);
+  UnixTime at = StampLocked(now);
+  int applied = 0;
+  for (; applied < kMaxStepsPerApply; ++applied) {
+    std::optional<Transition> next = keystore::NextDue(rows_, options_.schedule, now);
+    if (!next.has_value()) break;
+    Transition t = *next;
+    // A pending key whose sealed row is damaged is never promoted: a fresh key takes its turn.
+    if (t.kind == TransitionKind::kPromote && refused_.count(t.kid) != 0) t.kid.clear();
+    std::optional<Fresh> fresh;
+    if (t.kind == TransitionKind::kGenerate ||
+        (t.kind == TransitionKind::kPromote && t.kid.empty())) {
+      Result<Fresh> f = GenerateLocked(t.purpose, at);
+      if (!f) return f.error();
+      fresh = std::move(*f);
+    }
+    Result<RowChanges> changes =
+        ComputeTransition(rows_, t, at, options_.schedule,
+                          fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+    if (!changes) return changes.error();
+    std::string why = "scheduled " + std::string(TransitionName(t.kind)) + " (" +
+                      std::string(PurposeName(t.purpose)) + ", due at " +
+                      std::to_string(t.due_at) + ")";
+    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, why));
+    ApplyChanges(rows_, *changes);
+    PublishLocked();
+  }
+  return applied;
+}
+
+Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> purpose,
+                                                       UnixTime now, std::string_view actor) {
+  std::scoped_lock lock(mu_);
+  UnixTime at = StampLocked(now);
+  std::vector<Purpose> purposes;
+  if (purpose.has_value()) {
+    purposes.push_back(*purpose);
+  } else {
+    purposes = {Purpose::kSig, Purpose::kEnc};
+  }
+  std::vector<std::string> kids;
+  for (Purpose p : purposes) {
+    const KeyInfo* pending = nullptr;
+    for (const KeyInfo& k : rows_) {
+      if (k.purpose == p && k.state == KeyState::kPending && refused_.count(k.kid) == 0 &&
+          (pending == nullptr || k.created_at < pending->created_at)) {
+        pending = &k;
+      }
+    }
+    std::optional<Fresh> fresh;
+    std::string kid;
+    if (pending != nullptr) {
+      kid = pending->kid;
+    } else {
+      Result<Fresh> f = GenerateLocked(p, at);
+      if (!f) return f.error();
+      fresh = std::move(*f);
+    }
+    Result<RowChanges> changes = ComputeActivation(
+        rows_, p, kid, at, options_.schedule,
+        fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+    if (!changes) return changes.error();
+    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, "manual rotation"));
+    ApplyChanges(rows_, *changes);
+    kids.push_back(fresh.has_value() ? fresh->info.kid : kid);
+  }
+  PublishLocked();
+  return kids;
+}
+
+Result<KeyInfo> SqliteKeyring::Import(const ImportRequest& request, UnixTime now,
+                                      std::string_view actor) {
+  if (request.pem.empty() == !request.jwk.has_value()) {
+    return InvalidArgument("import needs exactly one of pem or jwk");
+  }
+  std::optional<jose::Alg> alg = request.alg;
+  bool jwk_names_alg = request.jwk.has_value() && request.jwk->is_object() &&
+                       request.jwk->contains("alg");
+  if (!alg.has_value() && !jwk_names_alg) {
+    Result<jose::Alg> configured = jose::ParseAlg(options_.schedule.For(request.purpose).alg);
+    if (!configured) return configured.error();
+    alg = *configured;
+  }
+  Result<jose::RsaKey> key = Status(Code::kInternal, "unset");
+  if (request.jwk.has_value()) {
+    key = jose::RsaKey::FromJwk(*request.jwk, alg);
+  } else {
+    key = jose::RsaKey::FromPem(request.pem, *alg);
+  }
+  if (!key) return key.error();
+  if ((key->use() == jose::Use::kSig) != (request.purpose == Purpose::kSig)) {
+    return InvalidArgument("alg " + std::string(jose::AlgName(key->alg())) + " is not a " +
+                           std::string(PurposeName(request.purpose)) + " algorithm");
+  }
+  std::scoped_lock lock(mu_);
+  UnixTime at = StampLocked(now);
+  if (FindRow(rows_, key->kid()) != nullptr) {
+    return AlreadyExists("a key with kid " + key->kid() + " is already in the store");
+  }
+  KeyOrigin origin = key->has_private() ? KeyOrigin::kImported : KeyOrigin::kPeer;
+  Result<Fresh> fresh = SealFreshLocked(*key, request.purpose, origin);
+  if (!fresh) return fresh.error();
+  RowChanges changes;
+  if (request.activate) {
+    Result<RowChanges> c =
+        ComputeActivation(rows_, request.purpose, "", at, options_.schedule, fresh->info);
+    if (!c) return c.error();
+    changes = std::move(*c);
+  } else {
+    KeyInfo k = fresh->info;
+    k.state = KeyState::kRetired;  // accepted until revoked, never used for new tokens
+    k.created_at = at;
+    k.retire_at = at;
+    changes.inserted = std::move(k);
+  }
+  KeyInfo result = *changes.inserted;
+  std::optional<Fresh> f = std::move(*fresh);
+  INSTACCESS_RETURN_IF_ERROR(CommitLocked(changes, f, at, actor, "import"));
+  ApplyChanges(rows_, changes);
+  PublishLocked();
+  return result;
+}
+
+Result<KeyInfo> SqliteKeyring::Revoke(const std::string& kid, UnixTime now,
+                                      std::string_view actor) {
+  std::scoped_lock lock(mu_);
+  UnixTime at = StampLocked(now);
+  const KeyInfo* target = FindRow(rows_, kid);
+  if (target == nullptr) return NotFound("no key with kid " + kid);
+  if (target->state == KeyState::kRevoked) return FailedPrecondition("key " + kid + " is already revoked");
+  std::vector<KeyInfo> model = rows_;
+  RowChanges all;
+  std::optional<Fresh> fresh;
+  if (target->state == KeyState::kActive) {
+    Purpose p = target->purpose;
+    const KeyInfo* pending = nullptr;
+    for (const KeyInfo& k : rows_) {
+      if (k.purpose == p && k.state == KeyState::kPending && refused_.count(k.kid) == 0 &&
+          (pending == nullptr || k.created_at < pending->created_at)) {
+        pending = &k;
+      }
+    }
+    std::string replacement;
+    if (pending != nullptr) {
+      replacement = pending->kid;
+    } else {
+      Result<Fresh> f = GenerateLocked(p, at);
+      if (!f) return f.error();
+      fresh = std::move(*f);
+    }
+    Result<RowChanges> act = ComputeActivation(
+        model, p, replacement, at, options_.schedule,
+        fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+    if (!act) return act.error();
+    ApplyChanges(model, *act);
+    Merge(all, std::move(*act));
+  }
+  Result<RowChanges> rev = ComputeRevocation(model, kid, at);
+  if (!rev) return rev.error();
+  KeyInfo result = rev->updated.front();
+  Merge(all, std::move(*rev));
+  INSTACCESS_RETURN_IF_ERROR(CommitLocked(all, fresh, at, actor, "revoke " + kid));
+  ApplyChanges(rows_, all);
+  public_cache_.erase(kid);
+  private_cache_.erase(kid);
+  PublishLocked();
+  return result;
+}
+
+Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now,
+                             std::string_view actor) {
+  std::scoped_lock lock(mu_);
+  struct stat st;
+  if (::stat(dest_path.c_str(), &st) == 0) {
+    return AlreadyExists("backup destination " + dest_path + " already exists");
+  }
+  std::string tmp = dest_path + ".partial";
+  ::unlink(tmp.c_str());
+  {
+    Result<Db> dst = Db::Open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!dst) return dst.error();
+    sqlite3_backup* b = sqlite3_backup_init(dst->get(), "main", store_.db.get(), "main");
+    if (b == nullptr) return dst->Error("backup to " + tmp);
+    int rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+      Status s = SqliteStatus(rc, "backup to " + tmp, sqlite3_errmsg(dst->get()));
+      ::unlink(tmp.c_str());
+      return s;
+    }
+  }
+  INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(tmp));
+  if (::rename(tmp.c_str(), dest_path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Unavailable("cannot move backup into place at " + dest_path + ": " +
+                       std::strerror(err));
+  }
+  UnixTime at = StampLocked(now);
+  Result<Txn> txn = Txn::Begin(store_.db);
+  if (!txn) return txn.error();
+  INSTACCESS_RETURN_IF_ERROR(
+      AppendAudit(store_.db, at, actor, "backup", std::nullopt, "backup written to " + dest_path));
+  return txn->Commit();
+}
+
+Result<AuditVerification> SqliteKeyring::VerifyAuditChain() {
+  std::scoped_lock lock(mu_);
+  return VerifyAudit(store_.db);
+}
+
+Result<std::vector<AuditEntry>> SqliteKeyring::ReadAuditLog(std::int64_t after_seq,
+                                                            std::int64_t limit) {
+  std::scoped_lock lock(mu_);
+  return ReadAudit(store_.db, after_seq, limit);
+}
+
+Result<std::string> SqliteKeyring::IntegrityCheck() {
+  std::scoped_lock lock(mu_);
+  Result<Stmt> s = store_.db.Prepare("PRAGMA integrity_check");
+  if (!s) return s.error();
+  std::string out;
+  while (true) {
+    Result<bool> row = s->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    if (!out.empty()) out += "; ";
+    out += s->Text(0);
+  }
+  return out;
+}
+
+Health SqliteKeyring::GetHealth() const {
+  std::shared_ptr<const KeySet> ks = snapshot_.load();
+  Health h;
+  h.store_open = true;
+  h.active_sig = ks->active_sig.has_value() && ks->active_sig->has_private();
+  h.active_enc = ks->active_enc.has_value();
+  if (!h.active_sig) h.message += "no usable active signing key; ";
+  if (!h.active_enc) h.message += "no usable active encryption key; ";
+  for (const std::string& p : ks->problems) h.message += p + "; ";
+  if (!h.message.empty()) h.message.resize(h.message.size() - 2);
+  return h;
+}
+
+const jose::RsaKey* KeySet::FindVerify(std::string_view kid) const {
+  for (const jose::RsaKey& k : verify) {
+    if (k.kid() == kid) return &k;
+  }
+  return nullptr;
+}
+
+const jose::RsaKey* KeySet::FindDecrypt(std::string_view kid) const {
+  for (const jose::RsaKey& k : decrypt) {
+    if (k.kid() == kid) return &k;
+  }
+  return nullptr;
+}
+
+const KeyInfo* KeySet::FindInfo(std::string_view kid) const { return FindRow(keys, kid); }
+
+}  // namespace instaccess::keystore

@@ -1,0 +1,98 @@
+// SqliteKeyring: the single-host Keyring on an SQLite file (DESIGN §4), private keys sealed
+// under the master key. See keyring.h for what every Keyring guarantees and store_file.h for
+// how the file is opened without touching it until the master key is known to be right.
+//
+// Thread-safety: as Keyring. One mutex (mu_) serialises every change and guards the
+// connection and the row cache; the published snapshot is an atomic shared_ptr.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/secret_bytes.h"
+#include "keystore/keyring.h"
+#include "keystore/log.h"
+#include "keystore/schedule.h"
+#include "keystore/store_file.h"
+
+namespace instaccess::keystore {
+
+// Makes one key. Runs on a worker thread. Tests substitute pre-generated keys for speed.
+using KeyFactory = std::function<Result<jose::RsaKey>(int bits, jose::Alg alg)>;
+
+struct SqliteKeyringOptions {
+  // [store] path. The directory must be writable (SQLite's -wal and -shm live beside it) and
+  // should be 0700: the file holds sealed keys and the audit log.
+  std::string path = "var/keys.db";
+  // A new store is created when the file does not exist; false turns that into NotFound (for
+  // commands that must not create one by mistake).
+  bool create_if_missing = true;
+  // [rotation.*] and [tokens] max_lifetime / clock_skew; defaults are DESIGN §6.
+  SchedulePolicy schedule;
+  // Where warnings go (keys refused at load, SQLite's own log). Empty: dropped.
+  LogFn log;
+  // Empty: jose::RsaKey::Generate.
+  KeyFactory key_factory;
+};
+
+class SqliteKeyring final : public Keyring {
+ public:
+  // Opens (or creates) the store and loads the live keys. Does not generate keys: the daemon
+  // calls ApplyDue(now) right after, which makes the first keys of a new store.
+  static Result<std::unique_ptr<SqliteKeyring>> Open(const SqliteKeyringOptions& options,
+                                                     SecretBytes master_key);
+
+  ~SqliteKeyring() override;
+
+  std::shared_ptr<const KeySet> Snapshot() const override;
+  std::optional<UnixTime> NextDueTime(UnixTime now) const override;
+  Result<int> ApplyDue(UnixTime now, std::string_view actor) override;
+  Result<std::vector<std::string>> Rotate(std::optional<Purpose> purpose, UnixTime now,
+                                          std::string_view actor) override;
+  Result<KeyInfo> Import(const ImportRequest& request, UnixTime now,
+                         std::string_view actor) override;
+  Result<KeyInfo> Revoke(const std::string& kid, UnixTime now, std::string_view actor) override;
+  Status Backup(const std::string& dest_path, UnixTime now, std::string_view actor) override;
+  Result<AuditVerification> VerifyAuditChain() override;
+  Result<std::vector<AuditEntry>> ReadAuditLog(std::int64_t after_seq,
+                                               std::int64_t limit) override;
+  Health GetHealth() const override;
+
+  // For tests and `instaccessd` diagnostics: runs `PRAGMA integrity_check` ("ok" when sound).
+  Result<std::string> IntegrityCheck();
+
+ private:
+  struct Fresh;  // a generated or imported key, sealed, ready to insert
+
+  SqliteKeyring(const SqliteKeyringOptions& options, SecretBytes master_key, OpenedStore store);
+
+  Status LoadRowsLocked();
+  Result<Fresh> GenerateLocked(Purpose purpose, UnixTime at);
+  Result<Fresh> SealFreshLocked(jose::RsaKey key, Purpose purpose, KeyOrigin origin);
+  Status CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh, UnixTime at,
+                      std::string_view actor, std::string_view why);
+  Result<jose::RsaKey> LoadKeyLocked(const KeyInfo& info, bool with_private);
+  void PublishLocked();
+  UnixTime StampLocked(UnixTime now);
+
+  const SqliteKeyringOptions options_;
+  const SecretBytes master_key_;
+
+  mutable std::mutex mu_;
+  OpenedStore store_;               // Guarded by mu_.
+  std::vector<KeyInfo> rows_;       // Guarded by mu_. Mirrors the keys table.
+  // Parsed keys by kid; `private` entries hold private parts. Guarded by mu_.
+  std::map<std::string, jose::RsaKey> public_cache_;
+  std::map<std::string, jose::RsaKey> private_cache_;
+  std::map<std::string, std::string> refused_;  // kid -> why. Guarded by mu_.
+  UnixTime high_water_ = 0;         // Guarded by mu_. Latest time stamped on any change.
+  std::int64_t generation_ = 0;     // Guarded by mu_.
+
+  std::atomic<std::shared_ptr<const KeySet>> snapshot_;
+};
+
+}  // namespace instaccess::keystore

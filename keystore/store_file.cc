@@ -1,0 +1,206 @@
+#include "keystore/store_file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "keystore/schema.h"
+#include "keystore/seal.h"
+
+namespace instaccess::keystore {
+
+namespace {
+
+std::string DirOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+Status ErrnoStatus(const std::string& what, int err) {
+  std::string msg = what + ": " + std::strerror(err);
+  if (err == EACCES || err == EPERM || err == EROFS) return PermissionDenied(std::move(msg));
+  if (err == ENOENT) return NotFound(std::move(msg));
+  return Unavailable(std::move(msg));
+}
+
+Status SetPragmas(Db& db) {
+  // Exclusive locking: no other connection (another daemon, a stray sqlite3 shell) can write
+  // behind our back; it also keeps the WAL index in process memory.
+  INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA locking_mode = EXCLUSIVE"));
+  INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA journal_mode = WAL"));
+  // FULL: a committed key change survives power loss, not only a process crash. Key changes are
+  // rare, so the extra fsync costs nothing that matters.
+  INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
+  INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
+  // The journal mode must really be WAL (a read-only medium, say, would leave it unchanged).
+  Result<Stmt> s = db.Prepare("PRAGMA journal_mode");
+  if (!s) return s.error();
+  Result<bool> row = s->Step();
+  if (!row) return row.error();
+  if (!*row || s->Text(0) != "wal") {
+    return Unavailable(db.path() + ": cannot switch the store to WAL mode");
+  }
+  return Status::Ok();
+}
+
+Status CreateNewStore(const std::string& path, const SecretBytes& master_key) {
+  std::string tmp = path + ".creating";
+  ::unlink(tmp.c_str());  // left over from a crash during an earlier creation
+  ::unlink((tmp + "-journal").c_str());
+  {
+    Result<Db> db = Db::Open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db) return db.error();
+    INSTACCESS_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = FULL"));
+    INSTACCESS_RETURN_IF_ERROR(Migrate(*db));
+    Result<Txn> txn = Txn::Begin(*db);
+    if (!txn) return txn.error();
+    Result<Stmt> s = db->Prepare("INSERT INTO meta (name, value) VALUES ('master_key_check', ?1)");
+    if (!s) return s.error();
+    s->BindBlob(1, MasterKeyCheckValue(master_key));
+    INSTACCESS_RETURN_IF_ERROR(s->Run());
+    INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+  }
+  INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(tmp));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return ErrnoStatus("cannot move new store into place at " + path, errno);
+  }
+  return SyncFileAndDir(path);
+}
+
+}  // namespace
+
+Result<StoreLock> StoreLock::Acquire(const std::string& store_path) {
+  std::string lock_path = store_path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    return ErrnoStatus("cannot create the store's lock file " + lock_path +
+                           " (is the store directory writable by the daemon's user?)",
+                       errno);
+  }
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Unavailable("key store " + store_path +
+                         " is in use by another process (lock " + lock_path +
+                         " is held): is another instaccessd running?");
+    }
+    return ErrnoStatus("cannot lock " + lock_path, err);
+  }
+  return StoreLock(fd);
+}
+
+StoreLock::StoreLock(StoreLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+Status SyncFileAndDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open " + path + " to sync it", errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus("cannot sync " + path, err);
+  int dfd = ::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return ErrnoStatus("cannot open directory of " + path, errno);
+  rc = ::fsync(dfd);
+  err = errno;
+  ::close(dfd);
+  if (rc != 0) return ErrnoStatus("cannot sync directory of " + path, err);
+  return Status::Ok();
+}
+
+Status CheckMasterKey(Db& db, const SecretBytes& master_key) {
+  Result<Stmt> s = db.Prepare("SELECT value FROM meta WHERE name = 'master_key_check'");
+  if (!s) return s.error();
+  Result<bool> row = s->Step();
+  if (!row) return row.error();
+  if (!*row) return DataLoss(db.path() + " has no master key check value; it is damaged");
+  if (!MatchesMasterKeyCheck(master_key, s->BlobView(0))) {
+    return PermissionDenied(
+        "the master key does not match key store " + db.path() +
+        " (wrong master key: check store.master_key_file or the systemd credential "
+        "\"master-key\"); nothing was changed");
+  }
+  return Status::Ok();
+}
+
+Status CheckStoreReadOnly(const std::string& path, const SecretBytes& master_key) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("cannot open key store " + path, errno);
+  if (!S_ISREG(st.st_mode)) return FailedPrecondition(path + " is not a regular file");
+  if (st.st_size == 0) {
+    return DataLoss("key store " + path +
+                    " is empty (0 bytes): not a store; move it away or restore a backup");
+  }
+  Result<Db> db = Db::Open(path, SQLITE_OPEN_READONLY);
+  if (!db) return db.error();
+  auto wrap = [&](const Status& s) {
+    return Status(s.code(), "cannot use key store " + path + ": " + s.message());
+  };
+  Result<int> version = CheckSchema(*db);
+  if (!version) return wrap(version.error());
+  if (*version == 0) {
+    return DataLoss("key store " + path + " is an empty SQLite database, not a store");
+  }
+  {
+    // Reads every page: a truncated or damaged file is refused before anything is written.
+    Result<Stmt> s = db->Prepare("PRAGMA quick_check");
+    if (!s) return wrap(s.error());
+    Result<bool> row = s->Step();
+    if (!row) return wrap(row.error());
+    if (!*row || s->Text(0) != "ok") {
+      return DataLoss("key store " + path + " is damaged (quick_check: " +
+                      (*row ? s->Text(0) : std::string("no result")) +
+                      "); restore a backup");
+    }
+  }
+  return CheckMasterKey(*db, master_key);
+}
+
+Result<OpenedStore> OpenStoreFile(const std::string& path, const SecretBytes& master_key,
+                                  bool create_if_missing) {
+  if (master_key.size() != kMasterKeyBytes) {
+    return InvalidArgument("the master key must be exactly 32 bytes");
+  }
+  std::string dir = DirOf(path);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return ErrnoStatus("key store directory " + dir +
+                           " is not writable by this user (SQLite creates the -wal and -shm "
+                           "files there)",
+                       errno);
+  }
+  Result<StoreLock> lock = StoreLock::Acquire(path);
+  if (!lock) return lock.error();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return ErrnoStatus("cannot open key store " + path, errno);
+    if (!create_if_missing) return NotFound("key store " + path + " does not exist");
+    INSTACCESS_RETURN_IF_ERROR(CreateNewStore(path, master_key));
+  }
+  INSTACCESS_RETURN_IF_ERROR(CheckStoreReadOnly(path, master_key));
+  Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
+  if (!db) return db.error();
+  INSTACCESS_RETURN_IF_ERROR(SetPragmas(*db));
+  INSTACCESS_RETURN_IF_ERROR(Migrate(*db));
+  INSTACCESS_RETURN_IF_ERROR(CheckMasterKey(*db, master_key));
+  return OpenedStore{std::move(*lock), std::move(*db)};
+}
+
+}  // namespace instaccess::keystore
