@@ -40,3 +40,28 @@ inline std::string ToHex(std::string_view bytes) {
 }
 
 }  // namespace instaccess::jose::testing
+
+#include "jose/rsa_key.h"
+
+namespace instaccess::jose::testing {
+
+// Keys generated once per test process (RSA generation is the slow part of these suites).
+struct TestKeys {
+  RsaKey rs256, rs256_other, ps256;
+  RsaKey oaep, oaep_other, oaep256, rsa1_5;
+};
+
+inline const TestKeys& Keys() {
+  static const TestKeys keys = [] {
+    auto gen = [](Alg alg) {
+      auto k = RsaKey::Generate(2048, alg);
+      if (!k) throw std::runtime_error("keygen: " + k.error().ToString());
+      return *k;
+    };
+    return TestKeys{gen(Alg::kRS256),   gen(Alg::kRS256),    gen(Alg::kPS256), gen(Alg::kRsaOaep),
+                    gen(Alg::kRsaOaep), gen(Alg::kRsaOaep256), gen(Alg::kRsa1_5)};
+  }();
+  return keys;
+}
+
+}  // namespace instaccess::jose::testing

@@ -1,0 +1,205 @@
+#include "jose/jwe.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#include "common/ssl_error.h"
+#include "common/ssl_ptr.h"
+#include "jose/base64url.h"
+#include "jose/json_strict.h"
+#include "jose/openssl_algs.h"
+
+namespace instaccess::jose {
+
+namespace {
+
+// Largest modulus we accept is 8192 bits (rsa_key.cc).
+constexpr std::size_t kMaxModulusBytes = 1024;
+
+const unsigned char* U8(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// Constant-time primitives: all-ones / all-zeros masks, no branches on the values. The empty asm
+// keeps the optimiser from proving a mask is boolean and turning selects back into branches.
+inline std::uint32_t Barrier(std::uint32_t v) {
+  __asm__("" : "+r"(v));
+  return v;
+}
+inline std::uint32_t CtIsZero(std::uint32_t x) { return Barrier(0u - ((~x & (x - 1)) >> 31)); }
+inline std::uint32_t CtEq(std::uint32_t a, std::uint32_t b) { return CtIsZero(a ^ b); }
+inline std::uint32_t CtEqSize(std::size_t a, std::size_t b) {
+  // Sizes here are ≤ 2^24, so truncation cannot make unequal values equal.
+  return CtEq(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)) &
+         CtIsZero(static_cast<std::uint32_t>((a ^ b) >> 24));
+}
+
+struct WipedBuffer {
+  std::array<std::uint8_t, kMaxModulusBytes> bytes{};
+  ~WipedBuffer() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+};
+
+bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, bool raw_rsa1_5) {
+  switch (alg) {
+    case Alg::kRsaOaep:
+    case Alg::kRsaOaep256: {
+      const EVP_MD* md = alg == Alg::kRsaOaep ? internal::Sha1() : internal::Sha256();
+      return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1;
+    }
+    case Alg::kRsa1_5:
+      return EVP_PKEY_CTX_set_rsa_padding(ctx, raw_rsa1_5 ? RSA_NO_PADDING : RSA_PKCS1_PADDING) ==
+             1;
+    default:
+      return false;
+  }
+}
+
+// RSAES-PKCS1-v1_5 decoding (RFC 8017 §7.2.2 step 3) of the k-byte block `em` for a message of
+// exactly `want` bytes, without branches or early exits on any byte of `em`:
+//   em = 0x00 || 0x02 || PS (k - want - 3 non-zero bytes) || 0x00 || M (want bytes).
+// With the length fixed in advance the separator's position is known, so "wrong CEK length"
+// shows up as a zero inside PS or a non-zero separator; PS is ≥ 8 bytes for any k ≥ 256.
+std::uint32_t Pkcs1Type2Mask(const std::uint8_t* em, std::size_t k, std::size_t want) {
+  std::uint32_t good = CtIsZero(em[0]) & CtEq(em[1], 2);
+  const std::size_t sep = k - want - 1;
+  for (std::size_t i = 2; i < sep; ++i) good &= ~CtIsZero(em[i]);
+  good &= CtIsZero(em[sep]);
+  return good;
+}
+
+void FailedAttemptCleanup() { ClearSslErrors(); }
+
+}  // namespace
+
+Cek::~Cek() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+
+Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek) {
+  if (key.use() != Use::kEnc) return FailedPrecondition("not an encryption key");
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey(), nullptr));
+  std::size_t len = 0;
+  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
+      !ConfigureKeyTransport(ctx.get(), key.alg(), false) ||
+      EVP_PKEY_encrypt(ctx.get(), nullptr, &len, cek.data(), cek.size()) != 1) {
+    return SslError("RSA encrypt setup");
+  }
+  std::string out(len, '\0');
+  if (EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, cek.data(),
+                       cek.size()) != 1) {
+    return SslError("RSA encrypt");
+  }
+  out.resize(len);
+  return out;
+}
+
+void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t cek_size, Cek* out,
+               JweTrace* trace) {
+  out->size = cek_size;
+  // The stand-in is drawn first, every time, so success and failure do the same work.
+  Cek fallback;
+  if (RAND_bytes(fallback.bytes.data(), static_cast<int>(fallback.bytes.size())) != 1) {
+    // No randomness: a fixed stand-in still fails the tag check (and this never happens with a
+    // working DRBG); the error queue must not leak into later calls.
+    ClearSslErrors();
+  }
+  const std::size_t k = static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()));
+  WipedBuffer em;
+  std::size_t em_len = k;
+  std::uint32_t good = 0;
+  const bool usable = key.use() == Use::kEnc && key.has_private() && k <= kMaxModulusBytes &&
+                      cek_size <= out->bytes.size() && encrypted_key.size() == k;
+  // `usable` depends only on public facts (the key and the token's length), so branching on it
+  // reveals nothing the attacker does not know.
+  if (usable) {
+    const bool raw = key.alg() == Alg::kRsa1_5;
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey(), nullptr));
+    int rc = 0;
+    if (ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
+        ConfigureKeyTransport(ctx.get(), key.alg(), raw)) {
+      rc = EVP_PKEY_decrypt(ctx.get(), em.bytes.data(), &em_len, U8(encrypted_key),
+                            encrypted_key.size());
+    }
+    good = CtEq(static_cast<std::uint32_t>(rc), 1);
+    if (raw) {
+      good &= CtEqSize(em_len, k) & Pkcs1Type2Mask(em.bytes.data(), k, cek_size);
+    } else {
+      good &= CtEqSize(em_len, cek_size);
+    }
+    FailedAttemptCleanup();
+  }
+  // The message sits at the end of the block for RSA1_5 and at the start for OAEP's output.
+  const std::size_t offset = key.alg() == Alg::kRsa1_5 ? k - cek_size : 0;
+  for (std::size_t i = 0; i < cek_size; ++i) {
+    std::uint8_t real = usable ? em.bytes[offset + i] : 0;
+    auto mask = static_cast<std::uint8_t>(good);
+    out->bytes[i] = static_cast<std::uint8_t>((real & mask) | (fallback.bytes[i] & ~mask));
+  }
+  if (trace != nullptr) {
+    ++trace->unwraps;
+    trace->implicit_rejections += static_cast<int>(~good & 1u);
+  }
+}
+
+Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann::json& header,
+                               std::string_view plaintext) {
+  // null (a default-constructed json) means no extra members.
+  if (!header.is_object() && !header.is_null()) {
+    return InvalidArgument("JWE header must be an object");
+  }
+  nlohmann::json h = header.is_null() ? nlohmann::json::object() : header;
+  h["alg"] = std::string(AlgName(key.alg()));
+  h["enc"] = std::string(ContentEncName(enc));
+  auto text = DumpJson(h);
+  if (!text) return text.error();
+  Cek cek;
+  cek.size = CekSize(enc);
+  if (RAND_bytes(cek.bytes.data(), static_cast<int>(cek.size)) != 1) return SslError("RAND_bytes");
+  auto wrapped = WrapCek(key, cek.span());
+  if (!wrapped) return wrapped.error();
+  std::string out = Base64UrlEncode(*text);
+  // The AAD is the ASCII of the encoded header (RFC 7516 §5.1 step 14).
+  auto sealed = SealContent(enc, cek.span(), out, plaintext);
+  if (!sealed) return sealed.error();
+  for (const std::string* part : {&*wrapped, &sealed->iv, &sealed->ciphertext, &sealed->tag}) {
+    out += '.';
+    out += Base64UrlEncode(*part);
+  }
+  return out;
+}
+
+Result<DecryptedJwe> DecryptJwe(std::string_view jwe, std::span<const RsaKey> keys,
+                                JweTrace* trace) {
+  auto parts = SplitCompact(jwe, kJweParts);
+  if (!parts) return parts.error();
+  const std::string_view header_b64u = (*parts)[0];
+  auto header = ParseProtectedHeader(header_b64u, HeaderKind::kJwe);
+  if (!header) return header.error();
+  auto encrypted_key = Base64UrlDecode((*parts)[1]);
+  auto iv = Base64UrlDecode((*parts)[2]);
+  auto ciphertext = Base64UrlDecode((*parts)[3]);
+  auto tag = Base64UrlDecode((*parts)[4]);
+  if (!encrypted_key || !iv || !ciphertext || !tag) {
+    return InvalidArgument("JWE part is not base64url");
+  }
+  if (encrypted_key->empty()) return InvalidArgument("JWE without encrypted key");
+
+  bool kid_found = false;
+  for (const RsaKey& key : keys) {
+    if (header->kid) {
+      if (key.kid() != *header->kid) continue;
+      kid_found = true;
+    }
+    if (key.alg() != header->alg || !key.has_private()) continue;
+    Cek cek;
+    UnwrapCek(key, *encrypted_key, CekSize(header->enc), &cek, trace);
+    auto plaintext = OpenContent(header->enc, cek.span(), header_b64u, *iv, *ciphertext, *tag,
+                                 trace != nullptr ? &trace->content : nullptr);
+    if (plaintext) return DecryptedJwe{std::move(*header), std::move(*plaintext), key.kid()};
+  }
+  if (header->kid && !kid_found) return InvalidArgument("JWE kid names no known key");
+  return Unauthenticated("JWE does not decrypt");
+}
+
+}  // namespace instaccess::jose
