@@ -178,12 +178,18 @@ Result<std::string> IssueToken(const nlohmann::json& claims, const RsaKey& sig_k
   if (!payload) return payload.error();
   nlohmann::json jws_header = {{"typ", "JWT"}};
   if (options.include_kid) jws_header["kid"] = sig_key.kid();
-  auto jws = SignJws(sig_key, jws_header, *payload);
-  if (!jws || !options.encrypt) return jws;
-  nlohmann::json jwe_header = nlohmann::json::object();
-  if (options.include_kid) jwe_header["kid"] = enc_key.kid();
-  if (options.include_cty) jwe_header["cty"] = "JWT";
-  return EncryptJwe(enc_key, options.content_enc, jwe_header, *jws);
+  auto token = SignJws(sig_key, jws_header, *payload);
+  if (token && options.encrypt) {
+    nlohmann::json jwe_header = nlohmann::json::object();
+    if (options.include_kid) jwe_header["kid"] = enc_key.kid();
+    if (options.include_cty) jwe_header["cty"] = "JWT";
+    token = EncryptJwe(enc_key, options.content_enc, jwe_header, *token);
+  }
+  // Refuse to make what every receiver (us included) must refuse to open.
+  if (token && token->size() > kMaxTokenSize) {
+    return InvalidArgument("claims too large: the token would exceed 16 KiB");
+  }
+  return token;
 }
 
 Result<OpenedToken> OpenToken(std::string_view token, const KeyCandidates& keys,
