@@ -381,6 +381,10 @@ std::optional<UnixTime> SqliteKeyring::NextDueTime(UnixTime now) const {
 Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
   UnixTime at = StampLocked(now);
+  // Remember the latest time the scheduler has seen, so that after a clock step backwards the
+  // next change is still stamped no earlier than tokens issued before the step. Persisted with
+  // the next change.
+  high_water_ = at;
   int applied = 0;
   for (; applied < kMaxStepsPerApply; ++applied) {
     std::optional<Transition> next = keystore::NextDue(rows_, options_.schedule, now);

@@ -72,6 +72,23 @@ Status CreateNewStore(const std::string& path, const SecretBytes& master_key) {
   return SyncFileAndDir(path);
 }
 
+// "file:<path>?immutable=1" with the path percent-encoded where URI syntax needs it.
+std::string ImmutableUri(const std::string& path) {
+  std::string uri = "file:";
+  static const char* kHex = "0123456789ABCDEF";
+  for (char ch : path) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 }  // namespace
 
 Result<StoreLock> StoreLock::Acquire(const std::string& store_path) {
@@ -149,7 +166,14 @@ Status CheckStoreReadOnly(const std::string& path, const SecretBytes& master_key
     return DataLoss("key store " + path +
                     " is empty (0 bytes): not a store; move it away or restore a backup");
   }
-  Result<Db> db = Db::Open(path, SQLITE_OPEN_READONLY);
+  // With no -wal beside it (the store was closed cleanly), the file alone is the database:
+  // open it immutable, so SQLite creates no -wal or -shm either. With a -wal (a crash), read it
+  // through a read-only connection, which recovers the index in -shm but never writes the -wal
+  // or checkpoints into the file. The flock we hold keeps writers away in both cases.
+  struct stat wal;
+  bool has_wal = ::stat((path + "-wal").c_str(), &wal) == 0;
+  Result<Db> db = has_wal ? Db::Open(path, SQLITE_OPEN_READONLY)
+                          : Db::Open(ImmutableUri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
   if (!db) return db.error();
   auto wrap = [&](const Status& s) {
     return Status(s.code(), "cannot use key store " + path + ": " + s.message());

@@ -1,0 +1,351 @@
+// SqliteKeyring behaviour: first keys, the schedule on a real store, rotate, import, revoke,
+// backup / rekey / restore, snapshots, key generation off the caller's thread.
+#include "keystore/sqlite_keyring.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "keystore/store_file.h"
+#include "keystore/store_tools.h"
+#include "tests/keystore/test_util.h"
+
+namespace instaccess::keystore {
+namespace {
+
+using testing::Exists;
+using testing::FixedMasterKey;
+using testing::PoolFactory;
+using testing::ReadAll;
+using testing::TempDir;
+
+constexpr UnixTime kT0 = 1'700'000'000;
+constexpr std::int64_t kHour = 3600;
+constexpr std::int64_t kDay = 24 * kHour;
+
+struct RingFixture {
+  TempDir dir;
+  std::string path = dir.File("keys.db");
+  PoolFactory pool{10};  // keys 0..9 stay free for imports
+  std::unique_ptr<SqliteKeyring> ring;
+
+  RingFixture() { Reopen(); }
+  void Reopen(std::uint8_t key = 1) {
+    ring.reset();
+    auto r = SqliteKeyring::Open(testing::Options(path, pool), FixedMasterKey(key));
+    BOOST_REQUIRE_MESSAGE(r.has_value(), r.status().ToString());
+    ring = std::move(*r);
+  }
+  std::shared_ptr<const KeySet> Snap() { return ring->Snapshot(); }
+  const KeyInfo& Info(const std::string& kid) {
+    static thread_local std::shared_ptr<const KeySet> keep;
+    keep = Snap();
+    const KeyInfo* k = keep->FindInfo(kid);
+    BOOST_REQUIRE(k != nullptr);
+    return *k;
+  }
+};
+
+BOOST_AUTO_TEST_SUITE(keystore_keyring)
+
+BOOST_FIXTURE_TEST_CASE(new_store_gets_its_first_keys, RingFixture) {
+  BOOST_TEST(!ring->GetHealth().ok());
+  BOOST_TEST(*ring->NextDueTime(kT0) == kT0);
+  Result<int> n = ring->ApplyDue(kT0, "scheduler");
+  BOOST_REQUIRE(n.has_value());
+  BOOST_TEST(*n == 2);
+  auto ks = Snap();
+  BOOST_REQUIRE(ks->active_sig.has_value());
+  BOOST_REQUIRE(ks->active_enc.has_value());
+  BOOST_TEST(ks->active_sig->has_private());
+  BOOST_TEST(ks->active_enc->has_private());
+  BOOST_TEST((ks->active_sig->alg() == jose::Alg::kRS256));
+  BOOST_TEST((ks->active_enc->alg() == jose::Alg::kRsaOaep));
+  BOOST_TEST(ks->verify.size() == 1u);
+  BOOST_TEST(ks->decrypt.size() == 1u);
+  BOOST_TEST(ks->jwks["keys"].size() == 2u);
+  for (const auto& jwk : ks->jwks["keys"]) {
+    BOOST_TEST(!jwk.contains("d"));
+    BOOST_TEST(jwk.contains("kid"));
+    BOOST_TEST(jwk.contains("use"));
+  }
+  BOOST_TEST(ring->GetHealth().ok());
+  BOOST_TEST(*ring->NextDueTime(kT0) == kT0 + kDay - kHour);
+  BOOST_TEST(ring->VerifyAuditChain()->entries == 2);
+  std::string sig = ks->active_sig->kid();
+  Reopen();
+  BOOST_TEST(Snap()->active_sig->kid() == sig);
+  BOOST_TEST(*ring->ApplyDue(kT0 + 1, "scheduler") == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(key_generation_runs_off_the_calling_thread, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 1, "admin").has_value());
+  std::set<std::thread::id> ids = pool.thread_ids();
+  BOOST_TEST(ids.size() >= 1u);
+  BOOST_TEST(ids.count(std::this_thread::get_id()) == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(schedule_keeps_old_key_until_its_tokens_expire, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  std::string first = Snap()->active_sig->kid();
+  std::string first_enc = Snap()->active_enc->kid();
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + kDay - kHour, "scheduler").has_value());
+  auto ks = Snap();
+  BOOST_TEST(ks->verify.size() == 2u);  // the pending key is published and verifies
+  BOOST_TEST(ks->jwks["keys"].size() == 3u);
+  BOOST_TEST(ks->active_sig->kid() == first);
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + kDay, "scheduler").has_value());
+  ks = Snap();
+  BOOST_TEST(ks->active_sig->kid() != first);
+  BOOST_TEST(ks->FindVerify(first) != nullptr);  // retired keys still verify
+  BOOST_TEST(*Info(first).expire_at == kT0 + kDay + kHour + 60);
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + kDay + kHour + 60, "scheduler").has_value());
+  ks = Snap();
+  BOOST_TEST(ks->FindVerify(first) == nullptr);
+  BOOST_TEST((Info(first).state == KeyState::kDestroyed));
+  BOOST_TEST(!Info(first).has_private);
+  // Destroyed: the sealed part is gone from the file, the row stays.
+  {
+    ring.reset();
+    Result<Db> db = Db::Open(path, SQLITE_OPEN_READONLY);
+    Result<Stmt> s = db->Prepare("SELECT sealed_private IS NULL, state FROM keys WHERE kid = ?1");
+    s->Bind(1, std::string_view(first));
+    BOOST_REQUIRE(*s->Step());
+    BOOST_TEST(s->Int(0) == 1);
+    BOOST_TEST(s->Text(1) == "destroyed");
+  }
+  Reopen();
+  // The enc key after a week; the retired one still decrypts, newest first.
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + 7 * kDay - kHour, "scheduler").has_value());
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + 7 * kDay, "scheduler").has_value());
+  ks = Snap();
+  BOOST_TEST(ks->active_enc->kid() != first_enc);
+  BOOST_REQUIRE(ks->decrypt.size() == 2u);
+  BOOST_TEST(ks->decrypt[0].kid() == ks->active_enc->kid());
+  BOOST_TEST(ks->decrypt[1].kid() == first_enc);
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(clock_going_back_stamps_no_earlier_time, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + kDay, "scheduler").has_value());
+  auto before = Snap()->keys;
+  BOOST_TEST(*ring->ApplyDue(kT0 - kDay, "scheduler") == 0);
+  BOOST_TEST(Snap()->keys == before);
+  // A manual rotation while the clock reads a day early is stamped at the latest time seen.
+  std::string old = Snap()->active_sig->kid();
+  BOOST_REQUIRE(ring->Rotate(Purpose::kSig, kT0 - kDay, "admin").has_value());
+  BOOST_TEST(*Info(old).retire_at == kT0 + kDay);
+  Reopen();  // persisted
+  std::string old2 = Snap()->active_sig->kid();
+  BOOST_REQUIRE(ring->Rotate(Purpose::kSig, kT0 - 2 * kDay, "admin").has_value());
+  BOOST_TEST(*Info(old2).retire_at == kT0 + kDay);
+}
+
+BOOST_FIXTURE_TEST_CASE(manual_rotate_promotes_pending_or_generates, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  std::string sig0 = Snap()->active_sig->kid();
+  Result<std::vector<std::string>> kids = ring->Rotate(Purpose::kSig, kT0 + 60, "admin");
+  BOOST_REQUIRE(kids.has_value());
+  BOOST_REQUIRE(kids->size() == 1u);
+  BOOST_TEST(Snap()->active_sig->kid() == kids->at(0));
+  BOOST_TEST((Info(sig0).state == KeyState::kRetired));
+  BOOST_TEST(*Info(sig0).retire_at == kT0 + 60);
+  // Now with a pending key: that one is promoted, nothing generated.
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + 60 + kDay - kHour, "scheduler").has_value());
+  std::string pending;
+  for (const auto& k : Snap()->keys) {
+    if (k.state == KeyState::kPending) pending = k.kid;
+  }
+  BOOST_REQUIRE(!pending.empty());
+  std::size_t used = pool.next();
+  kids = ring->Rotate(std::nullopt, kT0 + 2 * kDay, "admin");
+  BOOST_REQUIRE(kids->size() == 2u);
+  BOOST_TEST(kids->at(0) == pending);
+  BOOST_TEST(pool.next() == used + 1);  // only the enc key was generated
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+  auto audit = ring->ReadAuditLog(0, 100);
+  BOOST_TEST(audit->back().actor == "admin");
+}
+
+BOOST_FIXTURE_TEST_CASE(import_private_public_and_activate, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  // A private PEM without activate: accepted (verifies) until revoked, not used.
+  ImportRequest pem;
+  pem.purpose = Purpose::kSig;
+  pem.pem = testing::PrivatePem(0);
+  Result<KeyInfo> a = ring->Import(pem, kT0 + 1, "admin");
+  BOOST_REQUIRE_MESSAGE(a.has_value(), a.status().ToString());
+  BOOST_TEST((a->origin == KeyOrigin::kImported));
+  BOOST_TEST((a->state == KeyState::kRetired));
+  BOOST_TEST(!a->expire_at.has_value());
+  BOOST_TEST(Snap()->FindVerify(a->kid) != nullptr);
+  BOOST_TEST(Snap()->active_sig->kid() != a->kid);
+  // Never destroyed by the schedule.
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + 30 * kDay, "scheduler").has_value());
+  BOOST_TEST((Info(a->kid).state == KeyState::kRetired));
+  // The same key again is refused.
+  Result<KeyInfo> dup = ring->Import(pem, kT0 + 2, "admin");
+  BOOST_REQUIRE(!dup.has_value());
+  BOOST_TEST((dup.error().code() == Code::kAlreadyExists));
+  // A public JWK (a gateway's encryption key), activated: tokens are encrypted to it.
+  ImportRequest jwk;
+  jwk.purpose = Purpose::kEnc;
+  jwk.jwk = testing::KeyPool::Get().Key(1, jose::Alg::kRsaOaep).PublicJwk();
+  jwk.activate = true;
+  Result<KeyInfo> b = ring->Import(jwk, kT0 + 30 * kDay, "admin");
+  BOOST_REQUIRE_MESSAGE(b.has_value(), b.status().ToString());
+  BOOST_TEST((b->origin == KeyOrigin::kPeer));
+  BOOST_TEST((b->state == KeyState::kActive));
+  auto ks = Snap();
+  BOOST_TEST(ks->active_enc->kid() == b->kid);
+  BOOST_TEST(!ks->active_enc->has_private());
+  BOOST_TEST(ks->FindDecrypt(b->kid) == nullptr);
+  // The peer's key is not rotated by our schedule.
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + 60 * kDay, "scheduler").has_value());
+  BOOST_TEST(Snap()->active_enc->kid() == b->kid);
+  // A public key cannot become the active signing key; an enc alg cannot be a sig key.
+  ImportRequest bad;
+  bad.purpose = Purpose::kSig;
+  bad.jwk = testing::KeyPool::Get().Key(2, jose::Alg::kRS256).PublicJwk();
+  bad.activate = true;
+  BOOST_TEST(!ring->Import(bad, kT0 + 60 * kDay, "admin").has_value());
+  bad.alg = jose::Alg::kRsaOaep;
+  bad.jwk->erase("alg");
+  bad.jwk->erase("use");
+  bad.activate = false;
+  Result<KeyInfo> wrong = ring->Import(bad, kT0 + 60 * kDay, "admin");
+  BOOST_REQUIRE(!wrong.has_value());
+  BOOST_TEST_MESSAGE(wrong.error().ToString());
+  BOOST_TEST(wrong.error().message().find("not a sig algorithm") != std::string::npos);
+  // Private import with activate replaces the active signing key.
+  ImportRequest act;
+  act.purpose = Purpose::kSig;
+  act.pem = testing::PrivatePem(3);
+  act.activate = true;
+  std::string old = Snap()->active_sig->kid();
+  Result<KeyInfo> c = ring->Import(act, kT0 + 60 * kDay, "admin");
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(Snap()->active_sig->kid() == c->kid);
+  BOOST_TEST((Info(old).state == KeyState::kRetired));
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(revoking_the_active_key_puts_a_replacement_first, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  std::string sig = Snap()->active_sig->kid();
+  Result<KeyInfo> r = ring->Revoke(sig, kT0 + 5, "admin");
+  BOOST_REQUIRE_MESSAGE(r.has_value(), r.status().ToString());
+  BOOST_TEST((r->state == KeyState::kRevoked));
+  auto ks = Snap();
+  BOOST_REQUIRE(ks->active_sig.has_value());
+  BOOST_TEST(ks->active_sig->kid() != sig);
+  BOOST_TEST(ks->FindVerify(sig) == nullptr);
+  for (const auto& jwk : ks->jwks["keys"]) BOOST_TEST(jwk["kid"] != sig);
+  BOOST_TEST(testing::CountState(*ks, Purpose::kSig, KeyState::kActive) == 1);
+  // A pending enc key is the replacement when there is one.
+  BOOST_REQUIRE(ring->ApplyDue(kT0 + 7 * kDay - kHour, "scheduler").has_value());
+  std::string pending;
+  for (const auto& k : Snap()->keys) {
+    if (k.purpose == Purpose::kEnc && k.state == KeyState::kPending) pending = k.kid;
+  }
+  BOOST_REQUIRE(!pending.empty());
+  BOOST_REQUIRE(ring->Revoke(Snap()->active_enc->kid(), kT0 + 7 * kDay - 10, "admin").has_value());
+  BOOST_TEST(Snap()->active_enc->kid() == pending);
+  BOOST_TEST((ring->Revoke("no-such-kid", kT0, "admin").error().code() == Code::kNotFound));
+  BOOST_TEST(!ring->Revoke(sig, kT0 + 10, "admin").has_value());  // already revoked
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+  // The sealed private part of a revoked key is wiped.
+  ring.reset();
+  Result<Db> db = Db::Open(path, SQLITE_OPEN_READONLY);
+  BOOST_TEST(*db->QueryInt("SELECT count(*) FROM keys WHERE state = 'revoked' AND "
+                           "sealed_private IS NULL") == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  std::string sig = Snap()->active_sig->kid();
+  std::string backup = dir.File("backup.db");
+  BOOST_REQUIRE(ring->Backup(backup, kT0 + 1, "admin").ok());
+  BOOST_TEST((ring->Backup(backup, kT0 + 1, "admin").code() == Code::kAlreadyExists));
+  // No private key appears in clear in the backup.
+  std::vector<std::uint8_t> bytes = ReadAll(backup);
+  Result<SecretBytes> der = Snap()->active_sig->PrivatePkcs8Der();
+  auto d = der->reveal_secret();
+  auto tail = d.subspan(d.size() - 64);  // the last CRT value
+  BOOST_TEST((std::search(bytes.begin(), bytes.end(), tail.begin(), tail.end()) == bytes.end()));
+  BOOST_TEST(CheckStoreReadOnly(backup, FixedMasterKey(1)).ok());
+  // Change the store, then restore the backup over it.
+  BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 2, "admin").has_value());
+  BOOST_TEST(Snap()->active_sig->kid() != sig);
+  // Refused while the daemon holds the store.
+  BOOST_TEST(!RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3, "restore").ok());
+  ring.reset();
+  Status wrong = RestoreStore(backup, path, FixedMasterKey(9), kT0 + 3, "restore");
+  BOOST_TEST(wrong.message().find("master key") != std::string::npos);
+  Status s = RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3, "restore");
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+  BOOST_TEST(Exists(path + ".replaced-" + std::to_string(kT0 + 3)));
+  Reopen();
+  BOOST_TEST(Snap()->active_sig->kid() == sig);
+  auto audit = ring->ReadAuditLog(0, 100);
+  BOOST_TEST(audit->back().action == "restore");
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(rekey_reseals_everything_under_the_new_key, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 1, "admin").has_value());
+  std::string sig = Snap()->active_sig->kid();
+  BOOST_TEST(!RekeyStore(path, FixedMasterKey(1), FixedMasterKey(2), kT0 + 2, "rekey").ok());
+  ring.reset();
+  // A wrong old key changes nothing.
+  std::vector<std::uint8_t> before = ReadAll(path);
+  Status bad = RekeyStore(path, FixedMasterKey(7), FixedMasterKey(2), kT0 + 2, "rekey");
+  BOOST_TEST((bad.code() == Code::kPermissionDenied));
+  BOOST_TEST(ReadAll(path) == before);
+  Status s = RekeyStore(path, FixedMasterKey(1), FixedMasterKey(2), kT0 + 2, "rekey");
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+  auto old_key = SqliteKeyring::Open(testing::Options(path, pool), FixedMasterKey(1));
+  BOOST_REQUIRE(!old_key.has_value());
+  BOOST_TEST(old_key.error().message().find("master key") != std::string::npos);
+  Reopen(2);
+  auto ks = Snap();
+  BOOST_TEST(ks->problems.empty());
+  BOOST_TEST(ks->active_sig->kid() == sig);
+  BOOST_TEST(ks->decrypt.size() == 2u);
+  BOOST_TEST(ring->ReadAuditLog(0, 100)->back().action == "rekey");
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(snapshots_are_read_while_keys_change, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto ks = ring->Snapshot();
+        if (!ks->active_sig.has_value() || ks->FindVerify(ks->active_sig->kid()) == nullptr) {
+          std::abort();  // every published set has a usable active key
+        }
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 5; ++i) {
+    BOOST_REQUIRE(ring->Rotate(Purpose::kSig, kT0 + i, "admin").has_value());
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  BOOST_TEST(reads.load() > 0);
+  BOOST_TEST(Snap()->generation > 5);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::keystore
