@@ -31,10 +31,14 @@ std::string ProcessName(pid_t pid) {
 
 }  // namespace
 
-std::string Peer::Describe() const {
+std::string Peer::User() const {
   std::string s = "uid " + std::to_string(uid);
   if (std::string user = UserName(uid); !user.empty()) s += " (" + user + ")";
-  s += " pid " + std::to_string(pid);
+  return s;
+}
+
+std::string Peer::Describe() const {
+  std::string s = User() + " pid " + std::to_string(pid);
   if (!process.empty()) s += " (" + process + ")";
   return s;
 }
@@ -50,6 +54,17 @@ Result<Peer> PeerOf(int fd) {
   peer.gid = cred.gid;
   peer.pid = cred.pid;
   peer.process = ProcessName(cred.pid);
+  // Supplementary groups, also from the kernel. The first call learns the size.
+  socklen_t glen = 0;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, nullptr, &glen) != 0 && errno == ERANGE &&
+      glen > 0) {
+    peer.groups.resize(glen / sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer.groups.data(), &glen) != 0) {
+      peer.groups.clear();
+    } else {
+      peer.groups.resize(glen / sizeof(gid_t));
+    }
+  }
   return peer;
 }
 

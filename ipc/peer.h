@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -14,13 +15,16 @@ struct Peer {
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   pid_t pid = 0;
+  std::vector<gid_t> groups;  // supplementary groups (SO_PEERGROUPS)
   std::string process;  // /proc/<pid>/comm at accept time, for logs only; may be empty
 
+  // "uid 1001 (alice)": what a refused client is told about itself.
+  std::string User() const;
   // "uid 1001 (alice) pid 4242 (curl)" for log lines and audit rows.
   std::string Describe() const;
 };
 
-// Reads SO_PEERCRED of a connected Unix stream socket.
+// Reads SO_PEERCRED and SO_PEERGROUPS of a connected Unix stream socket.
 Result<Peer> PeerOf(int fd);
 
 }  // namespace instaccess::ipc

@@ -1,5 +1,7 @@
 #include "ipc/router.h"
 
+#include <spdlog/spdlog.h>
+
 namespace instaccess::ipc {
 
 namespace {
@@ -39,18 +41,27 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
 
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back({std::move(method), Split(pattern), std::move(handler)});
+void Router::Add(std::string method, std::string pattern, std::optional<Role> role,
+                 Handler handler) {
+  routes_.push_back({std::move(method), Split(pattern), role, std::move(handler)});
 }
 
-Response Router::Dispatch(const Request& request, const Peer& peer) const {
+Response Router::Dispatch(const Request& request, const Peer& peer,
+                          const AccessPolicy& policy) const {
   std::vector<std::string> path = Split(request.path);
   bool path_known = false;
   for (const Route& route : routes_) {
     PathParams params;
     if (!Match(route.segments, path, &params)) continue;
     path_known = true;
-    if (route.method == request.method) return route.handler(request, peer, params);
+    if (route.method != request.method) continue;
+    if (route.role && !policy.Allows(peer, *route.role)) {
+      spdlog::warn("refused {} {} from {}: no '{}' role", request.method, request.path,
+                   peer.Describe(), RoleName(*route.role));
+      return JsonError(403, "forbidden", "permission denied: " + peer.User() + " has no '" +
+                                             std::string(RoleName(*route.role)) + "' role");
+    }
+    return route.handler(request, peer, params);
   }
   if (path_known) {
     return JsonError(405, "method_not_allowed",

@@ -1,15 +1,18 @@
-// Maps (method, path) to a handler. Paths are literal segments or one "{name}" placeholder
-// segment, e.g. "/api/v1/keys/{kid}/revoke". Unknown path -> 404; known path, other method -> 405.
+// Maps (method, path) to a handler and the role it needs. Paths are literal segments or
+// "{name}" placeholder segments, e.g. "/api/v1/keys/{kid}/revoke". Unknown path -> 404; known
+// path, other method -> 405; a peer without the route's role -> 403 (logged with the peer).
 //
 // Thread-safety: build it before serving; Dispatch is then safe from many threads at once.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ipc/access.h"
 #include "ipc/http_types.h"
 #include "ipc/peer.h"
 
@@ -20,13 +23,15 @@ using Handler = std::function<Response(const Request&, const Peer&, const PathPa
 
 class Router {
  public:
-  void Add(std::string method, std::string pattern, Handler handler);
-  Response Dispatch(const Request& request, const Peer& peer) const;
+  // role: what the peer must hold; nullopt = anyone who can reach the socket.
+  void Add(std::string method, std::string pattern, std::optional<Role> role, Handler handler);
+  Response Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const;
 
  private:
   struct Route {
     std::string method;
     std::vector<std::string> segments;
+    std::optional<Role> role;
     Handler handler;
   };
   std::vector<Route> routes_;

@@ -96,7 +96,9 @@ BOOST_AUTO_TEST_CASE(honours_configured_socket_mode) {
 BOOST_AUTO_TEST_CASE(garbage_gets_400_and_the_daemon_keeps_serving) {
   RunningDaemon d;
   UnixHttpConnection c(d.socket);
-  c.SendRaw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage \r\n\r\n", 26));
+  // A TLS ClientHello's first bytes, then noise: not HTTP at all.
+  static constexpr char kGarbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage \r\n\r\n";
+  c.SendRaw(std::string(kGarbage, sizeof kGarbage - 1));
   auto reply = c.Read();
   BOOST_REQUIRE(reply.has_value());
   ExpectJsonError(*reply, 400, "bad_request");

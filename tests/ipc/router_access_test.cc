@@ -1,0 +1,123 @@
+#include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "ipc/access.h"
+#include "ipc/router.h"
+
+namespace instaccess::ipc {
+namespace {
+
+constexpr uid_t kDaemonUid = 4321;
+constexpr uid_t kNobody = 65534;  // Debian's nobody
+constexpr gid_t kNogroup = 65534;
+
+Peer PeerWith(uid_t uid, gid_t gid, std::vector<gid_t> groups = {}) {
+  Peer p;
+  p.uid = uid;
+  p.gid = gid;
+  p.pid = 1;
+  p.groups = std::move(groups);
+  return p;
+}
+
+Router TestRouter() {
+  Router r;
+  r.Add("GET", "/healthz", std::nullopt,
+        [](const Request&, const Peer&, const PathParams&) { return JsonOk("{}"); });
+  r.Add("POST", "/api/v1/keys/{kid}/revoke", Role::kAdmin,
+        [](const Request&, const Peer&, const PathParams& p) {
+          return JsonOk(nlohmann::json{{"kid", p.at("kid")}}.dump());
+        });
+  return r;
+}
+
+Request Req(std::string method, std::string path) {
+  Request r;
+  r.method = std::move(method);
+  r.path = r.target = std::move(path);
+  return r;
+}
+
+std::string ErrorCode(const Response& r) {
+  return nlohmann::json::parse(r.body)["error"]["code"].get<std::string>();
+}
+
+BOOST_AUTO_TEST_SUITE(router_access)
+
+BOOST_AUTO_TEST_CASE(root_and_the_daemon_user_hold_every_role) {
+  AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);
+  for (Role role : {Role::kIssue, Role::kDecrypt, Role::kAdmin, Role::kRead}) {
+    BOOST_TEST(p.Allows(PeerWith(0, 0), role));
+    BOOST_TEST(p.Allows(PeerWith(kDaemonUid, 1), role));
+    BOOST_TEST(!p.Allows(PeerWith(kNobody, kNogroup), role));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(users_groups_and_everyone_grant_only_their_role) {
+  AccessLists lists;
+  lists.issue = {"nobody"};
+  lists.decrypt = {"group:nogroup"};
+  lists.read = {"*"};
+  std::vector<std::string> problems;
+  AccessPolicy p = AccessPolicy::Build(lists, kDaemonUid, &problems);
+  BOOST_TEST(problems.empty());
+  Peer nobody = PeerWith(kNobody, 100);
+  BOOST_TEST(p.Allows(nobody, Role::kIssue));
+  BOOST_TEST(!p.Allows(nobody, Role::kDecrypt));
+  BOOST_TEST(!p.Allows(nobody, Role::kAdmin));
+  BOOST_TEST(p.Allows(nobody, Role::kRead));
+  // Group by primary gid, and by supplementary group from SO_PEERGROUPS.
+  BOOST_TEST(p.Allows(PeerWith(1000, kNogroup), Role::kDecrypt));
+  BOOST_TEST(p.Allows(PeerWith(1000, 1000, {27, kNogroup}), Role::kDecrypt));
+  BOOST_TEST(!p.Allows(PeerWith(1000, 1000, {27}), Role::kDecrypt));
+  BOOST_TEST(!p.Allows(PeerWith(1000, 1000), Role::kIssue));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_names_are_reported_and_grant_nothing) {
+  AccessLists lists;
+  lists.admin = {"no-such-user-xyz", "group:no-such-group-xyz"};
+  std::vector<std::string> problems;
+  AccessPolicy p = AccessPolicy::Build(lists, kDaemonUid, &problems);
+  BOOST_TEST(problems == (std::vector<std::string>{"access.admin: no such user 'no-such-user-xyz'",
+                                                   "access.admin: no such group 'no-such-group-xyz'"}));
+  BOOST_TEST(!p.Allows(PeerWith(1000, 1000), Role::kAdmin));
+}
+
+BOOST_AUTO_TEST_CASE(dispatch_checks_path_then_method_then_role) {
+  Router r = TestRouter();
+  AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);
+  Peer root = PeerWith(0, 0);
+  Peer nobody = PeerWith(kNobody, kNogroup);
+
+  BOOST_TEST(r.Dispatch(Req("GET", "/healthz"), nobody, p).status == 200);
+  Response missing = r.Dispatch(Req("GET", "/nope"), root, p);
+  BOOST_TEST(missing.status == 404);
+  BOOST_TEST(ErrorCode(missing) == "not_found");
+  Response wrong_method = r.Dispatch(Req("GET", "/api/v1/keys/abc/revoke"), root, p);
+  BOOST_TEST(wrong_method.status == 405);
+  BOOST_TEST(ErrorCode(wrong_method) == "method_not_allowed");
+
+  Response refused = r.Dispatch(Req("POST", "/api/v1/keys/abc/revoke"), nobody, p);
+  BOOST_TEST(refused.status == 403);
+  BOOST_TEST(ErrorCode(refused) == "forbidden");
+  auto message = nlohmann::json::parse(refused.body)["error"]["message"].get<std::string>();
+  BOOST_TEST(message == "permission denied: uid 65534 (nobody) has no 'admin' role");
+
+  Response ok = r.Dispatch(Req("POST", "/api/v1/keys/abc/revoke"), root, p);
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(nlohmann::json::parse(ok.body)["kid"] == "abc");
+  // A placeholder matches one segment only.
+  BOOST_TEST(r.Dispatch(Req("POST", "/api/v1/keys/a/b/revoke"), root, p).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(error_bodies_survive_hostile_bytes) {
+  Response r = JsonError(404, "not_found", std::string("no such endpoint: /\xff\xfe\"\\", 23));
+  auto body = nlohmann::json::parse(r.body);  // valid JSON despite invalid UTF-8 in the input
+  BOOST_TEST(body["error"]["code"] == "not_found");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::ipc
