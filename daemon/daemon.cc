@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/hardening.h"
 #include "daemon/logging.h"
 #include "daemon/routes.h"
 #include "daemon/systemd.h"
@@ -43,6 +45,14 @@ unsigned WorkerCount(int configured) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+std::shared_ptr<const ipc::AccessPolicy> BuildPolicy(const Config::Access& a) {
+  std::vector<std::string> problems;
+  auto policy = std::make_shared<const ipc::AccessPolicy>(
+      ipc::AccessPolicy::Build({a.issue, a.decrypt, a.admin, a.read}, geteuid(), &problems));
+  for (const auto& p : problems) spdlog::warn("{} (the entry grants nothing)", p);
+  return policy;
+}
+
 ipc::ServerLimits LimitsFrom(const Config& c) {
   ipc::ServerLimits l;
   l.max_body = c.limits.max_body;
@@ -56,6 +66,13 @@ ipc::ServerLimits LimitsFrom(const Config& c) {
 }  // namespace
 
 int RunDaemon(Config config, std::string config_path) {
+  std::vector<std::string> warnings;
+  if (Status s = HardenProcess(&warnings); !s.ok()) {
+    spdlog::critical("{}", s.message());
+    return kExitFailure;
+  }
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+
   if (config.embedded) {
     if (Status s = MakeStateDirectory(config.daemon.socket); !s.ok()) {
       spdlog::critical("{}", s.message());
@@ -85,10 +102,12 @@ int RunDaemon(Config config, std::string config_path) {
   }
 
   ipc::Router router = BuildRouter();
+  // Swapped whole on SIGHUP; each request reads the policy current when it arrived.
+  std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy = BuildPolicy(config.access);
   asio::io_context io;
   ipc::Server server(io, std::move(listen_fd), LimitsFrom(config),
-                     [&router](const ipc::Request& req, const ipc::Peer& peer) {
-                       return router.Dispatch(req, peer);
+                     [&](const ipc::Request& req, const ipc::Peer& peer) {
+                       return router.Dispatch(req, peer, *policy.load());
                      });
   server.Start();
 
@@ -121,6 +140,7 @@ int RunDaemon(Config config, std::string config_path) {
               SetLogLevel(fresh->daemon.log_level);
               config.daemon.log_level = fresh->daemon.log_level;
               config.access = fresh->access;
+              policy = BuildPolicy(config.access);
               spdlog::info("configuration reloaded from {}", config_path);
             }
           }
@@ -137,9 +157,9 @@ int RunDaemon(Config config, std::string config_path) {
   signals.async_wait(on_signal);
 
   unsigned workers = WorkerCount(config.daemon.workers);
-  spdlog::info("instaccessd listening on {}{} ({} worker threads)", config.daemon.socket,
-               own_socket ? "" : " (socket from systemd)", workers);
-  NotifyReady("serving on " + config.daemon.socket);
+  const std::string where = own_socket ? config.daemon.socket : "the socket systemd passed";
+  spdlog::info("instaccessd serving on {} with {} worker threads", where, workers);
+  NotifyReady("serving on " + where);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < workers; ++i) threads.emplace_back([&io] { io.run(); });
   // Runs until Drain() has left nothing to do; the signal set is cancelled once draining starts.

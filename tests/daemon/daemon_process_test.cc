@@ -45,7 +45,7 @@ struct RunningDaemon {
   explicit RunningDaemon(const std::string& toml = "") {
     if (!toml.empty()) WriteFile(dir / "instaccessd.toml", toml);
     daemon = std::make_unique<DaemonProcess>(
-        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}});
+        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
     BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
                           "daemon never became ready:\n" << daemon->Stderr());
   }
@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_the_config_and_keeps_serving) {
   std::string config = dir / "instaccessd.toml";
   WriteFile(config, "[daemon]\nsocket = \"" + socket + "\"\n[store]\npath = \"" + (dir / "k.db") +
                         "\"\n");
-  DaemonProcess daemon({dir.path().string(), {"--config", config}, {}, notify.path(), {}});
+  DaemonProcess daemon({dir.path().string(), {"--config", config}, {}, notify.path(), {}, {}});
   BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), daemon.Stderr());
 
   WriteFile(config, "[daemon]\nsocket = \"" + socket + "\"\nlog_level = \"debug\"\n");
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(stale_socket_file_is_replaced) {
   { RawSocket stale(dir / "var/instaccessd.sock", false); }  // bound, closed: nobody listens
   BOOST_REQUIRE(access((dir / "var/instaccessd.sock").c_str(), F_OK) == 0);
   NotifySocket notify(dir / "notify.sock");
-  DaemonProcess daemon({dir.path().string(), {}, {}, notify.path(), {}});
+  DaemonProcess daemon({dir.path().string(), {}, {}, notify.path(), {}, {}});
   BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), daemon.Stderr());
   BOOST_TEST(HttpGet(dir / "var/instaccessd.sock", "/healthz").status == 200);
 }
@@ -217,7 +217,7 @@ BOOST_AUTO_TEST_CASE(live_socket_makes_start_up_fail_and_is_left_alone) {
   TempDir dir;
   std::filesystem::create_directory(dir / "var");
   RawSocket live(dir / "var/instaccessd.sock", true);
-  DaemonProcess daemon({dir.path().string(), {}, {}, "", {}});
+  DaemonProcess daemon({dir.path().string(), {}, {}, "", {}, {}});
   auto rc = daemon.Wait(kStartTimeout);
   BOOST_REQUIRE(rc.has_value());
   BOOST_TEST(*rc == 1);
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(a_regular_file_at_the_socket_path_is_never_removed) {
   TempDir dir;
   std::filesystem::create_directory(dir / "var");
   WriteFile(dir / "var/instaccessd.sock", "precious");
-  DaemonProcess daemon({dir.path().string(), {}, {}, "", {}});
+  DaemonProcess daemon({dir.path().string(), {}, {}, "", {}, {}});
   auto rc = daemon.Wait(kStartTimeout);
   BOOST_REQUIRE(rc.has_value());
   BOOST_TEST(*rc == 1);
@@ -242,12 +242,12 @@ BOOST_AUTO_TEST_CASE(check_config_reports_ok_or_the_error_with_exit_78) {
   TempDir dir;
   WriteFile(dir / "good.toml", "[daemon]\nworkers = 2\n");
   WriteFile(dir / "bad.toml", "[daemon]\nworkers = 2\nbogus = true\n");
-  DaemonProcess good({dir.path().string(), {"--check-config", "--config", dir / "good.toml"}, {}, "", {}});
+  DaemonProcess good({dir.path().string(), {"--check-config", "--config", dir / "good.toml"}, {}, "", {}, {}});
   BOOST_TEST(good.Wait(kStartTimeout).value_or(-1) == 0);
-  DaemonProcess bad({dir.path().string(), {"--check-config", "--config", dir / "bad.toml"}, {}, "", {}});
+  DaemonProcess bad({dir.path().string(), {"--check-config", "--config", dir / "bad.toml"}, {}, "", {}, {}});
   BOOST_TEST(bad.Wait(kStartTimeout).value_or(-1) == 78);
   BOOST_TEST(bad.Stderr() == "instaccessd: " + (dir / "bad.toml") + ":3: unknown key 'daemon.bogus'\n");
-  DaemonProcess usage({dir.path().string(), {"--no-such-flag"}, {}, "", {}});
+  DaemonProcess usage({dir.path().string(), {"--no-such-flag"}, {}, "", {}, {}});
   BOOST_TEST(usage.Wait(kStartTimeout).value_or(-1) == 64);
 }
 

@@ -115,9 +115,8 @@ int main(int argc, char** argv) {
       std::cerr << "reason: " << detail << "\n";
       return 1;
     }
-    nlohmann::json out = {{"claims", opened->claims},
-                          {"sig_kid", opened->sig_kid},
-                          {"enc_kid", opened->enc_kid}};
+    nlohmann::json out = {
+        {"claims", opened->claims}, {"sig_kid", opened->sig_kid}, {"enc_kid", opened->enc_kid}};
     std::cout << out.dump() << "\n";
     return 0;
   }

@@ -1,8 +1,9 @@
 // Strict JSON, compact splitting and the protected-header policy.
+#include "jose/compact.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "jose/base64url.h"
-#include "jose/compact.h"
 #include "jose/json_strict.h"
 
 namespace instaccess::jose {
@@ -33,9 +34,9 @@ BOOST_AUTO_TEST_CASE(strict_json_rejects_duplicate_members_at_any_depth) {
 }
 
 BOOST_AUTO_TEST_CASE(strict_json_rejects_non_objects_trailing_data_and_bom) {
-  for (const char* bad : {"[]", "\"x\"", "1", "null", "", "{", "{}x", "{} {}", "{\"a\":1,}",
-                          "\xEF\xBB\xBF{}", "{\"a\":\"\xff\"}", " {}", "{'a':1}",
-                          "{/*c*/\"a\":1}"}) {
+  for (const char* bad :
+       {"[]", "\"x\"", "1", "null", "", "{", "{}x", "{} {}", "{\"a\":1,}", "\xEF\xBB\xBF{}",
+        "{\"a\":\"\xff\"}", " {}", "{'a':1}", "{/*c*/\"a\":1}"}) {
     BOOST_CHECK_MESSAGE(!ParseStrictJsonObject(bad).has_value(), bad);
   }
   BOOST_CHECK(ParseStrictJsonObject("{}").has_value());

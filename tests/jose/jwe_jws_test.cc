@@ -49,8 +49,7 @@ std::string Pkcs1Encrypt(const RsaKey& key, const std::string& msg) {
   BOOST_REQUIRE_EQUAL(EVP_PKEY_encrypt_init(ctx.get()), 1);
   BOOST_REQUIRE_EQUAL(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), 1);
   std::size_t len = 0;
-  BOOST_REQUIRE_EQUAL(EVP_PKEY_encrypt(ctx.get(), nullptr, &len, Bytes(msg).data(), msg.size()),
-                      1);
+  BOOST_REQUIRE_EQUAL(EVP_PKEY_encrypt(ctx.get(), nullptr, &len, Bytes(msg).data(), msg.size()), 1);
   std::string out(len, '\0');
   BOOST_REQUIRE_EQUAL(EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
                                        &len, Bytes(msg).data(), msg.size()),
@@ -192,14 +191,13 @@ BOOST_AUTO_TEST_CASE(cbc_tag_mismatch_in_a_jwe_attempts_no_decryption) {
   std::string header = R"({"alg":"RSA-OAEP","enc":"A128CBC-HS256"})";
   std::vector<RsaKey> keys{key};
   JweTrace good_trace;
-  BOOST_REQUIRE(
-      DecryptJwe(AssembleJwe(header, *ek, cek, ContentEnc::kA128CbcHs256, "hello"), keys,
-                 &good_trace)
-          .has_value());
+  BOOST_REQUIRE(DecryptJwe(AssembleJwe(header, *ek, cek, ContentEnc::kA128CbcHs256, "hello"), keys,
+                           &good_trace)
+                    .has_value());
   BOOST_CHECK_EQUAL(good_trace.content.cbc_decryptions, 1);
   JweTrace trace;
-  auto r = DecryptJwe(AssembleJwe(header, *ek, cek, ContentEnc::kA128CbcHs256, "hello", true),
-                      keys, &trace);
+  auto r = DecryptJwe(AssembleJwe(header, *ek, cek, ContentEnc::kA128CbcHs256, "hello", true), keys,
+                      &trace);
   BOOST_REQUIRE(!r.has_value());
   BOOST_CHECK_EQUAL(trace.implicit_rejections, 0);  // the CEK was right; only the tag was wrong
   BOOST_CHECK_EQUAL(trace.content.tag_checks, 1);
@@ -230,9 +228,8 @@ BOOST_AUTO_TEST_CASE(rsa1_5_failures_are_indistinguishable) {
   std::vector<Case> cases = {
       {"well_formed", RawRsaEncrypt(key, block(2, 32, false)), false, 0},
       {"bad_padding_type_1", RawRsaEncrypt(key, block(1, 32, false)), false, 1},
-      {"bad_padding_no_separator", RawRsaEncrypt(key, std::string(1, '\0') + '\x02' +
-                                                          std::string(k - 2, '\x11')),
-       false, 1},
+      {"bad_padding_no_separator",
+       RawRsaEncrypt(key, std::string(1, '\0') + '\x02' + std::string(k - 2, '\x11')), false, 1},
       {"bad_padding_short_ps", RawRsaEncrypt(key, block(2, 32, true)), false, 1},
       {"cek_too_short", Pkcs1Encrypt(key, cek.substr(0, 16)), false, 1},
       {"cek_too_long", Pkcs1Encrypt(key, cek + "xy"), false, 1},
@@ -273,8 +270,8 @@ BOOST_AUTO_TEST_CASE(rsa_oaep_failure_takes_the_tag_failure_path) {
   std::string junk = RandomString(256);
   junk[0] = 0;
   JweTrace junk_trace, tag_trace;
-  auto bad_key = DecryptJwe(AssembleJwe(header, junk, cek, ContentEnc::kA256Gcm, "m"), keys,
-                            &junk_trace);
+  auto bad_key =
+      DecryptJwe(AssembleJwe(header, junk, cek, ContentEnc::kA256Gcm, "m"), keys, &junk_trace);
   auto bad_tag = DecryptJwe(
       AssembleJwe(header, *WrapCek(key, Bytes(cek)), cek, ContentEnc::kA256Gcm, "m", true), keys,
       &tag_trace);

@@ -17,8 +17,7 @@ using testing::LoadVector;
 // PEM of `pkey` in a given structure: "PrivateKeyInfo" (PKCS#8), "type-specific" (PKCS#1),
 // "SubjectPublicKeyInfo".
 std::string ToPem(EVP_PKEY* pkey, int selection, const char* structure) {
-  OSSL_ENCODER_CTX* ctx =
-      OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, "PEM", structure, nullptr);
+  OSSL_ENCODER_CTX* ctx = OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, "PEM", structure, nullptr);
   BOOST_REQUIRE(ctx != nullptr);
   unsigned char* data = nullptr;
   std::size_t len = 0;
@@ -132,12 +131,11 @@ BOOST_AUTO_TEST_CASE(reads_pkcs1_pkcs8_and_spki_pem) {
     const char* label;
     bool priv;
   };
-  for (Form f : {Form{EVP_PKEY_KEYPAIR, "PrivateKeyInfo", "-----BEGIN PRIVATE KEY-----", true},
-                 Form{EVP_PKEY_KEYPAIR, "type-specific", "-----BEGIN RSA PRIVATE KEY-----", true},
-                 Form{EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo", "-----BEGIN PUBLIC KEY-----",
-                      false},
-                 Form{EVP_PKEY_PUBLIC_KEY, "type-specific", "-----BEGIN RSA PUBLIC KEY-----",
-                      false}}) {
+  for (Form f :
+       {Form{EVP_PKEY_KEYPAIR, "PrivateKeyInfo", "-----BEGIN PRIVATE KEY-----", true},
+        Form{EVP_PKEY_KEYPAIR, "type-specific", "-----BEGIN RSA PRIVATE KEY-----", true},
+        Form{EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo", "-----BEGIN PUBLIC KEY-----", false},
+        Form{EVP_PKEY_PUBLIC_KEY, "type-specific", "-----BEGIN RSA PUBLIC KEY-----", false}}) {
     std::string pem = ToPem(key.pkey(), f.selection, f.structure);
     BOOST_REQUIRE_MESSAGE(pem.find(f.label) == 0, pem.substr(0, 40));
     auto read = RsaKey::FromPem(pem, Alg::kRsaOaep);
@@ -163,15 +161,14 @@ BOOST_AUTO_TEST_CASE(generated_key_has_thumbprint_kid_and_its_alg) {
 
 BOOST_AUTO_TEST_CASE(rejects_small_keys_and_odd_exponents) {
   EvpPkeyPtr small = RawRsa(1024, 65537);
-  BOOST_CHECK(!RsaKey::FromPem(ToPem(small.get(), EVP_PKEY_KEYPAIR, "PrivateKeyInfo"),
-                               Alg::kRS256)
+  BOOST_CHECK(!RsaKey::FromPem(ToPem(small.get(), EVP_PKEY_KEYPAIR, "PrivateKeyInfo"), Alg::kRS256)
                    .has_value());
-  BOOST_CHECK(!RsaKey::FromPem(ToPem(small.get(), EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo"),
-                               Alg::kRS256)
-                   .has_value());
+  BOOST_CHECK(
+      !RsaKey::FromPem(ToPem(small.get(), EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo"), Alg::kRS256)
+           .has_value());
   EvpPkeyPtr e3 = RawRsa(2048, 3);
-  auto r = RsaKey::FromPem(ToPem(e3.get(), EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo"),
-                           Alg::kRS256);
+  auto r =
+      RsaKey::FromPem(ToPem(e3.get(), EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo"), Alg::kRS256);
   BOOST_REQUIRE(!r.has_value());
   BOOST_CHECK(r.error().code() == Code::kInvalidArgument);
   BOOST_CHECK(r.error().message().find("65537") != std::string::npos);
@@ -236,8 +233,8 @@ BOOST_AUTO_TEST_CASE(rejects_encrypted_and_foreign_pem) {
     relabelled.replace(relabelled.find(from), from.size(), to);
   }
   BOOST_CHECK(!RsaKey::FromPem(relabelled, Alg::kRS256).has_value());
-  BOOST_CHECK(!RsaKey::FromPublicDer(std::vector<std::uint8_t>{0x30, 0x00}, Alg::kRS256)
-                   .has_value());
+  BOOST_CHECK(
+      !RsaKey::FromPublicDer(std::vector<std::uint8_t>{0x30, 0x00}, Alg::kRS256).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

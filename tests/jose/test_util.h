@@ -3,12 +3,11 @@
 
 #include <cstdint>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace instaccess::jose::testing {
 
@@ -58,7 +57,7 @@ inline const TestKeys& Keys() {
       if (!k) throw std::runtime_error("keygen: " + k.error().ToString());
       return *k;
     };
-    return TestKeys{gen(Alg::kRS256),   gen(Alg::kRS256),    gen(Alg::kPS256), gen(Alg::kRsaOaep),
+    return TestKeys{gen(Alg::kRS256),   gen(Alg::kRS256),      gen(Alg::kPS256), gen(Alg::kRsaOaep),
                     gen(Alg::kRsaOaep), gen(Alg::kRsaOaep256), gen(Alg::kRsa1_5)};
   }();
   return keys;

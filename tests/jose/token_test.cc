@@ -4,11 +4,10 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <regex>
 #include <set>
 #include <thread>
-
-#include <boost/test/unit_test.hpp>
 
 #include "jose/base64url.h"
 #include "jose/jwe.h"
@@ -66,8 +65,7 @@ OpenedToken ExpectOpens(std::string_view token, const ClaimPolicy& policy = {},
 }
 
 std::string Jws(std::string_view header_json, std::string_view payload, std::string_view sig) {
-  return Base64UrlEncode(header_json) + "." + Base64UrlEncode(payload) + "." +
-         Base64UrlEncode(sig);
+  return Base64UrlEncode(header_json) + "." + Base64UrlEncode(payload) + "." + Base64UrlEncode(sig);
 }
 
 std::string Wrap(std::string_view jws, const nlohmann::json& header = nlohmann::json::object(),
@@ -93,7 +91,8 @@ BOOST_AUTO_TEST_CASE(standard_claims_are_set_by_the_helper) {
   BOOST_CHECK_EQUAL((*c)["exp"], 4600);
   BOOST_CHECK_EQUAL((*c)["sub"], "s");
   BOOST_CHECK(!c->contains("nbf"));
-  static const std::regex kUuid4("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  static const std::regex kUuid4(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   std::set<std::string> seen;
   for (int i = 0; i < 200; ++i) {
     std::string jti = RandomUuidV4();
@@ -101,7 +100,8 @@ BOOST_AUTO_TEST_CASE(standard_claims_are_set_by_the_helper) {
     seen.insert(jti);
   }
   BOOST_CHECK_EQUAL(seen.size(), 200u);
-  BOOST_CHECK((*c)["jti"] != (*BuildStandardClaims(nlohmann::json::object(), "iss-x", 1000, 3600))["jti"]);
+  BOOST_CHECK((*c)["jti"] !=
+              (*BuildStandardClaims(nlohmann::json::object(), "iss-x", 1000, 3600))["jti"]);
 }
 
 BOOST_AUTO_TEST_CASE(caller_may_not_set_reserved_claims) {
@@ -140,13 +140,13 @@ BOOST_AUTO_TEST_CASE(canvas_shape_has_no_kid_and_no_cty_and_opens_by_trying_keys
   for (const RsaKey* enc : {&Keys().oaep, &Keys().rsa1_5}) {
     std::string t = Issue(IssueOptions::CanvasShape(), Claims(), Keys().rs256, *enc);
     auto jwe_header = nlohmann::json::parse(*Base64UrlDecode(t.substr(0, t.find('.'))));
-    BOOST_CHECK_EQUAL(jwe_header, (nlohmann::json{{"alg", AlgName(enc->alg())},
-                                                  {"enc", "A128CBC-HS256"}}));
+    BOOST_CHECK_EQUAL(jwe_header,
+                      (nlohmann::json{{"alg", AlgName(enc->alg())}, {"enc", "A128CBC-HS256"}}));
     std::vector<RsaKey> enc_keys{*enc};
     auto jws = DecryptJwe(t, enc_keys);
     BOOST_REQUIRE(jws.has_value());
-    auto jws_header = nlohmann::json::parse(
-        *Base64UrlDecode(jws->plaintext.substr(0, jws->plaintext.find('.'))));
+    auto jws_header =
+        nlohmann::json::parse(*Base64UrlDecode(jws->plaintext.substr(0, jws->plaintext.find('.'))));
     BOOST_CHECK_EQUAL(jws_header, (nlohmann::json{{"alg", "RS256"}, {"typ", "JWT"}}));
     OpenedToken o = ExpectOpens(t);
     BOOST_CHECK_EQUAL(o.sig_kid, Keys().rs256.kid());
@@ -203,8 +203,7 @@ BOOST_AUTO_TEST_CASE(rejects_hs256_keyed_with_the_public_key) {
     BOOST_REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(),
                             secret.size(), reinterpret_cast<const unsigned char*>(input.data()),
                             input.size(), mac, sizeof mac, &mac_len) != nullptr);
-    std::string forged =
-        input + "." + Base64UrlEncode(std::span<const std::uint8_t>(mac, mac_len));
+    std::string forged = input + "." + Base64UrlEncode(std::span<const std::uint8_t>(mac, mac_len));
     ExpectInvalid(Wrap(forged), "algorithm not accepted");
     ClaimPolicy open_policy;
     open_policy.accept_unencrypted = true;

@@ -100,14 +100,14 @@ BOOST_AUTO_TEST_CASE(rfc7518_b1_a128cbc_hs256) {
   auto v = LoadVector("rfc7518-b1-a128cbc-hs256.json");
   std::string k = FromHex(S(v, "K_hex"));
   auto sealed = SealContentWithIv(ContentEnc::kA128CbcHs256, Bytes(k), FromHex(S(v, "IV_hex")),
-                             FromHex(S(v, "A_hex")), FromHex(S(v, "P_hex")));
+                                  FromHex(S(v, "A_hex")), FromHex(S(v, "P_hex")));
   BOOST_REQUIRE(sealed.has_value());
   BOOST_CHECK_EQUAL(ToHex(sealed->ciphertext), S(v, "E_hex"));
   BOOST_CHECK_EQUAL(ToHex(sealed->tag), S(v, "T_hex"));
 
-  auto opened = OpenContent(ContentEnc::kA128CbcHs256, Bytes(k), FromHex(S(v, "A_hex")),
-                            FromHex(S(v, "IV_hex")), FromHex(S(v, "E_hex")),
-                            FromHex(S(v, "T_hex")));
+  auto opened =
+      OpenContent(ContentEnc::kA128CbcHs256, Bytes(k), FromHex(S(v, "A_hex")),
+                  FromHex(S(v, "IV_hex")), FromHex(S(v, "E_hex")), FromHex(S(v, "T_hex")));
   BOOST_REQUIRE(opened.has_value());
   BOOST_CHECK_EQUAL(*opened, FromHex(S(v, "P_hex")));
 }

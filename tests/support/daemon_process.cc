@@ -27,6 +27,8 @@ bool PollIn(int fd, std::chrono::milliseconds timeout) {
 }
 }  // namespace
 
+void ShortPause() { usleep(5000); }
+
 std::string BuiltBinary(const std::string& relative) {
   return std::string(INSTACCESS_BINARY_DIR) + "/" + relative;
 }
@@ -96,13 +98,15 @@ DaemonProcess::DaemonProcess(DaemonOptions options) {
       env_strings.push_back("LISTEN_FDS=" + std::to_string(options.pass_fds.size()));
       env_strings.push_back("LISTEN_PID=" + std::to_string(getpid()));
     }
-    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+    std::vector<char*> argv;
+    for (auto& w : options.wrapper) argv.push_back(const_cast<char*>(w.c_str()));
+    argv.push_back(const_cast<char*>(binary.c_str()));
     for (auto& a : options.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
-    execve(binary.c_str(), argv.data(), envp.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));

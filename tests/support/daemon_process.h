@@ -41,7 +41,13 @@ struct DaemonOptions {
   std::map<std::string, std::string> env;    // added to a minimal environment
   std::string notify_socket;                 // NOTIFY_SOCKET, if not empty
   std::vector<int> pass_fds;                 // inherited as fd 3, 4, ... (socket activation)
+  std::vector<std::string> wrapper;          // e.g. {"systemd-socket-activate", "-l", PATH}
 };
+
+// Polls `condition` every few milliseconds until it holds or `timeout` passes: for conditions
+// no event announces (a socket file appearing). Returns whether it held.
+template <typename Pred>
+bool Eventually(Pred condition, std::chrono::milliseconds timeout);
 
 class DaemonProcess {
  public:
@@ -62,5 +68,17 @@ class DaemonProcess {
   std::string stderr_path_;
   std::optional<int> exit_code_;
 };
+
+void ShortPause();
+
+template <typename Pred>
+bool Eventually(Pred condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ShortPause();
+  }
+  return true;
+}
 
 }  // namespace instaccess::testing

@@ -1,0 +1,41 @@
+#include "daemon/hardening.h"
+
+#include <openssl/crypto.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace instaccess::daemon {
+
+namespace {
+// Room for the private key BIGNUMs of a few hundred RSA-4096 keys; a power of two, as OpenSSL
+// requires. 16 bytes is OpenSSL's smallest useful chunk.
+constexpr std::size_t kSecureHeapBytes = 1 << 20;
+constexpr std::size_t kSecureHeapMinChunk = 16;
+}  // namespace
+
+Status HardenProcess(std::vector<std::string>* warnings) {
+  rlimit no_core{0, 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    return FailedPrecondition(std::string("cannot disable core files: ") + std::strerror(errno));
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return FailedPrecondition(std::string("cannot make the process non-dumpable: ") +
+                              std::strerror(errno));
+  }
+  switch (CRYPTO_secure_malloc_init(kSecureHeapBytes, kSecureHeapMinChunk)) {
+    case 1:
+      break;
+    case 2:
+      warnings->push_back("OpenSSL secure heap is on but could not be locked in memory "
+                          "(raise LimitMEMLOCK)");
+      break;
+    default:
+      warnings->push_back("OpenSSL secure heap is unavailable; private keys use the normal heap");
+  }
+  return Status::Ok();
+}
+
+}  // namespace instaccess::daemon
