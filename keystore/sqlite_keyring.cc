@@ -101,9 +101,11 @@ Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::Open(const SqliteKeyringOp
   if (!store) return store.error();
   std::unique_ptr<SqliteKeyring> ring(
       new SqliteKeyring(options, std::move(master_key), std::move(*store)));
-  std::scoped_lock lock(ring->mu_);
-  INSTACCESS_RETURN_IF_ERROR(ring->LoadRowsLocked());
-  ring->PublishLocked();
+  {
+    std::scoped_lock lock(ring->mu_);
+    INSTACCESS_RETURN_IF_ERROR(ring->LoadRowsLocked());
+    ring->PublishLocked();
+  }
   return ring;
 }
 
