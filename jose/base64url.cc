@@ -62,7 +62,8 @@ std::string Base64UrlEncode(std::span<const std::uint8_t> bytes) {
   out.reserve((bytes.size() * 4 + 2) / 3);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t n = std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
+    std::uint32_t n =
+        std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
     out += kAlphabet[n >> 18 & 63];
     out += kAlphabet[n >> 12 & 63];
     out += kAlphabet[n >> 6 & 63];

@@ -2,8 +2,8 @@
 //
 // Decoding accepts only the canonical encoding: no '=' padding, no whitespace, no bytes outside the
 // url-safe alphabet, no length that is 1 mod 4, and no non-zero bits in the unused tail of the last
-// character. A token therefore has exactly one spelling, so a bit-flipped character can never decode to
-// the same bytes (malleability would let two different strings carry one signature).
+// character. A token therefore has exactly one spelling, so a bit-flipped character can never
+// decode to the same bytes (malleability would let two different strings carry one signature).
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -10,8 +10,7 @@ namespace {
 // RFC 7515/7516 members that name key material or change processing in ways we never allow.
 constexpr std::string_view kForbiddenMembers[] = {"zip", "crit", "jku", "jwk", "x5u", "x5c"};
 
-Result<std::optional<std::string>> OptionalString(const nlohmann::json& header,
-                                                  const char* name) {
+Result<std::optional<std::string>> OptionalString(const nlohmann::json& header, const char* name) {
   auto it = header.find(name);
   if (it == header.end()) return std::optional<std::string>();
   if (!it->is_string() || it->get_ref<const std::string&>().empty()) {

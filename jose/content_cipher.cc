@@ -34,9 +34,8 @@ Result<std::array<unsigned char, 32>> CbcHmac(std::span<const std::uint8_t> mac_
   EvpMacCtxPtr ctx(EVP_MAC_CTX_new(internal::Hmac()));
   if (!ctx) return SslError("EVP_MAC_CTX_new");
   char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                         OSSL_PARAM_construct_end()};
   std::uint64_t al_bits = static_cast<std::uint64_t>(aad.size()) * 8;
   std::array<unsigned char, 8> al{};
   for (int i = 7; i >= 0; --i, al_bits >>= 8) al[static_cast<std::size_t>(i)] = al_bits & 0xff;
@@ -63,8 +62,7 @@ Result<SealedContent> SealCbcHs(std::span<const std::uint8_t> cek, std::string_v
   out.ciphertext.resize(plaintext.size() + 16);
   int n1 = 0, n2 = 0;
   if (!ctx ||
-      EVP_EncryptInit_ex2(ctx.get(), internal::Aes128Cbc(), enc_key.data(), U8(iv), nullptr) !=
-          1 ||
+      EVP_EncryptInit_ex2(ctx.get(), internal::Aes128Cbc(), enc_key.data(), U8(iv), nullptr) != 1 ||
       EVP_EncryptUpdate(ctx.get(), U8(out.ciphertext), &n1, U8(plaintext), Len(plaintext.size())) !=
           1 ||
       EVP_EncryptFinal_ex(ctx.get(), U8(out.ciphertext) + n1, &n2) != 1) {
@@ -91,8 +89,8 @@ Result<SealedContent> SealGcm(std::span<const std::uint8_t> cek, std::string_vie
       EVP_EncryptUpdate(ctx.get(), U8(out.ciphertext), &n, U8(plaintext), Len(plaintext.size())) !=
           1 ||
       EVP_EncryptFinal_ex(ctx.get(), U8(out.ciphertext) + n, &fin) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, Len(kContentTagSize),
-                          U8(out.tag)) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, Len(kContentTagSize), U8(out.tag)) !=
+          1) {
     return SslError("AES-256-GCM encrypt");
   }
   return out;
@@ -134,8 +132,8 @@ Result<std::string> OpenGcm(std::span<const std::uint8_t> cek, std::string_view 
   int n = 0, aad_n = 0, fin = 0;
   if (!ctx ||
       EVP_DecryptInit_ex2(ctx.get(), internal::Aes256Gcm(), cek.data(), U8(iv), nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, Len(kContentTagSize),
-                          U8(tag_copy)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, Len(kContentTagSize), U8(tag_copy)) !=
+          1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &aad_n, U8(aad), Len(aad.size())) != 1 ||
       EVP_DecryptUpdate(ctx.get(), U8(plaintext), &n, U8(ciphertext), Len(ciphertext.size())) !=
           1) {

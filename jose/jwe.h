@@ -6,21 +6,20 @@
 // Decryption never reveals why it failed. UnwrapCek always yields a CEK of the size `enc` needs:
 // the real one, or, when the RSA step fails for any reason (bad PKCS#1 v1.5 padding, wrong CEK
 // length, OAEP check failure, wrong ciphertext size), a random one chosen without a data-dependent
-// branch (RFC 7516 §11.5, the "implicit rejection" of Bleichenbacher-style attacks). The content tag
-// check then fails the same way it fails for a forged tag: same work, same error.
-// For RSA1_5 the padding is not checked by OpenSSL (3.0 has no implicit rejection): the raw RSA
-// result is unpadded here in constant time.
+// branch (RFC 7516 §11.5, the "implicit rejection" of Bleichenbacher-style attacks). The content
+// tag check then fails the same way it fails for a forged tag: same work, same error. For RSA1_5
+// the padding is not checked by OpenSSL (3.0 has no implicit rejection): the raw RSA result is
+// unpadded here in constant time.
 //
 // Thread-safety: pure functions; keys may be shared between threads.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "jose/compact.h"
@@ -69,8 +68,8 @@ struct DecryptedJwe {
   std::string kid;  // of the key that decrypted
 };
 
-// Candidate choice as in VerifyJws: with `kid` only that key, otherwise each key of the header's alg
-// with a private part, in order. One failing key is not an error while another succeeds.
+// Candidate choice as in VerifyJws: with `kid` only that key, otherwise each key of the header's
+// alg with a private part, in order. One failing key is not an error while another succeeds.
 Result<DecryptedJwe> DecryptJwe(std::string_view jwe, std::span<const RsaKey> keys,
                                 JweTrace* trace = nullptr);
 

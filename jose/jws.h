@@ -8,11 +8,10 @@
 // Thread-safety: pure functions; keys may be shared between threads.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "jose/compact.h"

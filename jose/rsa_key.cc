@@ -147,9 +147,7 @@ Result<Alg> ParseAlg(std::string_view name) {
   return InvalidArgument("algorithm not accepted: " + std::string(name.substr(0, 32)));
 }
 
-Use UseOf(Alg alg) {
-  return (alg == Alg::kRS256 || alg == Alg::kPS256) ? Use::kSig : Use::kEnc;
-}
+Use UseOf(Alg alg) { return (alg == Alg::kRS256 || alg == Alg::kPS256) ? Use::kSig : Use::kEnc; }
 
 std::string_view UseName(Use use) { return use == Use::kSig ? "sig" : "enc"; }
 
