@@ -5,6 +5,7 @@
 #include <openssl/decoder.h>
 #include <openssl/encoder.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -178,10 +179,6 @@ Result<RsaKey> RsaKey::Generate(int bits, Alg alg) {
 }
 
 Result<RsaKey> RsaKey::FromPem(std::string_view pem, Alg alg) {
-  // We never take passphrases: the keystore seals keys itself.
-  if (pem.find("ENCRYPTED") != std::string_view::npos) {
-    return InvalidArgument("encrypted PEM keys are not accepted");
-  }
   constexpr std::string_view kBegin = "-----BEGIN ";
   std::size_t b = pem.find(kBegin);
   if (b == std::string_view::npos) return InvalidArgument("no PEM block found");
@@ -189,6 +186,12 @@ Result<RsaKey> RsaKey::FromPem(std::string_view pem, Alg alg) {
   std::size_t label_end = pem.find("-----", label_start);
   if (label_end == std::string_view::npos) return InvalidArgument("malformed PEM block");
   std::string_view label = pem.substr(label_start, label_end - label_start);
+  // We never take passphrases (the keystore seals keys itself): refuse PKCS#8 "ENCRYPTED PRIVATE
+  // KEY" and the legacy "Proc-Type: 4,ENCRYPTED" header rather than let OpenSSL ask for one.
+  if (label.find("ENCRYPTED") != std::string_view::npos ||
+      pem.find("Proc-Type:") != std::string_view::npos) {
+    return InvalidArgument("encrypted PEM keys are not accepted");
+  }
   int selection = 0;
   if (label == "RSA PRIVATE KEY" || label == "PRIVATE KEY") {
     selection = EVP_PKEY_KEYPAIR;

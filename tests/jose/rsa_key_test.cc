@@ -225,6 +225,16 @@ BOOST_AUTO_TEST_CASE(rejects_encrypted_and_foreign_pem) {
                                Alg::kRS256)
                    .has_value());
   BOOST_CHECK(!RsaKey::FromPem("garbage", Alg::kRS256).has_value());
+  // Legacy OpenSSL encryption headers inside an otherwise readable PKCS#1 block.
+  std::string pkcs1 = ToPem(SharedKey().pkey(), EVP_PKEY_KEYPAIR, "type-specific");
+  BOOST_REQUIRE(RsaKey::FromPem(pkcs1, Alg::kRsaOaep).has_value());
+  std::string legacy = pkcs1;
+  legacy.insert(
+      legacy.find('\n') + 1,
+      "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n");
+  auto r = RsaKey::FromPem(legacy, Alg::kRsaOaep);
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_CHECK(r.error().message().find("encrypted") != std::string::npos);
   // A public PEM block under a private label.
   std::string pub = SharedKey().PublicPem();
   std::string relabelled = pub;
