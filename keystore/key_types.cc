@@ -8,20 +8,28 @@ std::string_view PurposeName(Purpose p) { return p == Purpose::kSig ? "sig" : "e
 
 std::string_view StateName(KeyState s) {
   switch (s) {
-    case KeyState::kPending: return "pending";
-    case KeyState::kActive: return "active";
-    case KeyState::kRetired: return "retired";
-    case KeyState::kDestroyed: return "destroyed";
-    case KeyState::kRevoked: return "revoked";
+    case KeyState::kPending:
+      return "pending";
+    case KeyState::kActive:
+      return "active";
+    case KeyState::kRetired:
+      return "retired";
+    case KeyState::kDestroyed:
+      return "destroyed";
+    case KeyState::kRevoked:
+      return "revoked";
   }
   return "unknown";
 }
 
 std::string_view OriginName(KeyOrigin o) {
   switch (o) {
-    case KeyOrigin::kGenerated: return "generated";
-    case KeyOrigin::kImported: return "imported";
-    case KeyOrigin::kPeer: return "peer";
+    case KeyOrigin::kGenerated:
+      return "generated";
+    case KeyOrigin::kImported:
+      return "imported";
+    case KeyOrigin::kPeer:
+      return "peer";
   }
   return "unknown";
 }

@@ -34,7 +34,7 @@ enum class KeyOrigin {
   kPeer,       // public key only: a peer's signing key or a gateway's encryption key
 };
 
-std::string_view PurposeName(Purpose p);  // "sig" / "enc"
+std::string_view PurposeName(Purpose p);   // "sig" / "enc"
 std::string_view StateName(KeyState s);    // "pending", ...
 std::string_view OriginName(KeyOrigin o);  // "generated", ...
 Result<Purpose> ParsePurpose(std::string_view s);

@@ -18,12 +18,11 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "jose/rsa_key.h"
@@ -110,8 +109,7 @@ class Keyring {
 
   // Revokes `kid`. If it is the active key, a replacement (the pending key, or a fresh one) is
   // made active in the same transaction first. Returns the revoked key's row.
-  virtual Result<KeyInfo> Revoke(const std::string& kid, UnixTime now,
-                                 std::string_view actor) = 0;
+  virtual Result<KeyInfo> Revoke(const std::string& kid, UnixTime now, std::string_view actor) = 0;
 
   // A consistent copy of the store at `dest_path` (which must not exist). Content stays sealed.
   virtual Status Backup(const std::string& dest_path, UnixTime now, std::string_view actor) = 0;

@@ -68,8 +68,7 @@ Result<SecretBytes> ReadMasterKeyFile(const std::string& path) {
     ::close(fd);
     return ErrnoStatus("cannot stat master key file " + path, err);
   }
-  if (!S_ISREG(st.st_mode) ||
-      st.st_size != static_cast<off_t>(kMasterKeyBytes)) {
+  if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(kMasterKeyBytes)) {
     ::close(fd);
     return InvalidArgument("master key file " + path + " is " + std::to_string(st.st_size) +
                            " bytes; it must hold exactly 32 raw random bytes (for example "

@@ -62,9 +62,12 @@ Status SchedulePolicy::Validate() const {
 
 std::string_view TransitionName(TransitionKind k) {
   switch (k) {
-    case TransitionKind::kPromote: return "promote";
-    case TransitionKind::kGenerate: return "generate";
-    case TransitionKind::kDestroy: return "destroy";
+    case TransitionKind::kPromote:
+      return "promote";
+    case TransitionKind::kGenerate:
+      return "generate";
+    case TransitionKind::kDestroy:
+      return "destroy";
   }
   return "unknown";
 }

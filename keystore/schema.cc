@@ -67,7 +67,8 @@ Result<int> CheckSchema(Db& db) {
   if (*app != kApplicationId) {
     return FailedPrecondition(db.path() +
                               " is an SQLite database but not an instaccessd key store "
-                              "(application_id " + std::to_string(*app) + "); refusing to touch it");
+                              "(application_id " +
+                              std::to_string(*app) + "); refusing to touch it");
   }
   if (*version > kSchemaVersion) {
     return FailedPrecondition(db.path() + " has schema version " + std::to_string(*version) +

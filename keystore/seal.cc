@@ -62,10 +62,9 @@ Result<SecretBytes> Unseal(const SecretBytes& master_key, std::span<const std::u
   // An empty SecretBytes has no buffer; libsodium still needs a valid pointer.
   std::uint8_t dummy = 0;
   std::uint8_t* out = plain.empty() ? &dummy : plain.reveal_secret().data();
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, nullptr, ciphertext.data(),
-                                                 ciphertext.size(), a.data(), a.size(),
-                                                 nonce.data(),
-                                                 master_key.reveal_secret().data()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          out, &plen, nullptr, ciphertext.data(), ciphertext.size(), a.data(), a.size(),
+          nonce.data(), master_key.reveal_secret().data()) != 0) {
     return DataLoss("sealed private key does not authenticate");
   }
   return plain;
@@ -75,8 +74,7 @@ std::vector<std::uint8_t> MasterKeyCheckValue(const SecretBytes& master_key) {
   EnsureSodium();
   std::vector<std::uint8_t> out(32);
   crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(kCheckLabel),
-                     sizeof kCheckLabel - 1, master_key.reveal_secret().data(),
-                     master_key.size());
+                     sizeof kCheckLabel - 1, master_key.reveal_secret().data(), master_key.size());
   return out;
 }
 

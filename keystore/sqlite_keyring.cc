@@ -36,11 +36,16 @@ std::string Describe(const KeyInfo& k) {
 
 std::string_view ActionFor(KeyState s) {
   switch (s) {
-    case KeyState::kPending: return "pending";
-    case KeyState::kActive: return "activate";
-    case KeyState::kRetired: return "retire";
-    case KeyState::kDestroyed: return "destroy";
-    case KeyState::kRevoked: return "revoke";
+    case KeyState::kPending:
+      return "pending";
+    case KeyState::kActive:
+      return "activate";
+    case KeyState::kRetired:
+      return "retire";
+    case KeyState::kDestroyed:
+      return "destroy";
+    case KeyState::kRevoked:
+      return "revoke";
   }
   return "change";
 }
@@ -96,8 +101,7 @@ Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::Open(const SqliteKeyringOp
     }
   }
   if (options.log) SetSqliteLogHandler(options.log);
-  Result<OpenedStore> store =
-      OpenStoreFile(options.path, master_key, options.create_if_missing);
+  Result<OpenedStore> store = OpenStoreFile(options.path, master_key, options.create_if_missing);
   if (!store) return store.error();
   std::unique_ptr<SqliteKeyring> ring(
       new SqliteKeyring(options, std::move(master_key), std::move(*store)));
@@ -210,8 +214,7 @@ void SqliteKeyring::PublishLocked() {
     }
     // Private parts are unsealed where they are used (active keys sign/decrypt, retired enc
     // keys decrypt) and for pending keys, so a damaged row is found before it is promoted.
-    bool need_private = info.has_private &&
-                        (info.state != KeyState::kRetired || MayDecrypt(info));
+    bool need_private = info.has_private && (info.state != KeyState::kRetired || MayDecrypt(info));
     Result<jose::RsaKey> key = LoadKeyLocked(info, need_private);
     if (!key) {
       std::string msg = key.error().message();
@@ -245,7 +248,7 @@ void SqliteKeyring::PublishLocked() {
 }
 
 Result<SqliteKeyring::Fresh> SqliteKeyring::SealFreshLocked(jose::RsaKey key, Purpose purpose,
-                                                           KeyOrigin origin) {
+                                                            KeyOrigin origin) {
   Fresh f{KeyInfo{}, key, key.PublicJwk().dump(), key.PublicSpkiDer(), std::nullopt};
   f.info.kid = key.kid();
   f.info.purpose = purpose;
@@ -273,8 +276,7 @@ Result<SqliteKeyring::Fresh> SqliteKeyring::GenerateLocked(Purpose purpose, Unix
   if (!factory) factory = [](int bits, jose::Alg a) { return jose::RsaKey::Generate(bits, a); };
   // RSA key generation takes from tens of milliseconds to seconds: never on the caller's
   // thread (a request or the scheduler's loop), always on a worker.
-  std::future<Result<jose::RsaKey>> pending =
-      std::async(std::launch::async, factory, r.bits, *alg);
+  std::future<Result<jose::RsaKey>> pending = std::async(std::launch::async, factory, r.bits, *alg);
   Result<jose::RsaKey> key = pending.get();
   if (!key) return key.error();
   if (key->alg() != *alg || !key->has_private()) {
@@ -406,8 +408,8 @@ Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
                           fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
     if (!changes) return changes.error();
     std::string why = "scheduled " + std::string(TransitionName(t.kind)) + " (" +
-                      std::string(PurposeName(t.purpose)) + ", due at " +
-                      std::to_string(t.due_at) + ")";
+                      std::string(PurposeName(t.purpose)) + ", due at " + std::to_string(t.due_at) +
+                      ")";
     INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, why));
     ApplyChanges(rows_, *changes);
     PublishLocked();
@@ -415,8 +417,8 @@ Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   return applied;
 }
 
-Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> purpose,
-                                                       UnixTime now, std::string_view actor) {
+Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> purpose, UnixTime now,
+                                                       std::string_view actor) {
   std::scoped_lock lock(mu_);
   UnixTime at = StampLocked(now);
   std::vector<Purpose> purposes;
@@ -443,9 +445,9 @@ Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> pu
       if (!f) return f.error();
       fresh = std::move(*f);
     }
-    Result<RowChanges> changes = ComputeActivation(
-        rows_, p, kid, at, options_.schedule,
-        fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+    Result<RowChanges> changes =
+        ComputeActivation(rows_, p, kid, at, options_.schedule,
+                          fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
     if (!changes) return changes.error();
     INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, "manual rotation"));
     ApplyChanges(rows_, *changes);
@@ -461,8 +463,8 @@ Result<KeyInfo> SqliteKeyring::Import(const ImportRequest& request, UnixTime now
     return InvalidArgument("import needs exactly one of pem or jwk");
   }
   std::optional<jose::Alg> alg = request.alg;
-  bool jwk_names_alg = request.jwk.has_value() && request.jwk->is_object() &&
-                       request.jwk->contains("alg");
+  bool jwk_names_alg =
+      request.jwk.has_value() && request.jwk->is_object() && request.jwk->contains("alg");
   if (!alg.has_value() && !jwk_names_alg) {
     Result<jose::Alg> configured = jose::ParseAlg(options_.schedule.For(request.purpose).alg);
     if (!configured) return configured.error();
@@ -514,7 +516,8 @@ Result<KeyInfo> SqliteKeyring::Revoke(const std::string& kid, UnixTime now,
   UnixTime at = StampLocked(now);
   const KeyInfo* target = FindRow(rows_, kid);
   if (target == nullptr) return NotFound("no key with kid " + kid);
-  if (target->state == KeyState::kRevoked) return FailedPrecondition("key " + kid + " is already revoked");
+  if (target->state == KeyState::kRevoked)
+    return FailedPrecondition("key " + kid + " is already revoked");
   std::vector<KeyInfo> model = rows_;
   RowChanges all;
   std::optional<Fresh> fresh;
@@ -535,9 +538,9 @@ Result<KeyInfo> SqliteKeyring::Revoke(const std::string& kid, UnixTime now,
       if (!f) return f.error();
       fresh = std::move(*f);
     }
-    Result<RowChanges> act = ComputeActivation(
-        model, p, replacement, at, options_.schedule,
-        fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+    Result<RowChanges> act =
+        ComputeActivation(model, p, replacement, at, options_.schedule,
+                          fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
     if (!act) return act.error();
     ApplyChanges(model, *act);
     Merge(all, std::move(*act));
@@ -554,8 +557,7 @@ Result<KeyInfo> SqliteKeyring::Revoke(const std::string& kid, UnixTime now,
   return result;
 }
 
-Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now,
-                             std::string_view actor) {
+Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
   struct stat st;
   if (::stat(dest_path.c_str(), &st) == 0) {
@@ -580,8 +582,7 @@ Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now,
   if (::rename(tmp.c_str(), dest_path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return Unavailable("cannot move backup into place at " + dest_path + ": " +
-                       std::strerror(err));
+    return Unavailable("cannot move backup into place at " + dest_path + ": " + std::strerror(err));
   }
   UnixTime at = StampLocked(now);
   Result<Txn> txn = Txn::Begin(store_.db);

@@ -58,8 +58,7 @@ class SqliteKeyring final : public Keyring {
   Result<KeyInfo> Revoke(const std::string& kid, UnixTime now, std::string_view actor) override;
   Status Backup(const std::string& dest_path, UnixTime now, std::string_view actor) override;
   Result<AuditVerification> VerifyAuditChain() override;
-  Result<std::vector<AuditEntry>> ReadAuditLog(std::int64_t after_seq,
-                                               std::int64_t limit) override;
+  Result<std::vector<AuditEntry>> ReadAuditLog(std::int64_t after_seq, std::int64_t limit) override;
   Health GetHealth() const override;
 
   // For tests and `instaccessd` diagnostics: runs `PRAGMA integrity_check` ("ok" when sound).
@@ -83,14 +82,14 @@ class SqliteKeyring final : public Keyring {
   const SecretBytes master_key_;
 
   mutable std::mutex mu_;
-  OpenedStore store_;               // Guarded by mu_.
-  std::vector<KeyInfo> rows_;       // Guarded by mu_. Mirrors the keys table.
+  OpenedStore store_;          // Guarded by mu_.
+  std::vector<KeyInfo> rows_;  // Guarded by mu_. Mirrors the keys table.
   // Parsed keys by kid; `private` entries hold private parts. Guarded by mu_.
   std::map<std::string, jose::RsaKey> public_cache_;
   std::map<std::string, jose::RsaKey> private_cache_;
   std::map<std::string, std::string> refused_;  // kid -> why. Guarded by mu_.
-  UnixTime high_water_ = 0;         // Guarded by mu_. Latest time stamped on any change.
-  std::int64_t generation_ = 0;     // Guarded by mu_.
+  UnixTime high_water_ = 0;      // Guarded by mu_. Latest time stamped on any change.
+  std::int64_t generation_ = 0;  // Guarded by mu_.
 
   std::atomic<std::shared_ptr<const KeySet>> snapshot_;
 };

@@ -104,9 +104,8 @@ Result<StoreLock> StoreLock::Acquire(const std::string& store_path) {
     int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return Unavailable("key store " + store_path +
-                         " is in use by another process (lock " + lock_path +
-                         " is held): is another instaccessd running?");
+      return Unavailable("key store " + store_path + " is in use by another process (lock " +
+                         lock_path + " is held): is another instaccessd running?");
     }
     return ErrnoStatus("cannot lock " + lock_path, err);
   }
@@ -191,8 +190,7 @@ Status CheckStoreReadOnly(const std::string& path, const SecretBytes& master_key
     if (!row) return wrap(row.error());
     if (!*row || s->Text(0) != "ok") {
       return DataLoss("key store " + path + " is damaged (quick_check: " +
-                      (*row ? s->Text(0) : std::string("no result")) +
-                      "); restore a backup");
+                      (*row ? s->Text(0) : std::string("no result")) + "); restore a backup");
     }
   }
   return CheckMasterKey(*db, master_key);

@@ -87,13 +87,13 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
     std::string aad = SealAad(r.kid, r.purpose, r.alg);
     Result<SecretBytes> plain = Unseal(old_key, r.ciphertext, r.nonce, aad);
     if (!plain) {
-      return DataLoss("key " + r.kid + ": sealed private key does not authenticate under the "
+      return DataLoss("key " + r.kid +
+                      ": sealed private key does not authenticate under the "
                       "old master key; rekey aborted, nothing was changed");
     }
     Result<Sealed> sealed = Seal(new_key, plain->reveal_secret(), aad);
     if (!sealed) return sealed.error();
-    Result<Stmt> s =
-        db.Prepare("UPDATE keys SET sealed_private = ?2, nonce = ?3 WHERE kid = ?1");
+    Result<Stmt> s = db.Prepare("UPDATE keys SET sealed_private = ?2, nonce = ?3 WHERE kid = ?1");
     if (!s) return s.error();
     s->Bind(1, std::string_view(r.kid)).BindBlob(2, sealed->ciphertext).BindBlob(3, sealed->nonce);
     INSTACCESS_RETURN_IF_ERROR(s->Run());
@@ -102,9 +102,9 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   if (!m) return m.error();
   m->BindBlob(1, MasterKeyCheckValue(new_key));
   INSTACCESS_RETURN_IF_ERROR(m->Run());
-  INSTACCESS_RETURN_IF_ERROR(AppendAudit(
-      db, now, actor, "rekey", std::nullopt,
-      std::to_string(rows->size()) + " private keys re-sealed under a new master key"));
+  INSTACCESS_RETURN_IF_ERROR(
+      AppendAudit(db, now, actor, "rekey", std::nullopt,
+                  std::to_string(rows->size()) + " private keys re-sealed under a new master key"));
   return txn->Commit();
 }
 

@@ -20,9 +20,9 @@ struct AuditFixture {
 
   void Append(int n) {
     for (int i = 0; i < n; ++i) {
-      BOOST_REQUIRE(AppendAudit(db, 1000 + i, "tester", "backup", std::nullopt,
-                                "entry " + std::to_string(i))
-                        .ok());
+      BOOST_REQUIRE(
+          AppendAudit(db, 1000 + i, "tester", "backup", std::nullopt, "entry " + std::to_string(i))
+              .ok());
     }
   }
 };

@@ -2,13 +2,12 @@
 // is killed with SIGKILL at random points, many times. After each kill the store must open,
 // pass PRAGMA integrity_check, have an intact audit chain and exactly one active key per
 // purpose, and every key must load.
-#include <sys/wait.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <random>
 
@@ -88,8 +87,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_points_leaves_a_consistent_store) {
   int kills = 0, clean_exits = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(45);
   BOOST_TEST_CONTEXT("seed " << seed) {
-    for (int round = 0; round < kKills && std::chrono::steady_clock::now() < deadline;
-         ++round) {
+    for (int round = 0; round < kKills && std::chrono::steady_clock::now() < deadline; ++round) {
       if (path.empty()) {
         path = dir.File("keys-" + std::to_string(store_no++) + ".db");
         PoolFactory pool;

@@ -1,12 +1,10 @@
 // SqliteKeyring behaviour: first keys, the schedule on a real store, rotate, import, revoke,
 // backup / rekey / restore, snapshots, key generation off the caller's thread.
-#include "keystore/sqlite_keyring.h"
-
-#include <boost/test/unit_test.hpp>
-
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <thread>
 
+#include "keystore/sqlite_keyring.h"
 #include "keystore/store_file.h"
 #include "keystore/store_tools.h"
 #include "tests/keystore/test_util.h"

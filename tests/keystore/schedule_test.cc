@@ -1,11 +1,10 @@
 #include "keystore/schedule.h"
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <map>
 #include <random>
 #include <sstream>
@@ -78,11 +77,16 @@ struct Model {
 
 int Rank(KeyState s) {
   switch (s) {
-    case KeyState::kPending: return 0;
-    case KeyState::kActive: return 1;
-    case KeyState::kRetired: return 2;
-    case KeyState::kDestroyed: return 3;
-    case KeyState::kRevoked: return 4;
+    case KeyState::kPending:
+      return 0;
+    case KeyState::kActive:
+      return 1;
+    case KeyState::kRetired:
+      return 2;
+    case KeyState::kDestroyed:
+      return 3;
+    case KeyState::kRevoked:
+      return 4;
   }
   return -1;
 }
@@ -205,8 +209,7 @@ BOOST_AUTO_TEST_CASE(operator_actions_keep_one_active_key) {
   Result<RowChanges> bad = ComputeRevocation(m.keys, old, 2000);
   BOOST_TEST(!bad.has_value());  // the active key needs a replacement first
   KeyInfo fresh = m.Fresh(Purpose::kSig);
-  Result<RowChanges> act =
-      ComputeActivation(m.keys, Purpose::kSig, "", 2000, m.policy, fresh);
+  Result<RowChanges> act = ComputeActivation(m.keys, Purpose::kSig, "", 2000, m.policy, fresh);
   BOOST_REQUIRE(act.has_value());
   ApplyChanges(m.keys, *act);
   Result<RowChanges> rev = ComputeRevocation(m.keys, old, 2000);
@@ -282,11 +285,11 @@ BOOST_AUTO_TEST_CASE(random_schedules_never_break_a_live_token) {
           if (m.high_water >= t.exp + m.policy.clock_skew) continue;
           const KeyInfo* sk = m.Find(t.sig);
           const KeyInfo* ek = m.Find(t.enc);
-          BOOST_REQUIRE_MESSAGE(MayVerify(*sk), "sig key " << t.sig << " gone at " << now
-                                                           << " before exp " << t.exp
-                                                           << " state " << StateName(sk->state)
-                                                           << " retire_at " << sk->retire_at.value_or(-1)
-                                                           << " expire_at " << sk->expire_at.value_or(-1));
+          BOOST_REQUIRE_MESSAGE(MayVerify(*sk), "sig key "
+                                                    << t.sig << " gone at " << now << " before exp "
+                                                    << t.exp << " state " << StateName(sk->state)
+                                                    << " retire_at " << sk->retire_at.value_or(-1)
+                                                    << " expire_at " << sk->expire_at.value_or(-1));
           BOOST_REQUIRE_MESSAGE(MayDecrypt(*ek), "enc key " << t.enc << " gone at " << now
                                                             << " before exp " << t.exp);
         }

@@ -1,7 +1,6 @@
 #include "keystore/seal.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 
@@ -44,8 +43,8 @@ BOOST_AUTO_TEST_CASE(refuses_other_key_other_aad_flipped_byte) {
                   .has_value());
   BOOST_TEST(!Unseal(key, s->ciphertext, s->nonce, SealAad("kid1", Purpose::kSig, "RSA-OAEP"))
                   .has_value());
-  BOOST_TEST(!Unseal(key, s->ciphertext, s->nonce, SealAad("kid1", Purpose::kEnc, "RSA1_5"))
-                  .has_value());
+  BOOST_TEST(
+      !Unseal(key, s->ciphertext, s->nonce, SealAad("kid1", Purpose::kEnc, "RSA1_5")).has_value());
   std::vector<std::uint8_t> flipped = s->ciphertext;
   flipped[2] ^= 1;
   Result<SecretBytes> r = Unseal(key, flipped, s->nonce, aad);

@@ -1,7 +1,6 @@
 #include "keystore/sqlite.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <vector>
 

@@ -260,8 +260,7 @@ BOOST_FIXTURE_TEST_CASE(read_only_directory_is_a_clear_error, StoreFixture) {
   std::vector<std::uint8_t> before = ReadAll(ro + "/keys.db");
   PoolFactory p = pool;
   int code = RunUnprivileged([&] {
-    auto existing =
-        SqliteKeyring::Open(testing::Options(ro + "/keys.db", p), FixedMasterKey(1));
+    auto existing = SqliteKeyring::Open(testing::Options(ro + "/keys.db", p), FixedMasterKey(1));
     if (existing.has_value()) return 1;
     if (existing.error().message().find("not writable") == std::string::npos) return 2;
     auto fresh = SqliteKeyring::Open(testing::Options(ro + "/new.db", p), FixedMasterKey(1));
@@ -295,13 +294,12 @@ BOOST_FIXTURE_TEST_CASE(store_of_schema_v1_is_migrated, StoreFixture) {
     Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     BOOST_REQUIRE(Migrate(*db, 1).ok());
     BOOST_TEST(*db->QueryInt("PRAGMA user_version") == 1);
-    Result<Stmt> m =
-        db->Prepare("INSERT INTO meta (name, value) VALUES ('master_key_check', ?1)");
+    Result<Stmt> m = db->Prepare("INSERT INTO meta (name, value) VALUES ('master_key_check', ?1)");
     m->BindBlob(1, MasterKeyCheckValue(master));
     BOOST_REQUIRE(m->Run().ok());
     Result<SecretBytes> der = key.PrivatePkcs8Der();
-    Result<Sealed> sealed = Seal(master, der->reveal_secret(),
-                                 SealAad(key.kid(), Purpose::kSig, "RS256"));
+    Result<Sealed> sealed =
+        Seal(master, der->reveal_secret(), SealAad(key.kid(), Purpose::kSig, "RS256"));
     Result<Stmt> k = db->Prepare(
         "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, activate_at, "
         "public_jwk, public_der, sealed_private, nonce) VALUES (?1, 'sig', 'RS256', 2048, "
