@@ -194,7 +194,8 @@ Result<bool> Stmt::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return SqliteStatus(rc, sqlite3_db_filename(db_, "main"), sqlite3_errmsg(db_));
+  const char* file = sqlite3_db_filename(db_, "main");
+  return SqliteStatus(rc, file != nullptr ? file : "sqlite", sqlite3_errmsg(db_));
 }
 
 Status Stmt::Run() {

@@ -2,6 +2,7 @@
 // backup / rekey / restore, snapshots, key generation off the caller's thread.
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <random>
 #include <thread>
 
 #include "keystore/sqlite_keyring.h"
@@ -341,6 +342,64 @@ BOOST_FIXTURE_TEST_CASE(snapshots_are_read_while_keys_change, RingFixture) {
   for (auto& t : readers) t.join();
   BOOST_TEST(reads.load() > 0);
   BOOST_TEST(Snap()->generation > 5);
+}
+
+// The schedule property of schedule_test.cc, on a real store and its published snapshots: a
+// token made with the snapshot's active keys finds its keys in the snapshot's verify / decrypt
+// sets until exp + clock_skew, and retired keys are destroyed within one tick of expire_at.
+BOOST_AUTO_TEST_CASE(random_schedule_on_a_real_store_keeps_tokens_valid) {
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  auto uniform = [&rng](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  PoolFactory pool(10);
+  for (int run = 0; run < 3; ++run) {
+    TempDir dir;
+    SqliteKeyringOptions o = testing::Options(dir.File("keys.db"), pool);
+    const std::int64_t tick = uniform(10, 60);
+    o.schedule.sig.period = uniform(6 * tick, 20 * tick);
+    o.schedule.sig.prepublish = uniform(0, o.schedule.sig.period - 1);
+    o.schedule.enc.period = uniform(6 * tick, 20 * tick);
+    o.schedule.enc.prepublish = uniform(0, o.schedule.enc.period - 1);
+    o.schedule.max_lifetime = uniform(1, 4 * tick);
+    o.schedule.clock_skew = uniform(0, tick);
+    BOOST_TEST_CONTEXT("seed " << seed << " run " << run << " tick " << tick << " sig "
+                               << o.schedule.sig.period << "/" << o.schedule.sig.prepublish
+                               << " enc " << o.schedule.enc.period << "/"
+                               << o.schedule.enc.prepublish << " max_lifetime "
+                               << o.schedule.max_lifetime << " skew " << o.schedule.clock_skew) {
+      auto ring = SqliteKeyring::Open(o, FixedMasterKey(1));
+      BOOST_REQUIRE(ring.has_value());
+      struct Token {
+        std::string sig, enc;
+        UnixTime exp;
+      };
+      std::vector<Token> tokens;
+      UnixTime now = kT0;
+      for (int step = 0; step < 40; ++step) {
+        BOOST_REQUIRE((*ring)->ApplyDue(now, "scheduler").has_value());
+        auto ks = (*ring)->Snapshot();
+        BOOST_REQUIRE(ks->active_sig.has_value());
+        BOOST_REQUIRE(ks->active_enc.has_value());
+        BOOST_REQUIRE(ks->problems.empty());
+        for (const Token& t : tokens) {
+          if (now >= t.exp + o.schedule.clock_skew) continue;
+          BOOST_REQUIRE_MESSAGE(ks->FindVerify(t.sig) != nullptr, "sig " << t.sig << " at " << now);
+          BOOST_REQUIRE_MESSAGE(ks->FindDecrypt(t.enc) != nullptr,
+                                "enc " << t.enc << " at " << now);
+        }
+        for (const KeyInfo& k : ks->keys) {
+          if (k.state == KeyState::kRetired && k.expire_at) BOOST_REQUIRE(now < *k.expire_at);
+        }
+        UnixTime issued = now + uniform(0, tick - 1);
+        tokens.push_back({ks->active_sig->kid(), ks->active_enc->kid(),
+                          issued + uniform(1, o.schedule.max_lifetime)});
+        now += tick;
+      }
+      BOOST_REQUIRE((*ring)->VerifyAuditChain()->ok());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
