@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
+
 #include "common/ssl_error.h"
 #include "common/ssl_ptr.h"
 #include "jose/base64url.h"
@@ -70,8 +72,6 @@ std::uint32_t Pkcs1Type2Mask(const std::uint8_t* em, std::size_t k, std::size_t 
   return good;
 }
 
-void FailedAttemptCleanup() { ClearSslErrors(); }
-
 }  // namespace
 
 Cek::~Cek() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
@@ -96,7 +96,8 @@ Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek
 
 void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t cek_size, Cek* out,
                JweTrace* trace) {
-  out->size = cek_size;
+  // Never more than the buffer holds; a larger request just cannot succeed (usable is false).
+  out->size = std::min(cek_size, out->bytes.size());
   // The stand-in is drawn first, every time, so success and failure do the same work.
   Cek fallback;
   if (RAND_bytes(fallback.bytes.data(), static_cast<int>(fallback.bytes.size())) != 1) {
@@ -127,11 +128,13 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
     } else {
       good &= CtEqSize(em_len, cek_size);
     }
-    FailedAttemptCleanup();
+    // A failed decryption leaves entries in this thread's error queue; they must not outlive
+    // the call (nor differ observably between the failure kinds).
+    ClearSslErrors();
   }
   // The message sits at the end of the block for RSA1_5 and at the start for OAEP's output.
   const std::size_t offset = key.alg() == Alg::kRsa1_5 ? k - cek_size : 0;
-  for (std::size_t i = 0; i < cek_size; ++i) {
+  for (std::size_t i = 0; i < out->size; ++i) {
     std::uint8_t real = usable ? em.bytes[offset + i] : 0;
     auto mask = static_cast<std::uint8_t>(good);
     out->bytes[i] = static_cast<std::uint8_t>((real & mask) | (fallback.bytes[i] & ~mask));

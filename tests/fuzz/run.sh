@@ -16,6 +16,9 @@ trap 'rm -rf "$work"' EXIT
 cp tests/fuzz/corpus/* "$work/"
 artifacts="build/fuzz/artifacts"
 mkdir -p "$artifacts"
+# The preset builds UBSan in recover mode; make any report fatal here so it fails the run.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
 # -timeout: one input taking 10 s is a hang worth reporting (an RSA operation takes ~1 ms).
 # -max_len: a little over the 16 KiB token limit, so the size check itself is exercised.
