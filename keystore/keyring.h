@@ -13,6 +13,13 @@
 // What it does not do: authenticate callers (the socket's peer check does), or decide when to
 // call ApplyDue (the daemon's scheduler does, sleeping until NextDueTime).
 //
+// How the daemon uses it (times are unix seconds from its own clock):
+//   auto mk = LoadMasterKey({getenv("CREDENTIALS_DIRECTORY") ?: "", cfg.master_key_file, ...});
+//   auto ring = SqliteKeyring::Open(opts, std::move(mk->key));   // wrong key: nothing touched
+//   ring->ApplyDue(now, "startup");                      // first keys / catch-up, then READY=1
+//   scheduler thread: sleep until NextDueTime(now), then ApplyDue(now, "scheduler")
+//   request threads:  auto ks = ring->Snapshot(); sign with ks->active_sig, ...
+//
 // Thread-safety: all methods may be called from any thread. Mutating calls are serialised with
 // each other (one waits while another generates a key); Snapshot() and NextDueTime() never wait.
 #pragma once
