@@ -9,7 +9,11 @@ namespace instaccess::jose {
 Result<nlohmann::json> ParseStrictJsonObject(std::string_view text) {
   // nlohmann silently skips a UTF-8 byte order mark; RFC 8259 §8.1 says not to send one.
   if (text.starts_with("\xEF\xBB\xBF")) return InvalidArgument("JSON with a byte order mark");
-  if (text.empty() || text.front() != '{') return InvalidArgument("JSON is not an object");
+  // Cheap early refusal of non-objects (the parse below would reject them too, after the work).
+  std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{') {
+    return InvalidArgument("JSON is not an object");
+  }
   // One set of member names per object currently open.
   std::vector<std::set<std::string, std::less<>>> open;
   bool bad = false;

@@ -36,11 +36,12 @@ BOOST_AUTO_TEST_CASE(strict_json_rejects_duplicate_members_at_any_depth) {
 BOOST_AUTO_TEST_CASE(strict_json_rejects_non_objects_trailing_data_and_bom) {
   for (const char* bad :
        {"[]", "\"x\"", "1", "null", "", "{", "{}x", "{} {}", "{\"a\":1,}", "\xEF\xBB\xBF{}",
-        "{\"a\":\"\xff\"}", " {}", "{'a':1}", "{/*c*/\"a\":1}"}) {
+        "{\"a\":\"\xff\"}", " []", "{'a':1}", "{/*c*/\"a\":1}"}) {
     BOOST_CHECK_MESSAGE(!ParseStrictJsonObject(bad).has_value(), bad);
   }
   BOOST_CHECK(ParseStrictJsonObject("{}").has_value());
   BOOST_CHECK(ParseStrictJsonObject("{ }\n").has_value());
+  BOOST_CHECK(ParseStrictJsonObject("\r\n\t {}").has_value());  // RFC 8259 whitespace
 }
 
 BOOST_AUTO_TEST_CASE(strict_json_limits_depth) {
