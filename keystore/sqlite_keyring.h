@@ -33,7 +33,9 @@ struct SqliteKeyringOptions {
   bool create_if_missing = true;
   // [rotation.*] and [tokens] max_lifetime / clock_skew; defaults are DESIGN §6.
   SchedulePolicy schedule;
-  // Where warnings go (keys refused at load, SQLite's own log). Empty: dropped.
+  // Where warnings go (keys refused at load). When set, it also becomes the handler of SQLite's
+  // process-wide error log (SetSqliteLogHandler), so it must stay callable for the life of the
+  // process, or be replaced with SetSqliteLogHandler({}) first. Empty: dropped.
   LogFn log;
   // Empty: jose::RsaKey::Generate.
   KeyFactory key_factory;
