@@ -15,7 +15,9 @@
 
 #include "daemon/hardening.h"
 #include "daemon/logging.h"
-#include "daemon/routes.h"
+#include "daemon/keys_setup.h"
+#include "daemon/scheduler.h"
+#include "daemon/service.h"
 #include "daemon/systemd.h"
 #include "ipc/server.h"
 
@@ -74,10 +76,28 @@ int RunDaemon(Config config, std::string config_path) {
   for (const auto& w : warnings) spdlog::warn("{}", w);
 
   if (config.embedded) {
-    if (Status s = MakeStateDirectory(config.daemon.socket); !s.ok()) {
-      spdlog::critical("{}", s.message());
-      return kExitFailure;
+    for (const std::string& path : {config.daemon.socket, config.store.path}) {
+      if (Status s = MakeStateDirectory(path); !s.ok()) {
+        spdlog::critical("{}", s.message());
+        return kExitFailure;
+      }
     }
+  }
+
+  // The store before the socket: a daemon that cannot serve tokens must not take the socket.
+  SystemClock clock;
+  auto opened = OpenKeyring(config, clock);
+  if (!opened) {
+    spdlog::critical("cannot open the key store {}: {}", config.store.path,
+                     opened.error().message());
+    return kExitKeys;
+  }
+  keystore::Keyring& keyring = *opened->keyring;
+  spdlog::info("key store {} open (master key from {})", config.store.path,
+               opened->master_key_source);
+  if (config.rotation_enc.alg == "RSA1_5") {
+    spdlog::warn("rotation.enc.alg is RSA1_5, which is deprecated (RFC 8725): move gateways to "
+                 "RSA-OAEP");
   }
 
   // Socket activation first; otherwise our own socket, which we also remove on exit.
@@ -101,14 +121,43 @@ int RunDaemon(Config config, std::string config_path) {
     listen_fd = std::move(**activated);
   }
 
-  ipc::Router router = BuildRouter();
+  const unsigned workers = WorkerCount(config.daemon.workers);
+  ipc::ServerLimits limits = LimitsFrom(config);
+  ipc::WorkPool pool(workers, limits.max_queue);
+  asio::io_context io;
+  ipc::Server* server_ptr = nullptr;
+  Scheduler* scheduler_ptr = nullptr;
+  Service service(config, keyring, clock, opened->master_key_warning,
+                  {[&] { if (scheduler_ptr) scheduler_ptr->Kick(); },
+                   [&] { return server_ptr ? server_ptr->connections() : 0; },
+                   [&] { return pool.queued(); }});
+  ipc::Router router;
+  service.AddRoutes(router);
   // Swapped whole on SIGHUP; each request reads the policy current when it arrived.
   std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy = BuildPolicy(config.access);
-  asio::io_context io;
-  ipc::Server server(io, std::move(listen_fd), LimitsFrom(config),
-                     [&](const ipc::Request& req, const ipc::Peer& peer) {
-                       return router.Dispatch(req, peer, *policy.load());
-                     });
+  Metrics& metrics = service.metrics();
+  ipc::Server server(
+      io, std::move(listen_fd), limits,
+      [&](const ipc::Request& req, const ipc::Peer& peer, ipc::Stage stage) {
+        return router.Dispatch(req, peer, *policy.load(), stage);
+      },
+      pool,
+      [&metrics](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
+        metrics.ObserveLatency(us.count());
+        if (res.status == 503) metrics.CountOverloaded();
+      });
+  server_ptr = &server;
+
+  Scheduler scheduler(keyring, clock, [&](int applied) {
+    for (int i = 0; i < applied; ++i) metrics.CountRotation();
+    auto set = keyring.Snapshot();
+    std::string sig = set->active_sig ? set->active_sig->kid() : "none";
+    std::string enc = set->active_enc ? set->active_enc->kid() : "none";
+    spdlog::info("applied {} key transition(s); active sig {} enc {}", applied, sig, enc);
+    NotifyStatus("serving; active sig " + sig + " enc " + enc);
+  });
+  scheduler_ptr = &scheduler;
+  scheduler.Start();
   server.Start();
 
   // WATCHDOG=1 at half of WatchdogSec, from the io threads: a wedged io_context stops it.
@@ -156,15 +205,18 @@ int RunDaemon(Config config, std::string config_path) {
       };
   signals.async_wait(on_signal);
 
-  unsigned workers = WorkerCount(config.daemon.workers);
   const std::string where = own_socket ? config.daemon.socket : "the socket systemd passed";
-  spdlog::info("instaccessd serving on {} with {} worker threads", where, workers);
+  auto set = keyring.Snapshot();
+  spdlog::info("instaccessd serving on {} with {} worker threads; active sig {} enc {}", where,
+               workers, set->active_sig->kid(), set->active_enc->kid());
   NotifyReady("serving on " + where);
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < workers; ++i) threads.emplace_back([&io] { io.run(); });
   // Runs until Drain() has left nothing to do; the signal set is cancelled once draining starts.
   io.run();
   for (auto& t : threads) t.join();
+  scheduler.Stop();
+  pool.Stop();
 
   if (own_socket) unlink(config.daemon.socket.c_str());
   spdlog::info("stopped");

@@ -16,6 +16,8 @@ namespace instaccess::daemon {
 // Exit codes of instaccessd (also in --help and docs/operations.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;     // start-up or run-time failure (message logged)
+inline constexpr int kExitKeys = 2;        // the store or the master key is unusable (wrong key,
+                                           // damaged store, newer schema, ...); nothing changed
 inline constexpr int kExitUsage = 64;      // bad command line (EX_USAGE)
 inline constexpr int kExitConfig = 78;     // bad configuration (EX_CONFIG)
 

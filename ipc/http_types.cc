@@ -17,9 +17,10 @@ Response ErrorFromStatus(const Status& status) {
   switch (status.code()) {
     case Code::kInvalidArgument: return JsonError(400, "bad_request", status.message());
     case Code::kNotFound: return JsonError(404, "not_found", status.message());
-    case Code::kAlreadyExists: return JsonError(409, "conflict", status.message());
+    // DESIGN.md §5 has no 409: a request that conflicts with the state is a bad request.
+    case Code::kAlreadyExists: return JsonError(400, "bad_request", status.message());
     case Code::kPermissionDenied: return JsonError(403, "forbidden", status.message());
-    case Code::kFailedPrecondition: return JsonError(409, "conflict", status.message());
+    case Code::kFailedPrecondition: return JsonError(400, "bad_request", status.message());
     case Code::kUnauthenticated: return JsonError(401, "invalid_token", "invalid token");
     case Code::kUnavailable: return JsonError(503, "unavailable", status.message());
     case Code::kOk:

@@ -46,8 +46,22 @@ void Router::Add(std::string method, std::string pattern, std::optional<Role> ro
   routes_.push_back({std::move(method), Split(pattern), role, std::move(handler)});
 }
 
-Response Router::Dispatch(const Request& request, const Peer& peer,
-                          const AccessPolicy& policy) const {
+Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
+  return [f = std::move(f)](const Request& r, const Peer& p, const PathParams& pp, Stage) {
+    return std::optional<Response>(f(r, p, pp));
+  };
+}
+
+Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
+  return [f = std::move(f)](const Request& r, const Peer& p, const PathParams& pp,
+                            Stage stage) -> std::optional<Response> {
+    if (stage == Stage::kIoThread) return std::nullopt;
+    return f(r, p, pp);
+  };
+}
+
+std::optional<Response> Router::Dispatch(const Request& request, const Peer& peer,
+                                         const AccessPolicy& policy, Stage stage) const {
   std::vector<std::string> path = Split(request.path);
   bool path_known = false;
   for (const Route& route : routes_) {
@@ -61,7 +75,7 @@ Response Router::Dispatch(const Request& request, const Peer& peer,
       return JsonError(403, "forbidden", "permission denied: " + peer.User() + " has no '" +
                                              std::string(RoleName(*route.role)) + "' role");
     }
-    return route.handler(request, peer, params);
+    return route.handler(request, peer, params, stage);
   }
   if (path_known) {
     return JsonError(405, "method_not_allowed",

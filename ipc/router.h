@@ -19,13 +19,26 @@
 namespace instaccess::ipc {
 
 using PathParams = std::map<std::string, std::string, std::less<>>;
-using Handler = std::function<Response(const Request&, const Peer&, const PathParams&)>;
+
+// Where a handler runs. Every request is first offered to its handler on the I/O thread
+// (kIoThread); a handler whose work is expensive (RSA) returns std::nullopt there and is called
+// again on the work pool (kWorker), where it must answer.
+enum class Stage { kIoThread, kWorker };
+
+using Handler =
+    std::function<std::optional<Response>(const Request&, const Peer&, const PathParams&, Stage)>;
+
+// Wraps a handler that is always cheap: it answers on the I/O thread.
+Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
+// Wraps a handler that is always expensive: it answers on the work pool.
+Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
 
 class Router {
  public:
   // role: what the peer must hold; nullopt = anyone who can reach the socket.
   void Add(std::string method, std::string pattern, std::optional<Role> role, Handler handler);
-  Response Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const;
+  std::optional<Response> Dispatch(const Request& request, const Peer& peer,
+                                   const AccessPolicy& policy, Stage stage) const;
 
  private:
   struct Route {

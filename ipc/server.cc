@@ -70,8 +70,13 @@ struct Server::Connection {
 };
 
 Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits,
-               RequestHandler handler)
-    : io_(io), acceptor_(io), limits_(limits), handler_(std::move(handler)) {
+               RequestHandler handler, WorkPool& pool, RequestObserver observer)
+    : io_(io),
+      acceptor_(io),
+      limits_(limits),
+      handler_(std::move(handler)),
+      pool_(pool),
+      observer_(std::move(observer)) {
   acceptor_.assign(asio::local::stream_protocol(), listener.release());
 }
 
@@ -113,6 +118,55 @@ asio::awaitable<void> Server::Accept() {
     live_++;
     asio::co_spawn(conn->stream.get_executor(), Serve(conn), asio::detached);
   }
+}
+
+asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn,
+                                         Request request, const Peer& peer) {
+  auto started = std::chrono::steady_clock::now();
+  auto guarded = [this](const Request& r, const Peer& p, Stage stage) -> std::optional<Response> {
+    try {
+      return handler_(r, p, stage);
+    } catch (const std::exception& e) {
+      // A handler bug must cost one request, not the daemon.
+      spdlog::error("handler failed for {} {}: {}", r.method, r.path, e.what());
+      return JsonError(500, "internal", "internal error");
+    }
+  };
+  std::optional<Response> response = guarded(request, peer, Stage::kIoThread);
+  if (!response) {
+    // Expensive: hand it to the work pool and wait on a timer that the job cancels when done.
+    // The timer and the job's completion both run on the connection's strand, so the
+    // cancellation cannot overtake the wait.
+    struct Pending {
+      explicit Pending(const UnixStream::executor_type& ex) : done(ex) {}
+      asio::steady_timer done;
+      std::optional<Response> response;
+    };
+    auto pending = std::make_shared<Pending>(conn->stream.get_executor());
+    pending->done.expires_at(asio::steady_timer::time_point::max());
+    bool queued = pool_.Submit([this, pending, guarded, request, peer] {
+      std::optional<Response> r = guarded(request, peer, Stage::kWorker);
+      asio::post(pending->done.get_executor(), [pending, r = std::move(r)]() mutable {
+        pending->response = std::move(r);
+        pending->done.cancel();
+      });
+    });
+    if (queued) {
+      beast::error_code ec;
+      co_await pending->done.async_wait(asio::redirect_error(use_awaitable, ec));
+      response = std::move(pending->response);
+      if (!response) response = JsonError(500, "internal", "internal error");
+    } else {
+      response = JsonError(503, "overloaded", "server is busy; retry shortly");
+      response->headers.emplace_back("Retry-After", "1");
+    }
+  }
+  if (observer_) {
+    observer_(request, *response,
+              std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started));
+  }
+  co_return std::move(*response);
 }
 
 void Server::Forget(const std::shared_ptr<Connection>& conn) {
@@ -174,15 +228,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn) {
     conn->phase = Phase::kHandling;
     http::request<http::string_body> req = parser.release();
     bool keep_alive = req.keep_alive();
-    Response response;
-    try {
-      response = handler_(ToRequest(req), *peer);
-    } catch (const std::exception& e) {
-      // A handler bug must cost one request, not the daemon.
-      spdlog::error("handler failed for {} {}: {}", std::string(req.method_string()),
-                    std::string(req.target()), e.what());
-      response = JsonError(500, "internal", "internal error");
-    }
+    Response response = co_await Handle(conn, ToRequest(req), *peer);
     keep_alive = keep_alive && !draining_;
     auto res = ToBeast(std::move(response), keep_alive);
     stream.expires_after(limits_.read_timeout);

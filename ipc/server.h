@@ -24,7 +24,9 @@
 #include "ipc/asio.h"
 #include "ipc/http_types.h"
 #include "ipc/peer.h"
+#include "ipc/router.h"
 #include "ipc/unix_socket.h"
+#include "ipc/work_pool.h"
 
 namespace instaccess::ipc {
 
@@ -39,13 +41,22 @@ struct ServerLimits {
   std::chrono::milliseconds read_timeout{10'000};
   // Time a keep-alive connection may wait for its next request.
   std::chrono::milliseconds idle_timeout{60'000};
+  // Expensive requests waiting for a worker; past this they get 503 overloaded + Retry-After.
+  // 256 is a quarter second of RSA-2048 work on 2 cores: beyond that, waiting helps nobody.
+  std::size_t max_queue = 256;
 };
 
-using RequestHandler = std::function<Response(const Request&, const Peer&)>;
+// Called first on an I/O thread (Stage::kIoThread); returning nullopt sends the request to the
+// work pool, where the handler is called again (Stage::kWorker) and must answer.
+using RequestHandler = std::function<std::optional<Response>(const Request&, const Peer&, Stage)>;
+// Told about every answered request, for metrics and logs.
+using RequestObserver =
+    std::function<void(const Request&, const Response&, std::chrono::microseconds elapsed)>;
 
 class Server {
  public:
-  Server(asio::io_context& io, UniqueFd listener, ServerLimits limits, RequestHandler handler);
+  Server(asio::io_context& io, UniqueFd listener, ServerLimits limits, RequestHandler handler,
+         WorkPool& pool, RequestObserver observer = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -60,12 +71,16 @@ class Server {
   struct Connection;
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn, Request request,
+                                   const Peer& peer);
   void Forget(const std::shared_ptr<Connection>& conn);
 
   asio::io_context& io_;
   asio::local::stream_protocol::acceptor acceptor_;
   const ServerLimits limits_;
   const RequestHandler handler_;
+  WorkPool& pool_;
+  const RequestObserver observer_;
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> live_{0};
   std::mutex mu_;

@@ -183,12 +183,16 @@ BOOST_AUTO_TEST_CASE(sighup_rereads_the_config_and_keeps_serving) {
   NotifySocket notify(dir / "notify.sock");
   std::string socket = dir / "d.sock";
   std::string config = dir / "instaccessd.toml";
-  WriteFile(config, "[daemon]\nsocket = \"" + socket + "\"\n[store]\npath = \"" + (dir / "k.db") +
-                        "\"\n");
+  // With --config there is no development key: the master key comes from a file.
+  WriteFile(dir / "master.key", std::string(32, 'k'));
+  chmod((dir / "master.key").c_str(), 0600);
+  const std::string store = "[store]\npath = \"" + (dir / "k.db") + "\"\nmaster_key_file = \"" +
+                            (dir / "master.key") + "\"\n";
+  WriteFile(config, "[daemon]\nsocket = \"" + socket + "\"\n" + store);
   DaemonProcess daemon({dir.path().string(), {"--config", config}, {}, notify.path(), {}, {}});
   BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), daemon.Stderr());
 
-  WriteFile(config, "[daemon]\nsocket = \"" + socket + "\"\nlog_level = \"debug\"\n");
+  WriteFile(config, "[daemon]\nsocket = \"" + socket + "\"\nlog_level = \"debug\"\n" + store);
   daemon.Signal(SIGHUP);
   BOOST_TEST(notify.WaitFor("RELOADING=1", kStartTimeout));
   BOOST_TEST(notify.WaitFor("READY=1", kStartTimeout));

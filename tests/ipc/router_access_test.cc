@@ -24,11 +24,11 @@ Peer PeerWith(uid_t uid, gid_t gid, std::vector<gid_t> groups = {}) {
 Router TestRouter() {
   Router r;
   r.Add("GET", "/healthz", std::nullopt,
-        [](const Request&, const Peer&, const PathParams&) { return JsonOk("{}"); });
+        Cheap([](const Request&, const Peer&, const PathParams&) { return JsonOk("{}"); }));
   r.Add("POST", "/api/v1/keys/{kid}/revoke", Role::kAdmin,
-        [](const Request&, const Peer&, const PathParams& p) {
+        Expensive([](const Request&, const Peer&, const PathParams& p) {
           return JsonOk(nlohmann::json{{"kid", p.at("kid")}}.dump());
-        });
+        }));
   return r;
 }
 
@@ -84,31 +84,51 @@ BOOST_AUTO_TEST_CASE(unknown_names_are_reported_and_grant_nothing) {
   BOOST_TEST(!p.Allows(PeerWith(1000, 1000), Role::kAdmin));
 }
 
+// Dispatch on the I/O thread first, then (if the handler defers) on a worker, as the server does.
+Response Dispatch(const Router& r, const Request& req, const Peer& peer, const AccessPolicy& p) {
+  std::optional<Response> first = r.Dispatch(req, peer, p, Stage::kIoThread);
+  if (first) return *first;
+  std::optional<Response> second = r.Dispatch(req, peer, p, Stage::kWorker);
+  BOOST_REQUIRE(second.has_value());
+  return *second;
+}
+
+BOOST_AUTO_TEST_CASE(expensive_handlers_defer_to_the_worker_stage) {
+  Router r = TestRouter();
+  AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);
+  Request revoke = Req("POST", "/api/v1/keys/k1/revoke");
+  BOOST_TEST(!r.Dispatch(revoke, PeerWith(0, 0), p, Stage::kIoThread).has_value());
+  BOOST_TEST(r.Dispatch(revoke, PeerWith(0, 0), p, Stage::kWorker)->status == 200);
+  // Refusals and unknown paths are answered at once, without a worker.
+  BOOST_TEST(r.Dispatch(revoke, PeerWith(kNobody, kNogroup), p, Stage::kIoThread)->status == 403);
+  BOOST_TEST(r.Dispatch(Req("GET", "/x"), PeerWith(0, 0), p, Stage::kIoThread)->status == 404);
+}
+
 BOOST_AUTO_TEST_CASE(dispatch_checks_path_then_method_then_role) {
   Router r = TestRouter();
   AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);
   Peer root = PeerWith(0, 0);
   Peer nobody = PeerWith(kNobody, kNogroup);
 
-  BOOST_TEST(r.Dispatch(Req("GET", "/healthz"), nobody, p).status == 200);
-  Response missing = r.Dispatch(Req("GET", "/nope"), root, p);
+  BOOST_TEST(Dispatch(r, Req("GET", "/healthz"), nobody, p).status == 200);
+  Response missing = Dispatch(r, Req("GET", "/nope"), root, p);
   BOOST_TEST(missing.status == 404);
   BOOST_TEST(ErrorCode(missing) == "not_found");
-  Response wrong_method = r.Dispatch(Req("GET", "/api/v1/keys/abc/revoke"), root, p);
+  Response wrong_method = Dispatch(r, Req("GET", "/api/v1/keys/abc/revoke"), root, p);
   BOOST_TEST(wrong_method.status == 405);
   BOOST_TEST(ErrorCode(wrong_method) == "method_not_allowed");
 
-  Response refused = r.Dispatch(Req("POST", "/api/v1/keys/abc/revoke"), nobody, p);
+  Response refused = Dispatch(r, Req("POST", "/api/v1/keys/abc/revoke"), nobody, p);
   BOOST_TEST(refused.status == 403);
   BOOST_TEST(ErrorCode(refused) == "forbidden");
   auto message = nlohmann::json::parse(refused.body)["error"]["message"].get<std::string>();
   BOOST_TEST(message == "permission denied: uid 65534 (nobody) has no 'admin' role");
 
-  Response ok = r.Dispatch(Req("POST", "/api/v1/keys/abc/revoke"), root, p);
+  Response ok = Dispatch(r, Req("POST", "/api/v1/keys/abc/revoke"), root, p);
   BOOST_TEST(ok.status == 200);
   BOOST_TEST(nlohmann::json::parse(ok.body)["kid"] == "abc");
   // A placeholder matches one segment only.
-  BOOST_TEST(r.Dispatch(Req("POST", "/api/v1/keys/a/b/revoke"), root, p).status == 404);
+  BOOST_TEST(Dispatch(r, Req("POST", "/api/v1/keys/a/b/revoke"), root, p).status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(error_bodies_survive_hostile_bytes) {

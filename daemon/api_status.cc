@@ -1,0 +1,87 @@
+// GET /healthz, /api/v1/status and /metrics.
+#include "daemon/service.h"
+
+namespace instaccess::daemon {
+
+using ipc::Response;
+
+Response Service::Healthz() {
+  keystore::Health h = keyring_.GetHealth();
+  if (!h.ok()) return ipc::JsonError(503, "unavailable", h.message);
+  Response r;
+  r.content_type = "text/plain";
+  r.body = "ok\n";
+  return r;
+}
+
+Response Service::Status() {
+  auto set = keyring_.Snapshot();
+  keystore::Health h = keyring_.GetHealth();
+  std::int64_t now = clock_.NowUnix();
+  nlohmann::json active = nlohmann::json::object();
+  active["sig"] = set->active_sig ? nlohmann::json(set->active_sig->kid()) : nlohmann::json(nullptr);
+  active["enc"] = set->active_enc ? nlohmann::json(set->active_enc->kid()) : nlohmann::json(nullptr);
+  // The next promotion per purpose: the active key's activation plus its period.
+  nlohmann::json next = nlohmann::json::object();
+  for (const auto& k : set->keys) {
+    if (k.state != keystore::KeyState::kActive || !k.activate_at) continue;
+    const RotationConfig& r =
+        k.purpose == keystore::Purpose::kSig ? config_.rotation_sig : config_.rotation_enc;
+    next[std::string(keystore::PurposeName(k.purpose))] = Rfc3339(*k.activate_at + r.period.count());
+  }
+  nlohmann::json status = {
+      {"version", INSTACCESS_VERSION},
+      {"uptime_seconds", now - started_at_},
+      {"store", {{"path", config_.store.path}, {"healthy", h.ok()}, {"message", h.message}}},
+      {"active_kids", active},
+      {"next_rotation", next},
+      {"algorithms",
+       {{"sig", config_.rotation_sig.alg},
+        {"enc", config_.rotation_enc.alg},
+        {"content", config_.rotation_enc.content}}},
+      {"cache",
+       {{"entries", cache_.size()},
+        {"capacity", cache_.capacity()},
+        {"hits", cache_.hits()},
+        {"misses", cache_.misses()}}},
+      {"load",
+       {{"connections", hooks_.connections ? hooks_.connections() : 0},
+        {"queued", hooks_.queued ? hooks_.queued() : 0},
+        {"tokens_issued", metrics_.issued()}}},
+      {"warnings", Warnings()}};
+  return ipc::JsonOk(status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Response Service::MetricsText() {
+  std::string out = metrics_.Render();
+  auto gauge = [&out](const std::string& name, const std::string& help, const std::string& value) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + value + "\n";
+  };
+  auto set = keyring_.Snapshot();
+  std::int64_t now = clock_.NowUnix();
+  std::string ages;
+  for (const auto& k : set->keys) {
+    if (k.state != keystore::KeyState::kActive || !k.activate_at) continue;
+    if (!ages.empty()) ages += "\ninstaccess_active_key_age_seconds";
+    ages += "{purpose=\"" + std::string(keystore::PurposeName(k.purpose)) + "\"} " +
+            std::to_string(now - *k.activate_at);
+  }
+  if (!ages.empty()) {
+    gauge("instaccess_active_key_age_seconds", "Seconds since the active key became active.", ages);
+  }
+  gauge("instaccess_cache_entries", "Entries in the decrypt cache.", " " + std::to_string(cache_.size()));
+  out += "# HELP instaccess_cache_lookups_total Decrypt cache lookups by result.\n"
+         "# TYPE instaccess_cache_lookups_total counter\n"
+         "instaccess_cache_lookups_total{result=\"hit\"} " + std::to_string(cache_.hits()) + "\n"
+         "instaccess_cache_lookups_total{result=\"miss\"} " + std::to_string(cache_.misses()) + "\n";
+  gauge("instaccess_connections", "Open client connections.",
+        " " + std::to_string(hooks_.connections ? hooks_.connections() : 0));
+  gauge("instaccess_work_queue", "Expensive requests waiting for a worker.",
+        " " + std::to_string(hooks_.queued ? hooks_.queued() : 0));
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = std::move(out);
+  return r;
+}
+
+}  // namespace instaccess::daemon

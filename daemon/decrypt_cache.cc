@@ -1,0 +1,81 @@
+#include "daemon/decrypt_cache.h"
+
+#include <sodium.h>
+
+namespace instaccess::daemon {
+
+DecryptCache::DecryptCache(std::size_t capacity)
+    : capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
+
+DecryptCache::Digest DecryptCache::Hash(std::string_view token) {
+  Digest d(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(d.data()),
+                     reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  return d;
+}
+
+std::optional<DecryptCache::Entry> DecryptCache::Find(std::string_view token, std::int64_t now,
+                                                      std::int64_t skew) {
+  if (capacity_ == 0) return std::nullopt;
+  Digest d = Hash(token);
+  Shard& s = ShardFor(d);
+  std::scoped_lock lock(s.mu);
+  auto it = s.map.find(d);
+  if (it == s.map.end()) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  if (now >= it->second.expires_at + skew) {
+    // Expired: the slow path will say token_expired after verifying again. The deque keeps a
+    // stale digest, skipped when it reaches the front.
+    s.map.erase(it);
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return it->second;
+}
+
+void DecryptCache::Insert(std::string_view token, Entry entry) {
+  if (capacity_ == 0) return;
+  Digest d = Hash(token);
+  Shard& s = ShardFor(d);
+  std::scoped_lock lock(s.mu);
+  if (s.map.contains(d)) return;
+  while (s.map.size() >= per_shard_ && !s.order.empty()) {
+    s.map.erase(s.order.front());
+    s.order.pop_front();
+  }
+  // Stale digests (erased on expiry or revoke) must not make the deque grow without bound.
+  if (s.order.size() > 2 * per_shard_ + 16) {
+    std::deque<Digest> live;
+    for (auto& k : s.order) {
+      if (s.map.contains(k)) live.push_back(std::move(k));
+    }
+    s.order.swap(live);
+  }
+  s.order.push_back(d);
+  s.map.emplace(std::move(d), std::move(entry));
+}
+
+std::size_t DecryptCache::DropKid(std::string_view kid) {
+  std::size_t dropped = 0;
+  for (Shard& s : shards_) {
+    std::scoped_lock lock(s.mu);
+    dropped += std::erase_if(s.map, [&](const auto& kv) {
+      return kv.second.sig_kid == kid || kv.second.enc_kid == kid;
+    });
+  }
+  return dropped;
+}
+
+std::size_t DecryptCache::size() const {
+  std::size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::scoped_lock lock(s.mu);
+    n += s.map.size();
+  }
+  return n;
+}
+
+}  // namespace instaccess::daemon

@@ -1,0 +1,66 @@
+// The decrypt cache (DESIGN.md §7): gateways present the same token on every request, so the
+// verified answer is kept, keyed by SHA-256 of the token, until the token's exp. Memory only,
+// bounded (oldest entries leave first), and every entry made with a revoked key is dropped.
+//
+// An entry exists only for a token that fully verified; a hit still re-checks exp against the
+// caller's now, so an entry never outlives its token.
+//
+// Thread-safety: all methods from any thread; the map is split in shards with a mutex each.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace instaccess::daemon {
+
+class DecryptCache {
+ public:
+  struct Entry {
+    std::string response_body;  // the 200 answer, ready to send
+    std::string sig_kid;
+    std::string enc_kid;
+    std::int64_t expires_at = 0;  // the token's exp
+  };
+
+  // capacity 0 turns the cache off.
+  explicit DecryptCache(std::size_t capacity);
+
+  // The entry for `token` if cached and now < exp + skew (an expired one is dropped).
+  std::optional<Entry> Find(std::string_view token, std::int64_t now, std::int64_t skew);
+  void Insert(std::string_view token, Entry entry);
+  // Drops every entry made with `kid` (as signing or encryption key). Returns how many.
+  std::size_t DropKid(std::string_view kid);
+
+  std::size_t size() const;
+  std::size_t capacity() const { return capacity_; }
+  std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  using Digest = std::string;  // 32 raw bytes
+
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<Digest, Entry> map;  // Guarded by mu.
+    std::deque<Digest> order;               // Guarded by mu. Insertion order, for eviction.
+  };
+
+  static Digest Hash(std::string_view token);
+  Shard& ShardFor(const Digest& d) { return shards_[static_cast<unsigned char>(d[0]) % kShards]; }
+
+  const std::size_t capacity_;
+  const std::size_t per_shard_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+};
+
+}  // namespace instaccess::daemon

@@ -1,0 +1,26 @@
+// Strict reading of JSON request bodies: the media type, duplicate members, unknown members and
+// member types are all checked, and every complaint names the field.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "ipc/http_types.h"
+
+namespace instaccess::daemon {
+
+// The body as a JSON object whose members are all in `allowed`. `required_body` false lets an
+// empty body read as {}.
+Result<nlohmann::json> ReadJsonBody(const ipc::Request& req,
+                                    std::initializer_list<std::string_view> allowed,
+                                    bool required_body = true);
+
+// The answer for a Status from ReadJsonBody: 415 stays 415, the rest is 400 bad_request.
+ipc::Response BodyErrorResponse(const Status& status);
+
+}  // namespace instaccess::daemon

@@ -1,0 +1,42 @@
+// The rotation scheduler: one thread that sleeps until the keyring's next due transition (not a
+// one-second poll), applies what is due (catch-up included) and goes back to sleep. Operator
+// actions Kick() it, since they move the plan. Key generation happens inside ApplyDue on the
+// keyring's worker, never on a request thread.
+//
+// Thread-safety: Start/Stop from the owner; Kick from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "daemon/clock.h"
+#include "keystore/keyring.h"
+
+namespace instaccess::daemon {
+
+class Scheduler {
+ public:
+  // on_applied(n) runs on the scheduler thread after n > 0 transitions were applied.
+  Scheduler(keystore::Keyring& keyring, const Clock& clock, std::function<void(int)> on_applied);
+  ~Scheduler();  // Stop()
+
+  void Start();
+  void Kick();
+  void Stop();
+
+ private:
+  void Run();
+
+  keystore::Keyring& keyring_;
+  const Clock& clock_;
+  const std::function<void(int)> on_applied_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool kicked_ = false;   // Guarded by mu_.
+  bool stopping_ = false;  // Guarded by mu_.
+  std::thread thread_;
+};
+
+}  // namespace instaccess::daemon

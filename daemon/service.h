@@ -1,0 +1,75 @@
+// The socket API of DESIGN.md §5: every endpoint's handler, over the keyring, the token core,
+// the decrypt cache and the metrics. Handlers parse strictly and answer with the shapes and
+// status codes of §5; RSA work is marked Expensive so it runs on the work pool.
+//
+// Thread-safety: handlers run on many threads at once. The service's own state is the metrics
+// and the cache (both thread-safe) and the keyring (thread-safe, snapshot-based reads).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/clock.h"
+#include "daemon/config.h"
+#include "daemon/decrypt_cache.h"
+#include "daemon/metrics.h"
+#include "ipc/router.h"
+#include "jose/token.h"
+#include "keystore/keyring.h"
+
+namespace instaccess::daemon {
+
+class Service {
+ public:
+  struct Hooks {
+    // Called after an operator action changed the key rows, so the scheduler re-plans.
+    std::function<void()> keys_changed;
+    // Open connections and queued expensive requests, for status and metrics.
+    std::function<std::size_t()> connections;
+    std::function<std::size_t()> queued;
+  };
+
+  Service(const Config& config, keystore::Keyring& keyring, const Clock& clock,
+          std::string master_key_warning, Hooks hooks);
+
+  void AddRoutes(ipc::Router& router);
+  Metrics& metrics() { return metrics_; }
+  DecryptCache& cache() { return cache_; }
+
+  // Warnings an operator should act on (RSA1_5 in use, development master key, refused keys).
+  std::vector<std::string> Warnings() const;
+
+ private:
+  ipc::Response Issue(const ipc::Request& req, const ipc::Peer& peer);
+  std::optional<ipc::Response> Decrypt(const ipc::Request& req, ipc::Stage stage);
+  ipc::Response Jwks();
+  ipc::Response Keys();
+  ipc::Response Rotate(const ipc::Request& req, const ipc::Peer& peer);
+  ipc::Response Import(const ipc::Request& req, const ipc::Peer& peer);
+  ipc::Response Revoke(const std::string& kid, const ipc::Request& req, const ipc::Peer& peer);
+  ipc::Response Backup(const ipc::Peer& peer);
+  ipc::Response Status();
+  ipc::Response Healthz();
+  ipc::Response MetricsText();
+
+  Config config_;
+  keystore::Keyring& keyring_;
+  const Clock& clock_;
+  const std::string master_key_warning_;
+  const Hooks hooks_;
+  const std::int64_t started_at_;
+  jose::IssueOptions issue_options_;
+  jose::ClaimPolicy claim_policy_;
+  Metrics metrics_;
+  DecryptCache cache_;
+};
+
+// "2026-11-23T14:05:00Z".
+std::string Rfc3339(std::int64_t unix_seconds);
+
+}  // namespace instaccess::daemon
