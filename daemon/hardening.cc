@@ -25,6 +25,15 @@ Status HardenProcess(std::vector<std::string>* warnings) {
     return FailedPrecondition(std::string("cannot make the process non-dumpable: ") +
                               std::strerror(errno));
   }
+  // Every client connection is a descriptor; the soft limit (often 1024) would cap
+  // limits.max_connections long before the hard limit does.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) {
+      warnings->push_back(std::string("cannot raise the open-file limit: ") + std::strerror(errno));
+    }
+  }
   switch (CRYPTO_secure_malloc_init(kSecureHeapBytes, kSecureHeapMinChunk)) {
     case 1:
       break;

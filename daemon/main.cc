@@ -8,6 +8,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
+#include "daemon/offline.h"
 
 namespace {
 
@@ -15,7 +16,12 @@ constexpr const char* kFooter = R"(
 Without --config, instaccessd runs the embedded default: settings from ./instaccessd.toml if
 present, state in ./var (socket var/instaccessd.sock, store var/keys.db).
 
-Exit codes: 0 ok, 1 start-up or run-time failure, 64 bad command line, 78 bad configuration.
+Offline commands (stop the daemon first):
+  instaccessd rekey --new-key FILE   re-seal every private key under a new 32-byte master key
+  instaccessd restore BACKUP         replace the store with a backup (GET /api/v1/backup)
+
+Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable (nothing
+was changed), 64 bad command line, 78 bad configuration.
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the configuration.
 Configuration reference: docs/config.md.)";
 
@@ -30,6 +36,16 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "Configuration file (TOML)")->check(CLI::ExistingFile);
   app.add_flag("--check-config", check_config, "Validate the configuration and exit");
   app.set_version_flag("--version", std::string("instaccessd ") + INSTACCESS_VERSION);
+  std::string new_key_file, backup_file;
+  CLI::App* rekey = app.add_subcommand("rekey", "Re-seal every private key under a new master key");
+  rekey->add_option("--new-key", new_key_file, "File with the new 32-byte master key")
+      ->required()
+      ->check(CLI::ExistingFile);
+  CLI::App* restore = app.add_subcommand("restore", "Replace the key store with a backup");
+  restore->add_option("backup", backup_file, "Backup file taken with GET /api/v1/backup")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,6 +66,8 @@ int main(int argc, char** argv) {
               << (config_path.empty() ? " (embedded default)" : ": " + config_path) << "\n";
     return kExitOk;
   }
+  if (rekey->parsed()) return RunRekey(*config, new_key_file);
+  if (restore->parsed()) return RunRestore(*config, backup_file);
   SetUpLogging(config->daemon.log_level);
   return RunDaemon(std::move(*config), config_path);
 }

@@ -1,0 +1,101 @@
+// The offline commands against real stores: instaccessd rekey and instaccessd restore, and the
+// start-up refusal of a wrong master key.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/unix_http.h"
+
+namespace instaccess::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+int RunCommand(const TempDir& dir, std::vector<std::string> args, std::string* err = nullptr) {
+  DaemonProcess p({dir.path().string(), std::move(args), {}, "", {}, {}});
+  int rc = p.Wait(60s).value_or(-1);
+  if (err != nullptr) *err = p.Stderr();
+  return rc;
+}
+
+// Starts the daemon in `dir`, runs `body` while it serves, stops it with SIGTERM.
+template <typename F>
+void WithDaemon(const TempDir& dir, F body) {
+  NotifySocket notify(dir / "notify.sock");
+  DaemonProcess d({dir.path().string(), {}, {}, notify.path(), {}, {}});
+  BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", 30s), d.Stderr());
+  body();
+  d.Signal(SIGTERM);
+  BOOST_REQUIRE(d.Wait(30s).value_or(-1) == 0);
+}
+
+std::string ActiveKids(const std::string& socket) {
+  auto status = nlohmann::json::parse(HttpGet(socket, "/api/v1/status").body);
+  return status["active_kids"].dump();
+}
+
+BOOST_AUTO_TEST_SUITE(offline)
+
+BOOST_AUTO_TEST_CASE(backup_then_restore_brings_the_keys_back) {
+  TempDir dir;
+  std::string socket = dir / "var/instaccessd.sock";
+  std::string kids_at_backup;
+  WithDaemon(dir, [&] {
+    kids_at_backup = ActiveKids(socket);
+    HttpReply backup = HttpGet(socket, "/api/v1/backup");
+    BOOST_REQUIRE(backup.status == 200);
+    WriteFile(dir / "backup.db", backup.body);
+    HttpReply rotated = HttpPost(socket, "/api/v1/keys/rotate", R"({"purpose":"both"})");
+    BOOST_REQUIRE(rotated.status == 200);
+    BOOST_TEST(ActiveKids(socket) != kids_at_backup);
+  });
+  std::string err;
+  BOOST_TEST(RunCommand(dir, {"restore", dir / "backup.db"}, &err) == 0, err);
+  bool kept_old = false;
+  for (auto& e : std::filesystem::directory_iterator(dir / "var")) {
+    kept_old |= e.path().filename().string().starts_with("keys.db.replaced-");
+  }
+  BOOST_TEST(kept_old);
+  WithDaemon(dir, [&] { BOOST_TEST(ActiveKids(socket) == kids_at_backup); });
+}
+
+BOOST_AUTO_TEST_CASE(rekey_reseals_and_the_old_key_no_longer_opens_the_store) {
+  TempDir dir;
+  std::string socket = dir / "var/instaccessd.sock";
+  std::string kids;
+  WithDaemon(dir, [&] { kids = ActiveKids(socket); });
+  WriteFile(dir / "new.key", std::string(32, '\x5a'));
+  chmod((dir / "new.key").c_str(), 0600);
+  std::string err;
+  BOOST_TEST(RunCommand(dir, {"rekey", "--new-key", dir / "new.key"}, &err) == 0, err);
+
+  // The development key is the old key now: start-up refuses with exit 2, naming the master key.
+  int rc = RunCommand(dir, {}, &err);
+  BOOST_TEST(rc == 2);
+  BOOST_TEST(err.find("master key") != std::string::npos, err);
+
+  std::filesystem::copy_file(dir / "new.key", dir / "var/master.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  WithDaemon(dir, [&] { BOOST_TEST(ActiveKids(socket) == kids); });
+}
+
+BOOST_AUTO_TEST_CASE(offline_commands_refuse_while_the_daemon_runs) {
+  TempDir dir;
+  WriteFile(dir / "new.key", std::string(32, '\x33'));
+  WithDaemon(dir, [&] {
+    std::string err;
+    BOOST_TEST(RunCommand(dir, {"rekey", "--new-key", dir / "new.key"}, &err) == 2);
+    BOOST_TEST(!err.empty());
+  });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::testing
