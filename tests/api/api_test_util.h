@@ -1,0 +1,172 @@
+// Helpers shared by the API integration suites: a real instaccessd in a temp dir, JSON requests
+// over its socket, and the checks every suite makes (the error shape of DESIGN.md §5, one active
+// key per purpose).
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/unix_http.h"
+
+namespace instaccess::testing::api {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+
+// Generous for sanitizer builds; only a failure waits it out.
+constexpr auto kStartTimeout = 30s;
+
+inline constexpr const char* kIssuePath = "/api/v1/inst_access_tokens";
+inline constexpr const char* kDecryptPath = "/api/v1/inst_access_tokens/decrypt";
+
+// A daemon on the embedded default (plus `toml` as ./instaccessd.toml) in a fresh temp dir,
+// ready (READY=1 read from its notify socket) when the constructor returns.
+struct Daemon {
+  TempDir dir;
+  NotifySocket notify{dir / "notify.sock"};
+  std::string toml;
+  std::string socket;
+  std::unique_ptr<DaemonProcess> process;
+
+  // `socket_path`: where the toml puts the socket (relative to the temp dir), if it does.
+  explicit Daemon(std::string toml_text = "", const std::string& socket_path = "var/instaccessd.sock")
+      : toml(std::move(toml_text)), socket(dir / socket_path) {
+    if (!toml.empty()) WriteFile(dir / "instaccessd.toml", toml);
+    Start();
+  }
+
+  void Start() {
+    process = std::make_unique<DaemonProcess>(
+        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
+                          "daemon never became ready:\n" << process->Stderr());
+  }
+
+  // SIGKILL, no chance to clean up: what a crash or an OOM kill does.
+  void Kill() {
+    process->Signal(SIGKILL);
+    BOOST_REQUIRE(process->Wait(kStartTimeout).has_value());
+  }
+
+  HttpReply Get(const std::string& target) const { return HttpGet(socket, target); }
+  HttpReply Post(const std::string& target, const Json& body) const {
+    return HttpPost(socket, target, body.dump());
+  }
+  Json GetJson(const std::string& target) const {
+    HttpReply r = Get(target);
+    BOOST_REQUIRE_MESSAGE(r.status == 200, target << " answered " << r.status << ": " << r.body);
+    return Json::parse(r.body);
+  }
+
+  // Issues a token with the given claims (default: the required ones); fails the test otherwise.
+  std::string Issue(Json claims = {{"sub", "user-1"}, {"acct", "acct-1"}},
+                    std::optional<int> ttl = std::nullopt) const {
+    Json body = {{"claims", std::move(claims)}};
+    if (ttl) body["ttl"] = *ttl;
+    HttpReply r = Post(kIssuePath, body);
+    BOOST_REQUIRE_MESSAGE(r.status == 201, "issue answered " << r.status << ": " << r.body);
+    return Json::parse(r.body).at("token").get<std::string>();
+  }
+  HttpReply Decrypt(const std::string& token) const { return Post(kDecryptPath, {{"token", token}}); }
+};
+
+// The error shape of DESIGN.md §5, its status, and (if given) a piece of the message.
+inline void ExpectError(const HttpReply& r, int status, const std::string& code,
+                        const std::string& message_part = "") {
+  BOOST_TEST(r.status == status, "body: " << r.body);
+  BOOST_TEST(r.headers.count("content-type") == 1u);
+  if (r.headers.count("content-type")) BOOST_TEST(r.headers.at("content-type") == "application/json");
+  Json body = Json::parse(r.body, nullptr, false);
+  BOOST_REQUIRE_MESSAGE(body.is_object() && body.size() == 1 && body.contains("error"),
+                        "not the error shape: " << r.body);
+  const Json& e = body["error"];
+  BOOST_REQUIRE(e.is_object());
+  BOOST_TEST(e.size() == 2u);
+  BOOST_TEST(e.value("code", "") == code, "body: " << r.body);
+  BOOST_REQUIRE(e.contains("message") && e["message"].is_string());
+  const std::string message = e["message"].get<std::string>();
+  BOOST_TEST(!message.empty());
+  if (!message_part.empty()) {
+    BOOST_TEST(message.find(message_part) != std::string::npos,
+               "message '" << message << "' does not mention '" << message_part << "'");
+  }
+}
+
+// Keys of /api/v1/keys in `state` for `purpose`.
+inline std::vector<std::string> KidsIn(const Json& keys, const std::string& purpose,
+                                       const std::string& state) {
+  std::vector<std::string> kids;
+  for (const Json& k : keys.at("keys")) {
+    if (k.at("purpose") == purpose && k.at("state") == state) kids.push_back(k.at("kid"));
+  }
+  return kids;
+}
+
+inline std::string ActiveKid(const Json& keys, const std::string& purpose) {
+  auto kids = KidsIn(keys, purpose, "active");
+  BOOST_REQUIRE_MESSAGE(kids.size() == 1, kids.size() << " active " << purpose << " keys");
+  return kids.front();
+}
+
+inline const Json* FindKey(const Json& keys, const std::string& kid) {
+  for (const Json& k : keys.at("keys")) {
+    if (k.at("kid") == kid) return &k;
+  }
+  return nullptr;
+}
+
+inline bool JwksHas(const Json& jwks, const std::string& kid) {
+  for (const Json& k : jwks.at("keys")) {
+    if (k.value("kid", "") == kid) return true;
+  }
+  return false;
+}
+
+// Runs a shell command and returns its standard output.
+inline std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  BOOST_REQUIRE(p != nullptr);
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  pclose(p);
+  return out;
+}
+
+// Blocks until the wall clock reaches `unix_seconds`: the condition is the time itself, which
+// no event announces. Bounded by `limit`.
+inline bool WaitUntilUnixTime(std::int64_t unix_seconds, std::chrono::milliseconds limit) {
+  return Eventually([&] { return static_cast<std::int64_t>(std::time(nullptr)) >= unix_seconds; },
+                    limit);
+}
+
+// Many sockets at once need more descriptors than a default soft limit of 1024 allows.
+inline void RaiseOpenFileLimit() {
+  rlimit lim{};
+  BOOST_REQUIRE(getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  lim.rlim_cur = lim.rlim_max;
+  BOOST_REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+}
+
+inline rlim_t OpenFileLimit() {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  return lim.rlim_cur;
+}
+
+}  // namespace instaccess::testing::api
