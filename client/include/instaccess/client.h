@@ -1,0 +1,183 @@
+// The C++ client of instaccessd: issue and decrypt InstAccess tokens, read the published keys,
+// and the operator's key actions, over the daemon's Unix socket (DESIGN.md §5).
+//
+//   #include <instaccess/client.h>
+//   instaccess::client::Client c("/run/instaccessd/instaccessd.sock");
+//   auto token = c.Issue({{"sub", "42"}, {"acct", "7"}});
+//   if (!token) { log(token.error().ToString()); return; }
+//   auto opened = c.Decrypt(*token);
+//   if (!opened && opened.error().kind() == instaccess::client::ErrorKind::kTokenExpired) ...
+//
+// What the client does not do: it does not check tokens itself (the daemon holds the keys) and
+// it does not authenticate to the daemon; the daemon decides what the calling process may do
+// from the socket's peer credentials (its uid and groups), so the same call can succeed for one
+// user and be kForbidden for another.
+//
+// Connections: HTTP/1.1 keep-alive. A call takes an idle connection from a small pool (or opens
+// one), and puts it back afterwards; up to ClientOptions::max_idle_connections stay open. A call
+// on a reused connection that turns out to be closed (the daemon's idle timeout, a restarted
+// daemon) before any byte of the answer arrived is sent once more on a fresh connection. That
+// is safe for every call but Rotate, which the daemon could in theory have carried out just
+// before dying without answering; a second rotation is then harmless but visible in the audit.
+//
+// Thread-safety: a Client may be used from any number of threads at once; each call uses its own
+// connection. Calls block the calling thread until the answer, an error, or the timeout.
+// No exceptions leave the library (std::bad_alloc aside, as an Error of kind kInternal when it
+// can be caught).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "instaccess/claims.h"
+#include "instaccess/error.h"
+
+namespace instaccess::client {
+
+using Time = std::chrono::system_clock::time_point;
+
+struct ClientOptions {
+  // Connecting to a Unix socket either works at once or fails at once; this only guards a
+  // listener whose backlog is full.
+  std::chrono::milliseconds connect_timeout{2000};
+  // Whole request and answer. Issue/decrypt take milliseconds, but an overloaded daemon queues
+  // RSA work and a backup copies the whole store.
+  std::chrono::milliseconds request_timeout{30000};
+  // Idle keep-alive connections kept for reuse. The daemon closes idle ones after its
+  // limits.idle_timeout (60 s); such a closed connection is noticed and dropped on reuse.
+  std::size_t max_idle_connections = 4;
+  // Largest answer accepted (a backup is the only big one: the key store, a few MiB at most).
+  std::size_t max_response_bytes = 256u * 1024 * 1024;
+};
+
+struct IssueOptions {
+  // Token lifetime; unset: the daemon's tokens.default_ttl. At most tokens.max_lifetime.
+  std::optional<std::chrono::seconds> ttl;
+  // false asks for a bare signed JWS; the daemon refuses unless tokens.allow_unencrypted.
+  bool encrypt = true;
+};
+
+struct DecryptedToken {
+  Claims claims;  // every claim, including iss, iat, exp, jti set by the daemon
+  std::string sig_kid;  // the key that verified the signature
+  std::string enc_kid;  // the key that decrypted it (empty for a bare JWS)
+  std::string json;     // the daemon's answer as sent
+};
+
+struct Jwk {
+  std::string kid, kty, use, alg;
+};
+
+struct JwkSet {
+  std::vector<Jwk> keys;
+  std::string json;  // the document as published: {"keys": [...]}
+};
+
+enum class Purpose { kSig, kEnc, kBoth };  // kBoth only for Rotate
+
+struct KeyInfo {
+  std::string kid;
+  std::string purpose;  // "sig" | "enc"
+  std::string alg;      // "RS256", "RSA-OAEP", ...
+  int bits = 0;
+  std::string origin;  // "generated" | "imported" | "peer"
+  std::string state;   // "pending" | "active" | "retired" | "destroyed" | "revoked"
+  bool has_private = false;
+  Time created_at;
+  std::optional<Time> activate_at;  // pending: planned; active/retired: when it became active
+  std::optional<Time> retire_at;
+  std::optional<Time> expire_at;  // retired keys: when the schedule destroys them
+  std::optional<Time> revoked_at;
+  std::string json;
+};
+
+struct Transition {
+  std::string action;   // "promote" | "generate" | "destroy"
+  std::string purpose;  // "sig" | "enc"
+  Time at;
+  std::string kid;       // may be empty (a promote of a key still to be generated)
+  std::string replaces;  // promote: the active key it retires (may be empty)
+};
+
+struct KeyList {
+  std::vector<KeyInfo> keys;
+  std::vector<Transition> next_transitions;
+  std::string json;
+};
+
+struct RotateResult {
+  std::vector<std::string> rotated;  // the kids that became active
+  std::string active_sig, active_enc;
+  std::string json;
+};
+
+struct ImportRequest {
+  Purpose purpose = Purpose::kSig;  // kSig or kEnc
+  // Exactly one of: a PEM private or public key, or a JWK (JSON object text).
+  std::string pem;
+  std::string jwk_json;
+  std::string alg;                // empty: the purpose's configured alg (or the JWK's "alg")
+  std::optional<bool> activate;   // unset: the daemon's default
+};
+
+struct StatusInfo {
+  std::string version;
+  std::int64_t uptime_seconds = 0;
+  std::string store_path;
+  bool store_healthy = false;
+  std::string store_message;
+  std::string active_sig, active_enc;  // empty when the purpose has no active key
+  std::optional<Time> next_rotation_sig, next_rotation_enc;
+  std::string sig_alg, enc_alg, content_alg;
+  std::uint64_t cache_entries = 0, cache_capacity = 0, cache_hits = 0, cache_misses = 0;
+  std::uint64_t connections = 0, queued = 0, tokens_issued = 0;
+  std::vector<std::string> warnings;
+  std::string json;
+};
+
+class Client {
+ public:
+  // Does not connect: the first call does, so a Client may be made before the daemon starts.
+  explicit Client(std::string socket_path, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const std::string& socket_path() const;
+
+  // POST /api/v1/inst_access_tokens. Role: issue. The compact token.
+  Result<std::string> Issue(const Claims& claims, const IssueOptions& options = {});
+  // POST /api/v1/inst_access_tokens/decrypt. Role: decrypt. kInvalidToken, kTokenExpired,
+  // kTokenNotYetValid when the daemon refuses the token.
+  Result<DecryptedToken> Decrypt(const std::string& token);
+  // GET /.well-known/jwks.json. Role: read.
+  Result<JwkSet> Jwks();
+  // GET /api/v1/keys. Role: read.
+  Result<KeyList> Keys();
+  // POST /api/v1/keys/rotate. Role: admin.
+  Result<RotateResult> Rotate(Purpose purpose);
+  // POST /api/v1/keys/import. Role: admin. The imported key.
+  Result<KeyInfo> ImportKey(const ImportRequest& request);
+  // POST /api/v1/keys/{kid}/revoke. Role: admin. The revoked key.
+  Result<KeyInfo> Revoke(const std::string& kid);
+  // GET /api/v1/status. Role: read.
+  Result<StatusInfo> Status();
+  // GET /api/v1/backup. Role: admin. Writes a consistent snapshot of the (sealed) key store to
+  // `path` (mode 0600, through a temporary file renamed into place; an existing file is
+  // replaced). The number of bytes written.
+  Result<std::uint64_t> Backup(const std::string& path);
+  // GET /healthz. Anyone. "ok", or kUnavailable with the daemon's reason.
+  Result<std::string> Health();
+  // GET /metrics. Role: read. Prometheus text format.
+  Result<std::string> Metrics();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace instaccess::client

@@ -1,0 +1,147 @@
+// Shared by the client suites: a real daemon in a temp dir, a fake daemon that answers what the
+// test says, running a command (instaccessctl) and capturing its output and exit code.
+#pragma once
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace instaccess::testing {
+
+using namespace std::chrono_literals;
+
+inline constexpr auto kStartTimeout = 20s;  // generous for sanitizer builds
+
+// The daemon on the embedded default, in a fresh temp dir, ready when the fixture is. The
+// socket is dir/d.sock with mode 0666 in a 0755 dir, so a test may also call as nobody.
+struct RunningDaemon {
+  TempDir dir;
+  NotifySocket notify{dir / "notify.sock"};
+  std::string socket = dir / "d.sock";
+  std::string toml;
+  std::unique_ptr<DaemonProcess> daemon;
+
+  explicit RunningDaemon(std::string extra_toml = "") {
+    chmod(dir.path().c_str(), 0755);
+    toml = "[daemon]\nsocket = \"" + socket + "\"\nsocket_mode = \"0666\"\n" + extra_toml;
+    WriteFile(dir / "instaccessd.toml", toml);
+    Start();
+  }
+
+  void Start() {
+    daemon = std::make_unique<DaemonProcess>(
+        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
+                          "daemon never became ready:\n" << daemon->Stderr());
+  }
+
+  void Stop() {
+    daemon->Signal(SIGTERM);
+    auto rc = daemon->Wait(kStartTimeout);
+    BOOST_REQUIRE(rc.has_value());
+    BOOST_REQUIRE_EQUAL(*rc, 0);
+  }
+};
+
+// A Unix socket that answers each connection's first request with `reply` (raw bytes, sent once
+// the request's headers have arrived), or never answers when `reply` is empty. Bound in the
+// constructor, so a client may connect at once. With `drop_second`, a connection stays open
+// after its answer, and its second request is read and the connection closed without an answer
+// (a daemon that went away between two requests on a kept-alive connection).
+class FakeDaemon {
+ public:
+  FakeDaemon(const std::string& path, std::string reply, bool drop_second = false)
+      : path_(path), reply_(std::move(reply)), drop_second_(drop_second) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    BOOST_REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_REQUIRE(listen(fd_, 16) == 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakeDaemon() {
+    // Wake the accept with one last connection.
+    stop_ = true;
+    int wake = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path_.c_str());
+    (void)!connect(wake, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    thread_.join();
+    close(wake);
+    for (int c : clients_) close(c);
+    close(fd_);
+  }
+  FakeDaemon(const FakeDaemon&) = delete;
+  FakeDaemon& operator=(const FakeDaemon&) = delete;
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0 || stop_) {
+        if (c >= 0) close(c);
+        return;
+      }
+      clients_.push_back(c);  // kept open until the end: a silent daemon must stay silent
+      if (reply_.empty()) continue;
+      ReadHeaders(c);
+      (void)!write(c, reply_.data(), reply_.size());
+      if (drop_second_) {
+        ReadHeaders(c);
+        ++dropped;
+      }
+      shutdown(c, SHUT_WR);
+    }
+  }
+
+  static void ReadHeaders(int c) {
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ public:
+  std::atomic<int> dropped{0};  // requests read and left unanswered
+
+ private:
+
+  int fd_ = -1;
+  std::string path_;
+  std::string reply_;
+  bool drop_second_ = false;
+  std::atomic<bool> stop_{false};
+  std::vector<int> clients_;  // only touched by the serving thread, then after join
+  std::thread thread_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs `argv` (argv[0] a path) with `env` added to a minimal environment, `input` on stdin.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env = {}, const std::string& input = "",
+                         const std::string& cwd = "");
+
+}  // namespace instaccess::testing
