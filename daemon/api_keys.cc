@@ -174,4 +174,13 @@ Response Service::Backup(const ipc::Peer& peer) {
   return r;
 }
 
+Response Service::AuditVerify() {
+  auto v = keyring_.VerifyAuditChain();
+  if (!v) return KeystoreError(v.error(), "audit verify");
+  nlohmann::json j = {{"entries", v->entries}, {"ok", v->ok()}};
+  j["first_broken_seq"] = v->first_broken_seq ? nlohmann::json(*v->first_broken_seq) : nlohmann::json(nullptr);
+  j["reason"] = v->reason;
+  return ipc::JsonOk(j.dump());
+}
+
 }  // namespace instaccess::daemon

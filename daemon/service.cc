@@ -67,6 +67,8 @@ void Service::AddRoutes(ipc::Router& r) {
         }));
   r.Add("GET", "/api/v1/backup", Role::kAdmin,
         Expensive([this](const Request&, const Peer& p, const PathParams&) { return Backup(p); }));
+  r.Add("GET", "/api/v1/audit/verify", Role::kAdmin,
+        Expensive([this](const Request&, const Peer&, const PathParams&) { return AuditVerify(); }));
   r.Add("GET", "/api/v1/status", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Status(); }));
   r.Add("GET", "/metrics", Role::kRead,

@@ -53,6 +53,7 @@ class Service {
   ipc::Response Import(const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response Revoke(const std::string& kid, const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response Backup(const ipc::Peer& peer);
+  ipc::Response AuditVerify();
   ipc::Response Status();
   ipc::Response Healthz();
   ipc::Response MetricsText();

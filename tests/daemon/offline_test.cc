@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -92,6 +93,27 @@ BOOST_AUTO_TEST_CASE(offline_commands_refuse_while_the_daemon_runs) {
     std::string err;
     BOOST_TEST(RunCommand(dir, {"rekey", "--new-key", dir / "new.key"}, &err) == 2);
     BOOST_TEST(!err.empty());
+  });
+}
+
+BOOST_AUTO_TEST_CASE(audit_verify_endpoint_reports_the_first_broken_link) {
+  TempDir dir;
+  std::string socket = dir / "var/instaccessd.sock";
+  WithDaemon(dir, [&] {
+    BOOST_REQUIRE(HttpPost(socket, "/api/v1/keys/rotate", R"({"purpose":"sig"})").status == 200);
+    auto v = nlohmann::json::parse(HttpGet(socket, "/api/v1/audit/verify").body);
+    BOOST_TEST(v["ok"] == true);
+    BOOST_TEST(v["entries"].get<int>() >= 3);
+    BOOST_TEST(v["first_broken_seq"].is_null());
+  });
+  // Edit history behind the daemon's back, with the real sqlite3 tool.
+  std::string cmd = "sqlite3 " + (dir / "var/keys.db") +
+                    " \"UPDATE audit SET detail = 'nothing happened' WHERE seq = 2\"";
+  BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
+  WithDaemon(dir, [&] {
+    auto v = nlohmann::json::parse(HttpGet(socket, "/api/v1/audit/verify").body);
+    BOOST_TEST(v["ok"] == false);
+    BOOST_TEST(v["first_broken_seq"] == 2);
   });
 }
 
