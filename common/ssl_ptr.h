@@ -22,6 +22,7 @@ struct SslDeleter {
 
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, internal::SslDeleter<EVP_PKEY_free>>;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, internal::SslDeleter<EVP_PKEY_CTX_free>>;
+using EvpMdPtr = std::unique_ptr<EVP_MD, internal::SslDeleter<EVP_MD_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, internal::SslDeleter<EVP_MD_CTX_free>>;
 using EvpCipherCtxPtr =
     std::unique_ptr<EVP_CIPHER_CTX, internal::SslDeleter<EVP_CIPHER_CTX_free>>;

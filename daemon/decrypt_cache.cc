@@ -1,16 +1,23 @@
 #include "daemon/decrypt_cache.h"
 
-#include <sodium.h>
+#include <openssl/evp.h>
+
+#include <cstdlib>
 
 namespace instaccess::daemon {
 
 DecryptCache::DecryptCache(std::size_t capacity)
-    : capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
+    : sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
+      capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
-DecryptCache::Digest DecryptCache::Hash(std::string_view token) {
-  Digest d(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(d.data()),
-                     reinterpret_cast<const unsigned char*>(token.data()), token.size());
+DecryptCache::Digest DecryptCache::Hash(std::string_view token) const {
+  Digest d(32, '\0');
+  // Without SHA-256 the cache could confuse tokens; a process in that state must not serve.
+  if (sha256_ == nullptr ||
+      EVP_Digest(token.data(), token.size(), reinterpret_cast<unsigned char*>(d.data()), nullptr,
+                 sha256_.get(), nullptr) != 1) {
+    std::abort();
+  }
   return d;
 }
 
