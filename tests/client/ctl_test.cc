@@ -1,0 +1,330 @@
+// instaccessctl, the binary, against the real daemon: each command's human and --json output
+// and exit code, a token from stdin, bad arguments, the socket's resolution, a caller without
+// the role, and the daemon's failures (through a fake daemon).
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/client/client_fixture.h"
+
+namespace instaccess::testing {
+namespace {
+
+const std::string kCtl = BuiltBinary("client/instaccessctl");
+
+// The exit codes instaccessctl documents.
+constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3, kForbidden = 4, kBadToken = 5,
+              kServer = 6;
+
+struct Ctl {
+  RunningDaemon& d;
+  CommandResult operator()(std::vector<std::string> args, const std::string& input = "") const {
+    std::vector<std::string> argv = {kCtl, "--socket", d.socket};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, {}, input);
+  }
+};
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+nlohmann::json Json(const CommandResult& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  BOOST_TEST(!j.is_discarded(), "not JSON: " << r.out);
+  return j;
+}
+
+std::string Line(std::string s) {
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+BOOST_AUTO_TEST_SUITE(instaccessctl)
+
+BOOST_AUTO_TEST_CASE(help_lists_the_commands_and_the_exit_codes) {
+  auto r = RunCommand({kCtl, "--help"});
+  BOOST_TEST(r.exit_code == kOk);
+  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "Exit codes:",
+                        "3  daemon unreachable", "INSTACCESS_SOCKET"}) {
+    BOOST_TEST(Contains(r.out, s), s);
+  }
+  auto keys = RunCommand({kCtl, "keys", "--help"});
+  BOOST_TEST(keys.exit_code == kOk);
+  for (const char* s : {"list", "rotate", "import", "revoke"}) BOOST_TEST(Contains(keys.out, s), s);
+  auto version = RunCommand({kCtl, "--version"});
+  BOOST_TEST(version.exit_code == kOk);
+  BOOST_TEST(Contains(version.out, "instaccessctl 0.1.0"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"frobnicate"},
+      {"keys"},
+      {"issue"},                                   // --sub is required
+      {"issue", "--sub", "u", "--ttl", "5q"},
+      {"issue", "--sub", "u", "--claim", "nonsense"},
+      {"issue", "--sub", "u", "--claim", "masq_shard=three"},
+      {"issue", "--sub", "u", "--claim", "x:={bad"},
+      {"keys", "rotate"},
+      {"keys", "rotate", "everything"},
+      {"keys", "import", "--purpose", "sig"},      // no --pem or --jwk
+      {"keys", "revoke"},
+      {"backup"},
+      {"--json", "--quiet", "status"},
+      {"--timeout", "soon", "status"},
+  };
+  for (const auto& args : bad) {
+    std::vector<std::string> argv = {kCtl, "--socket", "/nonexistent.sock"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunCommand(argv);
+    std::string shown;
+    for (const auto& a : args) shown += a + " ";
+    BOOST_TEST(r.exit_code == kUsage, shown << "-> " << r.exit_code << " " << r.err);
+    BOOST_TEST(!r.err.empty(), shown);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
+  RunningDaemon d;
+  Ctl ctl{d};
+  auto issued = ctl({"issue", "--sub", "u1", "--acct", "a1", "--claim", "masq_shard=3", "--claim",
+                     "instructure_service=true", "--claim", "region=eu", "--ttl", "15m"});
+  BOOST_REQUIRE_MESSAGE(issued.exit_code == kOk, issued.err);
+  std::string token = Line(issued.out);
+  BOOST_TEST(std::count(token.begin(), token.end(), '.') == 4);
+  BOOST_TEST(!Contains(token, "\n"));
+
+  auto human = ctl({"decrypt", token});
+  BOOST_REQUIRE_MESSAGE(human.exit_code == kOk, human.err);
+  BOOST_TEST(Contains(human.out, "CLAIM"));
+  BOOST_TEST(Contains(human.out, "u1"));
+  BOOST_TEST(Contains(human.out, "masq_shard"));
+  BOOST_TEST(Contains(human.out, "(in 14m"));  // exp, relative
+  BOOST_TEST(Contains(human.out, " UTC"));     // and absolute
+  BOOST_TEST(Contains(human.out, "signed with"));
+  BOOST_TEST(Contains(human.out, "encrypted to"));
+
+  auto json = ctl({"--json", "decrypt", token});
+  BOOST_REQUIRE(json.exit_code == kOk);
+  auto j = Json(json);
+  BOOST_TEST(j["claims"]["sub"] == "u1");
+  BOOST_TEST(j["claims"]["masq_shard"] == 3);
+  BOOST_TEST(j["claims"]["instructure_service"] == true);
+  BOOST_TEST(j["claims"]["exp"].get<long>() - j["claims"]["iat"].get<long>() == 900);
+  BOOST_TEST(j["sig_kid"].is_string());
+
+  // From stdin: "-" or no argument, surrounding whitespace ignored.
+  auto dash = ctl({"--json", "decrypt", "-"}, "  " + token + "\n");
+  BOOST_REQUIRE_MESSAGE(dash.exit_code == kOk, dash.err);
+  BOOST_TEST(Json(dash)["claims"]["acct"] == "a1");
+  auto implicit = ctl({"decrypt"}, token + "\n");
+  BOOST_TEST(implicit.exit_code == kOk);
+  BOOST_TEST(ctl({"decrypt"}, "\n").exit_code == kUsage);
+
+  auto quiet = ctl({"--quiet", "decrypt", token});
+  BOOST_TEST(quiet.exit_code == kOk);
+  BOOST_TEST(quiet.out.empty());
+
+  auto issued_json = ctl({"--json", "issue", "--sub", "u2", "--acct", "a2"});
+  BOOST_REQUIRE(issued_json.exit_code == kOk);
+  BOOST_TEST(Json(issued_json)["token"].is_string());
+}
+
+BOOST_AUTO_TEST_CASE(refused_tokens_and_requests_have_their_own_exit_codes) {
+  RunningDaemon d;
+  Ctl ctl{d};
+  auto bad = ctl({"decrypt", "not.a.token.at.all"});
+  BOOST_TEST(bad.exit_code == kBadToken);
+  BOOST_TEST(bad.out.empty());
+  BOOST_TEST(Contains(bad.err, "instaccessctl: invalid_token: token is invalid"), bad.err);
+  auto bad_json = ctl({"--json", "decrypt", "not.a.token.at.all"});
+  BOOST_TEST(bad_json.exit_code == kBadToken);
+  BOOST_TEST(Json(bad_json)["error"]["code"] == "invalid_token");
+
+  auto missing = ctl({"issue", "--sub", "u"});  // no acct: the daemon says so
+  BOOST_TEST(missing.exit_code == kRefused);
+  BOOST_TEST(Contains(missing.err, "claims.acct is required"));
+  auto unknown = ctl({"keys", "revoke", "no-such-kid"});
+  BOOST_TEST(unknown.exit_code == kRefused);
+  BOOST_TEST(Contains(unknown.err, "no-such-kid"), unknown.err);
+}
+
+BOOST_AUTO_TEST_CASE(jwks_keys_and_status_in_both_forms) {
+  RunningDaemon d;
+  Ctl ctl{d};
+  auto jwks = ctl({"jwks"});
+  BOOST_REQUIRE_MESSAGE(jwks.exit_code == kOk, jwks.err);
+  BOOST_TEST(Contains(jwks.out, "KID"));
+  BOOST_TEST(Contains(jwks.out, "RS256"));
+  BOOST_TEST(Contains(jwks.out, "RSA-OAEP"));
+  auto jwks_json = Json(ctl({"--json", "jwks"}));
+  BOOST_TEST(jwks_json["keys"].size() == 2u);
+
+  auto status_json = ctl({"--json", "status"});
+  BOOST_REQUIRE(status_json.exit_code == kOk);
+  auto s = Json(status_json);
+  std::string sig = s["active_kids"]["sig"];
+  BOOST_TEST(s["store"]["healthy"] == true);
+
+  auto status = ctl({"status"});
+  BOOST_REQUIRE_MESSAGE(status.exit_code == kOk, status.err);
+  BOOST_TEST(Contains(status.out, "instaccessd 0.1.0"));
+  BOOST_TEST(Contains(status.out, "(healthy)"));
+  BOOST_TEST(Contains(status.out, sig + " (RS256), rotates in 23h 59m"), status.out);
+  BOOST_TEST(Contains(status.out, "warning"));
+
+  auto keys = ctl({"keys", "list"});
+  BOOST_REQUIRE_MESSAGE(keys.exit_code == kOk, keys.err);
+  BOOST_TEST(Contains(keys.out, "STATE"));
+  BOOST_TEST(Contains(keys.out, "retires in 23h 59m ("), keys.out);
+  BOOST_TEST(Contains(keys.out, "PLANNED"));
+  auto keys_json = Json(ctl({"--json", "keys", "list"}));
+  BOOST_TEST(keys_json["keys"].size() == 2u);
+  BOOST_TEST(keys_json["next_transitions"].is_array());
+  BOOST_TEST(ctl({"--quiet", "status"}).out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(rotates_imports_and_revokes_keys) {
+  RunningDaemon d;
+  Ctl ctl{d};
+  auto before = Json(ctl({"--json", "status"}));
+  auto rotated = ctl({"keys", "rotate", "sig"});
+  BOOST_REQUIRE_MESSAGE(rotated.exit_code == kOk, rotated.err);
+  BOOST_TEST(Contains(rotated.out, "rotated sig"));
+  auto after = Json(ctl({"--json", "status"}));
+  BOOST_TEST(after["active_kids"]["sig"] != before["active_kids"]["sig"]);
+  BOOST_TEST(Contains(rotated.out, after["active_kids"]["sig"].get<std::string>()));
+  auto both = Json(ctl({"--json", "keys", "rotate", "both"}));
+  BOOST_TEST(both["rotated"].size() == 2u);
+
+  // The previous active sig key is retired now: destroyed after max_lifetime + skew.
+  auto list = ctl({"keys", "list"});
+  BOOST_TEST(Contains(list.out, "retired"));
+  BOOST_TEST(Contains(list.out, "destroyed in 1h"), list.out);
+
+  std::string pem = std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/rs256.pem";
+  auto imported = ctl({"keys", "import", "--purpose", "sig", "--pem", pem});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == kOk, imported.err);
+  BOOST_TEST(Contains(imported.out, "imported "));
+  auto from_stdin = ctl({"--json", "keys", "import", "--purpose", "enc", "--alg", "RSA-OAEP", "--pem", "-"},
+                        ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/rsa_oaep.pem"));
+  BOOST_REQUIRE_MESSAGE(from_stdin.exit_code == kOk, from_stdin.err);
+  std::string kid = Json(from_stdin)["kid"];
+
+  auto revoked = ctl({"keys", "revoke", kid});
+  BOOST_REQUIRE_MESSAGE(revoked.exit_code == kOk, revoked.err);
+  BOOST_TEST(Contains(revoked.out, "revoked " + kid));
+  auto again = ctl({"--json", "keys", "list"});
+  bool found = false;
+  nlohmann::json listed = Json(again);
+  for (const auto& k : listed["keys"]) {
+    if (k["kid"] == kid) found = k["state"] == "revoked";
+  }
+  BOOST_TEST(found, again.out);
+  BOOST_TEST(ctl({"keys", "import", "--purpose", "sig", "--pem", d.dir / "none.pem"}).exit_code == kRefused);
+}
+
+BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
+  RunningDaemon d;
+  Ctl ctl{d};
+  std::string file = d.dir / "backup.db";
+  auto r = ctl({"backup", file});
+  BOOST_REQUIRE_MESSAGE(r.exit_code == kOk, r.err);
+  BOOST_TEST(Contains(r.out, "bytes to " + file));
+  BOOST_TEST(ReadFile(file).rfind("SQLite format 3", 0) == 0u);
+  auto again = ctl({"backup", file});
+  BOOST_TEST(again.exit_code == kRefused);
+  BOOST_TEST(Contains(again.err, "exists; use --force"));
+  auto forced = ctl({"--json", "backup", "--force", file});
+  BOOST_REQUIRE(forced.exit_code == kOk);
+  BOOST_TEST(Json(forced)["bytes"].get<std::uint64_t>() == std::filesystem::file_size(file));
+}
+
+BOOST_AUTO_TEST_CASE(finds_the_socket_by_flag_environment_or_default) {
+  RunningDaemon d;
+  auto by_env = RunCommand({kCtl, "status"}, {"INSTACCESS_SOCKET=" + d.socket});
+  BOOST_TEST(by_env.exit_code == kOk, by_env.err);
+  // The flag wins over the environment.
+  auto flag = RunCommand({kCtl, "--socket", d.socket, "status"}, {"INSTACCESS_SOCKET=/nope.sock"});
+  BOOST_TEST(flag.exit_code == kOk, flag.err);
+  if (std::filesystem::exists("/run/instaccessd/instaccessd.sock")) return;  // a real one wins
+  // The embedded default's ./var/instaccessd.sock, from the working directory.
+  TempDir cwd;
+  std::filesystem::create_directory(cwd / "var");
+  std::filesystem::create_symlink(d.socket, cwd / "var/instaccessd.sock");
+  auto local = RunCommand({kCtl, "status"}, {}, "", cwd.path().string());
+  BOOST_TEST(local.exit_code == kOk, local.err);
+  BOOST_TEST(Contains(local.out, "./var/instaccessd.sock"));
+}
+
+BOOST_AUTO_TEST_CASE(an_absent_daemon_is_exit_3_with_a_hint) {
+  TempDir cwd;
+  auto r = RunCommand({kCtl, "--socket", cwd / "gone.sock", "status"});
+  BOOST_TEST(r.exit_code == kUnreachable);
+  BOOST_TEST(Line(r.err) == "instaccessctl: cannot connect to " + (cwd / "gone.sock") +
+                                ": no such file (is instaccessd running? try systemctl status instaccessd)");
+  if (std::filesystem::exists("/run/instaccessd/instaccessd.sock")) return;
+  auto defaulted = RunCommand({kCtl, "jwks"}, {}, "", cwd.path().string());
+  BOOST_TEST(defaulted.exit_code == kUnreachable);
+  BOOST_TEST(Contains(defaulted.err, "cannot connect to ./var/instaccessd.sock: no such file"));
+  BOOST_TEST(Contains(defaulted.err, "no /run/instaccessd/instaccessd.sock either"));
+  auto json = RunCommand({kCtl, "--json", "--socket", cwd / "gone.sock", "status"});
+  BOOST_TEST(json.exit_code == kUnreachable);
+  BOOST_TEST(Json(json)["error"]["code"] == "unreachable");
+}
+
+BOOST_AUTO_TEST_CASE(a_caller_without_the_role_gets_exit_4_and_the_daemons_reason) {
+  RunningDaemon d("[access]\nread = [\"*\"]\n");
+  std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                                     "--clear-groups", kCtl, "--socket", d.socket};
+  auto read = nobody;
+  read.push_back("jwks");
+  BOOST_TEST(RunCommand(read).exit_code == kOk);
+  auto rotate = nobody;
+  rotate.insert(rotate.end(), {"keys", "rotate", "both"});
+  auto r = RunCommand(rotate);
+  BOOST_TEST(r.exit_code == kForbidden);
+  BOOST_TEST(Line(r.err) == "instaccessctl: permission denied: uid 65534 (nobody) has no 'admin' role");
+}
+
+BOOST_AUTO_TEST_CASE(daemon_failures_are_exit_6_and_token_refusals_exit_5) {
+  TempDir dir;
+  auto canned = [](int status, const std::string& code, const std::string& message,
+                   const std::string& extra = "") {
+    std::string body = R"({"error":{"code":")" + code + R"(","message":")" + message + R"("}})";
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" + extra +
+           "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  {
+    FakeDaemon fake(dir / "a.sock", canned(500, "internal", "internal error"));
+    auto r = RunCommand({kCtl, "--socket", dir / "a.sock", "status"});
+    BOOST_TEST(r.exit_code == kServer);
+    BOOST_TEST(Contains(r.err, "internal error"));
+  }
+  {
+    FakeDaemon fake(dir / "b.sock", canned(503, "overloaded", "server is busy; retry shortly", "Retry-After: 1\r\n"));
+    auto r = RunCommand({kCtl, "--socket", dir / "b.sock", "issue", "--sub", "u", "--acct", "a"});
+    BOOST_TEST(r.exit_code == kServer);
+    BOOST_TEST(Contains(r.err, "server is busy; retry shortly (retry after 1s)"), r.err);
+  }
+  {
+    FakeDaemon fake(dir / "c.sock", canned(401, "token_expired", "token has expired"));
+    auto r = RunCommand({kCtl, "--socket", dir / "c.sock", "decrypt", "x.y.z.w.v"});
+    BOOST_TEST(r.exit_code == kBadToken);
+    BOOST_TEST(Line(r.err) == "instaccessctl: token_expired: token has expired");
+  }
+  {
+    FakeDaemon fake(dir / "d.sock", "");  // never answers
+    auto r = RunCommand({kCtl, "--socket", dir / "d.sock", "--timeout", "1s", "status"});
+    BOOST_TEST(r.exit_code == kUnreachable);
+    BOOST_TEST(Contains(r.err, "no answer"));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::testing
