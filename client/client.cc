@@ -226,6 +226,8 @@ Client::Client(std::string socket_path, ClientOptions options)
     : impl_(std::make_unique<Impl>(std::move(socket_path), options)) {}
 
 Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
 
 const std::string& Client::socket_path() const { return impl_->transport.socket_path(); }
 
@@ -364,6 +366,20 @@ Result<std::uint64_t> Client::Backup(const std::string& path) {
     return Unexpected("backup is " + a->content_type + ", not application/vnd.sqlite3");
   }
   return WriteFileAtomically(path, a->body);
+}
+
+Result<AuditReport> Client::AuditVerify() {
+  return Parsed<AuditReport>(JsonAnswer(impl_->Get("/api/v1/audit/verify")), [](const json& j) {
+    AuditReport r;
+    r.entries = j.at("entries").get<std::int64_t>();
+    r.ok = j.at("ok").get<bool>();
+    if (auto it = j.find("first_broken_seq"); it != j.end() && !it->is_null()) {
+      r.first_broken_seq = it->get<std::int64_t>();
+    }
+    r.reason = StringOr(j, "reason");
+    r.json = Dump(j);
+    return r;
+  });
 }
 
 Result<std::string> Client::Health() {

@@ -32,6 +32,7 @@ constexpr int kExitUnreachable = 3;  // no answer: not running, no permission on
 constexpr int kExitForbidden = 4;    // the caller lacks the role
 constexpr int kExitBadToken = 5;     // invalid, expired or not yet valid token
 constexpr int kExitServer = 6;       // the daemon failed: internal, unavailable, overloaded
+constexpr int kExitAuditBroken = 7;  // audit verify: the chain does not link up
 
 constexpr char kExitCodes[] =
     "Exit codes:\n"
@@ -42,6 +43,7 @@ constexpr char kExitCodes[] =
     "  4  forbidden (your uid/groups lack the role)\n"
     "  5  invalid token (invalid_token, token_expired, token_not_yet_valid)\n"
     "  6  server error (internal, unavailable, overloaded, unexpected answer)\n"
+    "  7  audit verify: the audit chain is broken\n"
     "\n"
     "Socket: --socket, else $INSTACCESS_SOCKET, else /run/instaccessd/instaccessd.sock if it\n"
     "exists, else ./var/instaccessd.sock (the daemon's embedded default).";
@@ -404,6 +406,23 @@ int BackupRun(Env& env) {
   });
 }
 
+// ---- audit
+
+int AuditVerifyRun(Env& env) {
+  auto r = env.client.AuditVerify();
+  if (!r) return Fail(env, r.error());
+  int rc = Print(env, r->json, [&] {
+    if (r->ok) {
+      std::cout << "audit chain intact: " << r->entries << " entries, each linked to the one before\n";
+    } else {
+      std::cout << "AUDIT CHAIN BROKEN";
+      if (r->first_broken_seq) std::cout << " at entry " << *r->first_broken_seq;
+      std::cout << " of " << r->entries << ": " << r->reason << "\n";
+    }
+  });
+  return r->ok ? rc : kExitAuditBroken;
+}
+
 // ---- the table
 
 struct Tool {
@@ -423,6 +442,7 @@ constexpr Tool kTools[] = {
     {"keys revoke", "revoke a key at once: not published, not accepted", RevokeOptions, KeysRevokeRun},
     {"status", "version, store health, active keys and next rotations, cache and load", NoOptions, StatusRun},
     {"backup", "write a consistent snapshot of the key store to FILE", BackupOptions, BackupRun},
+    {"audit verify", "check the store's SHA-256 audit chain (every key event and admin action)", NoOptions, AuditVerifyRun},
 };
 
 // Groups of subcommands: their help.
@@ -430,7 +450,8 @@ struct Group {
   const char* name;
   const char* help;
 };
-constexpr Group kGroups[] = {{"keys", "list and manage keys (list, rotate, import, revoke)"}};
+constexpr Group kGroups[] = {{"keys", "list and manage keys (list, rotate, import, revoke)"},
+                             {"audit", "the store's audit chain (verify)"}};
 
 std::string ResolveSocket(const std::string& flag, bool* defaulted) {
   *defaulted = false;

@@ -168,6 +168,12 @@ BOOST_AUTO_TEST_CASE(rotates_imports_revokes_and_backs_up) {
   BOOST_TEST(revoked->state == "revoked");
   BOOST_TEST(revoked->revoked_at.has_value());
 
+  auto audit = c.AuditVerify();
+  BOOST_REQUIRE_MESSAGE(audit.has_value(), Why(audit));
+  BOOST_TEST(audit->ok);
+  BOOST_TEST(audit->entries >= 5);  // keys generated at start, two rotations, import, revoke
+  BOOST_TEST(!audit->first_broken_seq.has_value());
+
   std::string file = d.dir / "backup.db";
   auto bytes = c.Backup(file);
   BOOST_REQUIRE_MESSAGE(bytes.has_value(), Why(bytes));
@@ -259,6 +265,8 @@ BOOST_AUTO_TEST_CASE(a_caller_without_the_role_is_forbidden) {
   int rc = AsNobody([&] {
     Client c(d.socket);
     if (!c.Status().has_value()) return 10;  // read is granted to everyone
+    auto a = c.AuditVerify();
+    if (a.has_value() || a.error().kind() != ErrorKind::kForbidden) return 15;
     auto r = c.Rotate(Purpose::kBoth);
     if (r.has_value()) return 11;
     if (r.error().kind() != ErrorKind::kForbidden) return 12;
@@ -439,6 +447,15 @@ BOOST_AUTO_TEST_CASE(garbage_and_silence_are_protocol_and_timeout_errors) {
     auto r = Client(dir / "q.sock", o).Status();
     ExpectError(r, ErrorKind::kTimeout);
     BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+  }
+  {
+    FakeDaemon fake(dir / "a.sock", Canned(200, "OK", R"({"entries":9,"ok":false,"first_broken_seq":4,"reason":"hash mismatch"})"));
+    auto r = Client(dir / "a.sock").AuditVerify();
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(!r->ok);
+    BOOST_TEST(r->entries == 9);
+    BOOST_TEST(r->first_broken_seq.value_or(0) == 4);
+    BOOST_TEST(r->reason == "hash mismatch");
   }
   {
     FakeDaemon fake(dir / "b.sock", Canned(200, "OK", std::string(4096, 'x')));

@@ -15,7 +15,7 @@ const std::string kCtl = BuiltBinary("client/instaccessctl");
 
 // The exit codes instaccessctl documents.
 constexpr int kOk = 0, kRefused = 1, kUsage = 2, kUnreachable = 3, kForbidden = 4, kBadToken = 5,
-              kServer = 6;
+              kServer = 6, kAuditBroken = 7;
 
 struct Ctl {
   RunningDaemon& d;
@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_SUITE(instaccessctl)
 BOOST_AUTO_TEST_CASE(help_lists_the_commands_and_the_exit_codes) {
   auto r = RunCommand({kCtl, "--help"});
   BOOST_TEST(r.exit_code == kOk);
-  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "Exit codes:",
+  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "audit", "Exit codes:",
                         "3  daemon unreachable", "INSTACCESS_SOCKET"}) {
     BOOST_TEST(Contains(r.out, s), s);
   }
@@ -73,6 +73,8 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
       {"keys", "import", "--purpose", "sig"},      // no --pem or --jwk
       {"keys", "revoke"},
       {"backup"},
+      {"audit"},
+      {"audit", "fix"},
       {"--json", "--quiet", "status"},
       {"--timeout", "soon", "status"},
   };
@@ -241,6 +243,26 @@ BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
   auto forced = ctl({"--json", "backup", "--force", file});
   BOOST_REQUIRE(forced.exit_code == kOk);
   BOOST_TEST(Json(forced)["bytes"].get<std::uint64_t>() == std::filesystem::file_size(file));
+}
+
+BOOST_AUTO_TEST_CASE(audit_verify_reports_the_chain) {
+  RunningDaemon d;
+  Ctl ctl{d};
+  auto r = ctl({"audit", "verify"});
+  BOOST_REQUIRE_MESSAGE(r.exit_code == kOk, r.err);
+  BOOST_TEST(Contains(r.out, "audit chain intact: "), r.out);
+  auto j = ctl({"--json", "audit", "verify"});
+  BOOST_REQUIRE(j.exit_code == kOk);
+  BOOST_TEST(Json(j)["ok"] == true);
+  BOOST_TEST(Json(j)["entries"].get<int>() > 0);
+
+  TempDir dir;
+  std::string body = R"({"entries":9,"ok":false,"first_broken_seq":4,"reason":"hash mismatch"})";
+  FakeDaemon fake(dir / "a.sock", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto broken = RunCommand({kCtl, "--socket", dir / "a.sock", "audit", "verify"});
+  BOOST_TEST(broken.exit_code == kAuditBroken);
+  BOOST_TEST(Line(broken.out) == "AUDIT CHAIN BROKEN at entry 4 of 9: hash mismatch");
 }
 
 BOOST_AUTO_TEST_CASE(finds_the_socket_by_flag_environment_or_default) {

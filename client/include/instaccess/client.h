@@ -21,7 +21,8 @@
 // before dying without answering; a second rotation is then harmless but visible in the audit.
 //
 // Thread-safety: a Client may be used from any number of threads at once; each call uses its own
-// connection. Calls block the calling thread until the answer, an error, or the timeout.
+// connection. Calls block the calling thread until the answer, an error, or the timeout. After
+// fork(), the child makes its own Client (pooled connections must not be shared by processes).
 // No exceptions leave the library (std::bad_alloc aside, as an Error of kind kInternal when it
 // can be caught).
 #pragma once
@@ -139,6 +140,14 @@ struct StatusInfo {
   std::string json;
 };
 
+struct AuditReport {
+  std::int64_t entries = 0;  // rows in the audit chain
+  bool ok = false;           // every row's hash links to the one before
+  std::optional<std::int64_t> first_broken_seq;
+  std::string reason;  // why the chain is broken; empty when ok
+  std::string json;
+};
+
 class Client {
  public:
   // Does not connect: the first call does, so a Client may be made before the daemon starts.
@@ -146,6 +155,9 @@ class Client {
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+  // A moved-from Client may only be destroyed or assigned to.
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
 
   const std::string& socket_path() const;
 
@@ -170,6 +182,9 @@ class Client {
   // `path` (mode 0600, through a temporary file renamed into place; an existing file is
   // replaced). The number of bytes written.
   Result<std::uint64_t> Backup(const std::string& path);
+  // GET /api/v1/audit/verify. Role: admin. Walks the store's SHA-256 audit chain. A broken
+  // chain is a report with ok == false, not an Error.
+  Result<AuditReport> AuditVerify();
   // GET /healthz. Anyone. "ok", or kUnavailable with the daemon's reason.
   Result<std::string> Health();
   // GET /metrics. Role: read. Prometheus text format.
