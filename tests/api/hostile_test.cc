@@ -165,6 +165,35 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_off_by_the_read_timeout_while_others_are_s
   BOOST_TEST(elapsed_ms >= 1500);  // not before the timeout ...
   BOOST_TEST(elapsed_ms < 6000);   // ... but soon after it
   ExpectStillServing(d);
+
+  // The same with the headers sent at once and the body dribbled.
+  RawConnection slow_body(d.socket, 10s);
+  const std::size_t body_at = request.find("\r\n\r\n") + 4;
+  BOOST_REQUIRE(slow_body.Send(request.substr(0, body_at)));
+  const auto body_started = std::chrono::steady_clock::now();
+  closed = false;
+  for (std::size_t i = body_at; i < request.size() && !closed; ++i) {
+    if (!slow_body.Send(request.substr(i, 1))) break;
+    closed = slow_body.ClosedWithin(500ms);
+    BOOST_REQUIRE(MillisSince(body_started) < 15000);
+  }
+  BOOST_TEST(MillisSince(body_started) < 6000, "a slow body was not cut off");
+  ExpectStillServing(d);
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_are_closed_after_the_idle_timeout) {
+  Daemon d("[limits]\nidle_timeout = \"1s\"\n");
+  RawConnection kept(d.socket, 10s);
+  BOOST_REQUIRE(kept.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto reply = kept.ReadReply();
+  BOOST_REQUIRE(reply.has_value());
+  BOOST_TEST(reply->status == 200);
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST(kept.ClosedWithin(8s));
+  BOOST_TEST(MillisSince(started) >= 700);
+  RawConnection silent(d.socket, 10s);  // never sends a byte
+  BOOST_TEST(silent.ClosedWithin(8s));
+  ExpectStillServing(d);
 }
 
 BOOST_AUTO_TEST_CASE(a_thousand_idle_connections_do_not_stop_service) {
@@ -188,6 +217,34 @@ BOOST_AUTO_TEST_CASE(a_thousand_idle_connections_do_not_stop_service) {
   }
   idle.clear();
   BOOST_TEST(Eventually([&] { return OpenConnections(d) <= before; }, 20s));
+}
+
+BOOST_AUTO_TEST_CASE(connections_past_the_limit_get_503_and_service_resumes_when_freed) {
+  Daemon d("[limits]\nmax_connections = 20\n");
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(std::make_unique<RawConnection>(d.socket, 10s));
+  // Once the daemon has accepted all twenty, the next connection is turned away at once.
+  std::optional<HttpReply> refused;
+  BOOST_REQUIRE(Eventually(
+      [&] {
+        RawConnection extra(d.socket, 10s);
+        extra.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto reply = extra.ReadReply();
+        if (!reply || reply->status == 200) return false;
+        refused = reply;
+        return extra.ClosedWithin(5s);
+      },
+      20s));
+  BOOST_TEST(refused->status == 503);
+  BOOST_TEST(Json::parse(refused->body).at("error").at("code") == "overloaded");
+  BOOST_TEST(refused->headers.count("retry-after") == 1u);
+  // The connections already open are served meanwhile.
+  BOOST_REQUIRE(idle.front()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto reply = idle.front()->ReadReply();
+  BOOST_REQUIRE(reply.has_value());
+  BOOST_TEST(reply->status == 200);
+  idle.resize(10);
+  BOOST_TEST(Eventually([&] { return d.Get("/healthz").status == 200; }, 20s));
 }
 
 BOOST_AUTO_TEST_CASE(a_10_mb_body_gets_413_without_a_hang) {
