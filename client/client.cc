@@ -45,11 +45,16 @@ constexpr CodeKind kCodeKinds[] = {
 // A code this client does not know yet (a newer daemon): judged by the status alone.
 ErrorKind KindOfStatus(int status) {
   switch (status) {
-    case 401: return ErrorKind::kInvalidToken;
-    case 403: return ErrorKind::kForbidden;
-    case 404: return ErrorKind::kNotFound;
-    case 503: return ErrorKind::kUnavailable;
-    default: break;
+    case 401:
+      return ErrorKind::kInvalidToken;
+    case 403:
+      return ErrorKind::kForbidden;
+    case 404:
+      return ErrorKind::kNotFound;
+    case 503:
+      return ErrorKind::kUnavailable;
+    default:
+      break;
   }
   if (status >= 400 && status < 500) return ErrorKind::kBadRequest;
   if (status >= 500 && status < 600) return ErrorKind::kInternal;
@@ -63,7 +68,8 @@ Error ErrorFromAnswer(const HttpAnswer& a) {
   if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object()) {
     const json& e = j["error"];
     if (e.contains("code") && e["code"].is_string()) code = e["code"].get<std::string>();
-    if (e.contains("message") && e["message"].is_string()) message = e["message"].get<std::string>();
+    if (e.contains("message") && e["message"].is_string())
+      message = e["message"].get<std::string>();
   }
   ErrorKind kind = KindOfStatus(a.status);
   for (const CodeKind& ck : kCodeKinds) {
@@ -144,11 +150,25 @@ Result<T> Parsed(Result<json> j, Parse parse) {
   }
 }
 
+// The library's boundary: whatever escapes `f` (std::bad_alloc, a JSON library throw this code
+// did not foresee) becomes an Error instead of crossing into the caller.
+template <typename F>
+auto Safely(F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Error(ErrorKind::kInternal, std::string("instaccess client failure: ") + e.what());
+  }
+}
+
 std::string PurposeName(Purpose p) {
   switch (p) {
-    case Purpose::kSig: return "sig";
-    case Purpose::kEnc: return "enc";
-    case Purpose::kBoth: return "both";
+    case Purpose::kSig:
+      return "sig";
+    case Purpose::kEnc:
+      return "enc";
+    case Purpose::kBoth:
+      return "both";
   }
   return "";
 }
@@ -232,170 +252,197 @@ Client& Client::operator=(Client&&) noexcept = default;
 const std::string& Client::socket_path() const { return impl_->transport.socket_path(); }
 
 Result<std::string> Client::Issue(const Claims& claims, const IssueOptions& options) {
-  json body = {{"claims", json::parse(claims.ToJson())}};
-  if (options.ttl) body["ttl"] = options.ttl->count();
-  if (!options.encrypt) body["encrypt"] = false;
-  return Parsed<std::string>(JsonAnswer(impl_->Post("/api/v1/inst_access_tokens", body), 201),
-                             [](const json& j) { return j.at("token").get<std::string>(); });
+  return Safely([&]() -> Result<std::string> {
+    json body = {{"claims", json::parse(claims.ToJson())}};
+    if (options.ttl) body["ttl"] = options.ttl->count();
+    if (!options.encrypt) body["encrypt"] = false;
+    return Parsed<std::string>(JsonAnswer(impl_->Post("/api/v1/inst_access_tokens", body), 201),
+                               [](const json& j) { return j.at("token").get<std::string>(); });
+  });
 }
 
 Result<DecryptedToken> Client::Decrypt(const std::string& token) {
-  if (token.empty()) return Error(ErrorKind::kInvalidArgument, "the token is empty");
-  json body = {{"token", token}};
-  return Parsed<DecryptedToken>(
-      JsonAnswer(impl_->Post("/api/v1/inst_access_tokens/decrypt", body)), [](const json& j) {
-        DecryptedToken t;
-        auto claims = Claims::FromJson(Dump(j.at("claims")));
-        if (!claims) throw std::runtime_error("claims is not an object");
-        t.claims = std::move(*claims);
-        t.sig_kid = StringOr(j, "sig_kid");
-        t.enc_kid = StringOr(j, "enc_kid");
-        t.json = Dump(j);
-        return t;
-      });
+  return Safely([&]() -> Result<DecryptedToken> {
+    if (token.empty()) return Error(ErrorKind::kInvalidArgument, "the token is empty");
+    json body = {{"token", token}};
+    return Parsed<DecryptedToken>(
+        JsonAnswer(impl_->Post("/api/v1/inst_access_tokens/decrypt", body)), [](const json& j) {
+          DecryptedToken t;
+          auto claims = Claims::FromJson(Dump(j.at("claims")));
+          if (!claims) throw std::runtime_error("claims is not an object");
+          t.claims = std::move(*claims);
+          t.sig_kid = StringOr(j, "sig_kid");
+          t.enc_kid = StringOr(j, "enc_kid");
+          t.json = Dump(j);
+          return t;
+        });
+  });
 }
 
 Result<JwkSet> Client::Jwks() {
-  return Parsed<JwkSet>(JsonAnswer(impl_->Get("/.well-known/jwks.json")), [](const json& j) {
-    JwkSet set;
-    for (const json& k : j.at("keys")) {
-      set.keys.push_back({StringOr(k, "kid"), StringOr(k, "kty"), StringOr(k, "use"), StringOr(k, "alg")});
-    }
-    set.json = Dump(j);
-    return set;
+  return Safely([&]() -> Result<JwkSet> {
+    return Parsed<JwkSet>(JsonAnswer(impl_->Get("/.well-known/jwks.json")), [](const json& j) {
+      JwkSet set;
+      for (const json& k : j.at("keys")) {
+        set.keys.push_back(
+            {StringOr(k, "kid"), StringOr(k, "kty"), StringOr(k, "use"), StringOr(k, "alg")});
+      }
+      set.json = Dump(j);
+      return set;
+    });
   });
 }
 
 Result<KeyList> Client::Keys() {
-  return Parsed<KeyList>(JsonAnswer(impl_->Get("/api/v1/keys")), [](const json& j) {
-    KeyList list;
-    for (const json& k : j.at("keys")) list.keys.push_back(ParseKey(k));
-    for (const json& t : j.at("next_transitions")) {
-      Transition tr;
-      tr.action = t.at("action").get<std::string>();
-      tr.purpose = t.at("purpose").get<std::string>();
-      tr.at = ParseTime(t.at("at"));
-      tr.kid = StringOr(t, "kid");
-      tr.replaces = StringOr(t, "replaces");
-      list.next_transitions.push_back(std::move(tr));
-    }
-    list.json = Dump(j);
-    return list;
+  return Safely([&]() -> Result<KeyList> {
+    return Parsed<KeyList>(JsonAnswer(impl_->Get("/api/v1/keys")), [](const json& j) {
+      KeyList list;
+      for (const json& k : j.at("keys")) list.keys.push_back(ParseKey(k));
+      for (const json& t : j.at("next_transitions")) {
+        Transition tr;
+        tr.action = t.at("action").get<std::string>();
+        tr.purpose = t.at("purpose").get<std::string>();
+        tr.at = ParseTime(t.at("at"));
+        tr.kid = StringOr(t, "kid");
+        tr.replaces = StringOr(t, "replaces");
+        list.next_transitions.push_back(std::move(tr));
+      }
+      list.json = Dump(j);
+      return list;
+    });
   });
 }
 
 Result<RotateResult> Client::Rotate(Purpose purpose) {
-  json body = {{"purpose", PurposeName(purpose)}};
-  return Parsed<RotateResult>(JsonAnswer(impl_->Post("/api/v1/keys/rotate", body)), [](const json& j) {
-    RotateResult r;
-    for (const json& kid : j.at("rotated")) r.rotated.push_back(kid.get<std::string>());
-    const json& active = j.at("active");
-    r.active_sig = StringOr(active, "sig");
-    r.active_enc = StringOr(active, "enc");
-    r.json = Dump(j);
-    return r;
+  return Safely([&]() -> Result<RotateResult> {
+    json body = {{"purpose", PurposeName(purpose)}};
+    return Parsed<RotateResult>(JsonAnswer(impl_->Post("/api/v1/keys/rotate", body)),
+                                [](const json& j) {
+                                  RotateResult r;
+                                  for (const json& kid : j.at("rotated"))
+                                    r.rotated.push_back(kid.get<std::string>());
+                                  const json& active = j.at("active");
+                                  r.active_sig = StringOr(active, "sig");
+                                  r.active_enc = StringOr(active, "enc");
+                                  r.json = Dump(j);
+                                  return r;
+                                });
   });
 }
 
 Result<KeyInfo> Client::ImportKey(const ImportRequest& request) {
-  if (request.purpose == Purpose::kBoth) {
-    return Error(ErrorKind::kInvalidArgument, "an imported key has one purpose: sig or enc");
-  }
-  if (request.pem.empty() == request.jwk_json.empty()) {
-    return Error(ErrorKind::kInvalidArgument, "give exactly one of a PEM or a JWK");
-  }
-  json body = {{"purpose", PurposeName(request.purpose)}};
-  if (!request.pem.empty()) {
-    body["pem"] = request.pem;
-  } else {
-    json jwk = json::parse(request.jwk_json, nullptr, false);
-    if (jwk.is_discarded() || !jwk.is_object()) {
-      return Error(ErrorKind::kInvalidArgument, "the JWK is not a JSON object");
+  return Safely([&]() -> Result<KeyInfo> {
+    if (request.purpose == Purpose::kBoth) {
+      return Error(ErrorKind::kInvalidArgument, "an imported key has one purpose: sig or enc");
     }
-    body["jwk"] = std::move(jwk);
-  }
-  if (!request.alg.empty()) body["alg"] = request.alg;
-  if (request.activate) body["activate"] = *request.activate;
-  return Parsed<KeyInfo>(JsonAnswer(impl_->Post("/api/v1/keys/import", body), 201), ParseKey);
+    if (request.pem.empty() == request.jwk_json.empty()) {
+      return Error(ErrorKind::kInvalidArgument, "give exactly one of a PEM or a JWK");
+    }
+    json body = {{"purpose", PurposeName(request.purpose)}};
+    if (!request.pem.empty()) {
+      body["pem"] = request.pem;
+    } else {
+      json jwk = json::parse(request.jwk_json, nullptr, false);
+      if (jwk.is_discarded() || !jwk.is_object()) {
+        return Error(ErrorKind::kInvalidArgument, "the JWK is not a JSON object");
+      }
+      body["jwk"] = std::move(jwk);
+    }
+    if (!request.alg.empty()) body["alg"] = request.alg;
+    if (request.activate) body["activate"] = *request.activate;
+    return Parsed<KeyInfo>(JsonAnswer(impl_->Post("/api/v1/keys/import", body), 201), ParseKey);
+  });
 }
 
 Result<KeyInfo> Client::Revoke(const std::string& kid) {
-  if (kid.empty()) return Error(ErrorKind::kInvalidArgument, "the kid is empty");
-  auto answer = impl_->transport.Call("POST", "/api/v1/keys/" + PathSegment(kid) + "/revoke", {});
-  return Parsed<KeyInfo>(JsonAnswer(std::move(answer)), ParseKey);
+  return Safely([&]() -> Result<KeyInfo> {
+    if (kid.empty()) return Error(ErrorKind::kInvalidArgument, "the kid is empty");
+    auto answer = impl_->transport.Call("POST", "/api/v1/keys/" + PathSegment(kid) + "/revoke", {});
+    return Parsed<KeyInfo>(JsonAnswer(std::move(answer)), ParseKey);
+  });
 }
 
 Result<StatusInfo> Client::Status() {
-  return Parsed<StatusInfo>(JsonAnswer(impl_->Get("/api/v1/status")), [](const json& j) {
-    StatusInfo s;
-    s.version = j.at("version").get<std::string>();
-    s.uptime_seconds = j.at("uptime_seconds").get<std::int64_t>();
-    const json& store = j.at("store");
-    s.store_path = StringOr(store, "path");
-    s.store_healthy = store.at("healthy").get<bool>();
-    s.store_message = StringOr(store, "message");
-    s.active_sig = StringOr(j.at("active_kids"), "sig");
-    s.active_enc = StringOr(j.at("active_kids"), "enc");
-    s.next_rotation_sig = OptionalTime(j.at("next_rotation"), "sig");
-    s.next_rotation_enc = OptionalTime(j.at("next_rotation"), "enc");
-    const json& algs = j.at("algorithms");
-    s.sig_alg = StringOr(algs, "sig");
-    s.enc_alg = StringOr(algs, "enc");
-    s.content_alg = StringOr(algs, "content");
-    const json& cache = j.at("cache");
-    s.cache_entries = cache.at("entries").get<std::uint64_t>();
-    s.cache_capacity = cache.at("capacity").get<std::uint64_t>();
-    s.cache_hits = cache.at("hits").get<std::uint64_t>();
-    s.cache_misses = cache.at("misses").get<std::uint64_t>();
-    const json& load = j.at("load");
-    s.connections = load.at("connections").get<std::uint64_t>();
-    s.queued = load.at("queued").get<std::uint64_t>();
-    s.tokens_issued = load.at("tokens_issued").get<std::uint64_t>();
-    for (const json& w : j.at("warnings")) s.warnings.push_back(w.get<std::string>());
-    s.json = Dump(j);
-    return s;
+  return Safely([&]() -> Result<StatusInfo> {
+    return Parsed<StatusInfo>(JsonAnswer(impl_->Get("/api/v1/status")), [](const json& j) {
+      StatusInfo s;
+      s.version = j.at("version").get<std::string>();
+      s.uptime_seconds = j.at("uptime_seconds").get<std::int64_t>();
+      const json& store = j.at("store");
+      s.store_path = StringOr(store, "path");
+      s.store_healthy = store.at("healthy").get<bool>();
+      s.store_message = StringOr(store, "message");
+      s.active_sig = StringOr(j.at("active_kids"), "sig");
+      s.active_enc = StringOr(j.at("active_kids"), "enc");
+      s.next_rotation_sig = OptionalTime(j.at("next_rotation"), "sig");
+      s.next_rotation_enc = OptionalTime(j.at("next_rotation"), "enc");
+      const json& algs = j.at("algorithms");
+      s.sig_alg = StringOr(algs, "sig");
+      s.enc_alg = StringOr(algs, "enc");
+      s.content_alg = StringOr(algs, "content");
+      const json& cache = j.at("cache");
+      s.cache_entries = cache.at("entries").get<std::uint64_t>();
+      s.cache_capacity = cache.at("capacity").get<std::uint64_t>();
+      s.cache_hits = cache.at("hits").get<std::uint64_t>();
+      s.cache_misses = cache.at("misses").get<std::uint64_t>();
+      const json& load = j.at("load");
+      s.connections = load.at("connections").get<std::uint64_t>();
+      s.queued = load.at("queued").get<std::uint64_t>();
+      s.tokens_issued = load.at("tokens_issued").get<std::uint64_t>();
+      for (const json& w : j.at("warnings")) s.warnings.push_back(w.get<std::string>());
+      s.json = Dump(j);
+      return s;
+    });
   });
 }
 
 Result<std::uint64_t> Client::Backup(const std::string& path) {
-  if (path.empty()) return Error(ErrorKind::kInvalidArgument, "the backup file name is empty");
-  auto a = impl_->Get("/api/v1/backup");
-  if (!a) return a.error();
-  if (a->status != 200) return ErrorFromAnswer(*a);
-  if (a->content_type != "application/vnd.sqlite3") {
-    return Unexpected("backup is " + a->content_type + ", not application/vnd.sqlite3");
-  }
-  return WriteFileAtomically(path, a->body);
+  return Safely([&]() -> Result<std::uint64_t> {
+    if (path.empty()) return Error(ErrorKind::kInvalidArgument, "the backup file name is empty");
+    auto a = impl_->Get("/api/v1/backup");
+    if (!a) return a.error();
+    if (a->status != 200) return ErrorFromAnswer(*a);
+    if (a->content_type != "application/vnd.sqlite3") {
+      return Unexpected("backup is " + a->content_type + ", not application/vnd.sqlite3");
+    }
+    return WriteFileAtomically(path, a->body);
+  });
 }
 
 Result<AuditReport> Client::AuditVerify() {
-  return Parsed<AuditReport>(JsonAnswer(impl_->Get("/api/v1/audit/verify")), [](const json& j) {
-    AuditReport r;
-    r.entries = j.at("entries").get<std::int64_t>();
-    r.ok = j.at("ok").get<bool>();
-    if (auto it = j.find("first_broken_seq"); it != j.end() && !it->is_null()) {
-      r.first_broken_seq = it->get<std::int64_t>();
-    }
-    r.reason = StringOr(j, "reason");
-    r.json = Dump(j);
-    return r;
+  return Safely([&]() -> Result<AuditReport> {
+    return Parsed<AuditReport>(JsonAnswer(impl_->Get("/api/v1/audit/verify")), [](const json& j) {
+      AuditReport r;
+      r.entries = j.at("entries").get<std::int64_t>();
+      r.ok = j.at("ok").get<bool>();
+      if (auto it = j.find("first_broken_seq"); it != j.end() && !it->is_null()) {
+        r.first_broken_seq = it->get<std::int64_t>();
+      }
+      r.reason = StringOr(j, "reason");
+      r.json = Dump(j);
+      return r;
+    });
   });
 }
 
 Result<std::string> Client::Health() {
-  auto a = impl_->Get("/healthz");
-  if (!a) return a.error();
-  if (a->status != 200) return ErrorFromAnswer(*a);
-  std::string body = a->body;
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-  return body;
+  return Safely([&]() -> Result<std::string> {
+    auto a = impl_->Get("/healthz");
+    if (!a) return a.error();
+    if (a->status != 200) return ErrorFromAnswer(*a);
+    std::string body = a->body;
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+    return body;
+  });
 }
 
 Result<std::string> Client::Metrics() {
-  auto a = impl_->Get("/metrics");
-  if (!a) return a.error();
-  if (a->status != 200) return ErrorFromAnswer(*a);
-  return std::move(a->body);
+  return Safely([&]() -> Result<std::string> {
+    auto a = impl_->Get("/metrics");
+    if (!a) return a.error();
+    if (a->status != 200) return ErrorFromAnswer(*a);
+    return std::move(a->body);
+  });
 }
 
 }  // namespace instaccess::client

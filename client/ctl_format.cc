@@ -10,7 +10,8 @@ constexpr std::int64_t kMinute = 60;
 constexpr std::int64_t kHour = 60 * kMinute;
 constexpr std::int64_t kDay = 24 * kHour;
 
-std::string Two(std::int64_t big, const char* big_unit, std::int64_t small, const char* small_unit) {
+std::string Two(std::int64_t big, const char* big_unit, std::int64_t small,
+                const char* small_unit) {
   std::string out = std::to_string(big) + big_unit;
   if (small != 0) out += " " + std::to_string(small) + small_unit;
   return out;
@@ -62,11 +63,20 @@ std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
     }
     if (i == text.size()) return std::nullopt;
     switch (text[i++]) {
-      case 's': total += n; break;
-      case 'm': total += n * kMinute; break;
-      case 'h': total += n * kHour; break;
-      case 'd': total += n * kDay; break;
-      default: return std::nullopt;
+      case 's':
+        total += n;
+        break;
+      case 'm':
+        total += n * kMinute;
+        break;
+      case 'h':
+        total += n * kHour;
+        break;
+      case 'd':
+        total += n * kDay;
+        break;
+      default:
+        return std::nullopt;
     }
   }
   if (total <= 0) return std::nullopt;

@@ -4,20 +4,34 @@ namespace instaccess::client {
 
 std::string_view ErrorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kUnreachable: return "unreachable";
-    case ErrorKind::kTimeout: return "timeout";
-    case ErrorKind::kProtocol: return "protocol_error";
-    case ErrorKind::kBadRequest: return "bad_request";
-    case ErrorKind::kInvalidToken: return "invalid_token";
-    case ErrorKind::kTokenExpired: return "token_expired";
-    case ErrorKind::kTokenNotYetValid: return "token_not_yet_valid";
-    case ErrorKind::kForbidden: return "forbidden";
-    case ErrorKind::kNotFound: return "not_found";
-    case ErrorKind::kOverloaded: return "overloaded";
-    case ErrorKind::kUnavailable: return "unavailable";
-    case ErrorKind::kInternal: return "internal";
-    case ErrorKind::kInvalidArgument: return "invalid_argument";
-    case ErrorKind::kLocal: return "local_error";
+    case ErrorKind::kUnreachable:
+      return "unreachable";
+    case ErrorKind::kTimeout:
+      return "timeout";
+    case ErrorKind::kProtocol:
+      return "protocol_error";
+    case ErrorKind::kBadRequest:
+      return "bad_request";
+    case ErrorKind::kInvalidToken:
+      return "invalid_token";
+    case ErrorKind::kTokenExpired:
+      return "token_expired";
+    case ErrorKind::kTokenNotYetValid:
+      return "token_not_yet_valid";
+    case ErrorKind::kForbidden:
+      return "forbidden";
+    case ErrorKind::kNotFound:
+      return "not_found";
+    case ErrorKind::kOverloaded:
+      return "overloaded";
+    case ErrorKind::kUnavailable:
+      return "unavailable";
+    case ErrorKind::kInternal:
+      return "internal";
+    case ErrorKind::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorKind::kLocal:
+      return "local_error";
   }
   return "unknown";
 }

@@ -63,21 +63,24 @@ Error ConnectError(const std::string& socket_path, int errno_value) {
   std::string prefix = "cannot connect to " + socket_path + ": ";
   switch (errno_value) {
     case ENOENT:
-      return Error(ErrorKind::kUnreachable, prefix + "no such file (" + std::string(kDaemonHint) + ")");
-    case ECONNREFUSED:
       return Error(ErrorKind::kUnreachable,
-                   prefix + "connection refused, nothing listens there (" + std::string(kDaemonHint) + ")");
+                   prefix + "no such file (" + std::string(kDaemonHint) + ")");
+    case ECONNREFUSED:
+      return Error(ErrorKind::kUnreachable, prefix + "connection refused, nothing listens there (" +
+                                                std::string(kDaemonHint) + ")");
     case EACCES:
     case EPERM:
-      return Error(ErrorKind::kUnreachable,
-                   prefix + "permission denied for " + UserDescription() +
-                       " (the socket is open to the daemon's user and its group, daemon.socket_group)");
+      return Error(
+          ErrorKind::kUnreachable,
+          prefix + "permission denied for " + UserDescription() +
+              " (the socket is open to the daemon's user and its group, daemon.socket_group)");
     case ENOTDIR:
       return Error(ErrorKind::kUnreachable, prefix + "a part of the path is not a directory");
     case ENAMETOOLONG:
       return Error(ErrorKind::kUnreachable, prefix + "path too long for a Unix socket");
     case EAGAIN:
-      return Error(ErrorKind::kUnreachable, prefix + "the daemon's listen queue is full (overloaded)");
+      return Error(ErrorKind::kUnreachable,
+                   prefix + "the daemon's listen queue is full (overloaded)");
     default:
       return Error(ErrorKind::kUnreachable, prefix + std::strerror(errno_value));
   }
@@ -100,14 +103,16 @@ Result<std::unique_ptr<Transport::Connection>> Transport::Connect() {
     conn->stream.async_connect(endpoint, [&out](beast::error_code e) { out = e; });
   });
   if (ec == beast::error::timeout) {
-    return Error(ErrorKind::kUnreachable,
-                 "cannot connect to " + socket_path_ + ": no answer within " +
-                     std::to_string(options_.connect_timeout.count()) + " ms (" +
-                     std::string(kDaemonHint) + ")");
+    return Error(ErrorKind::kUnreachable, "cannot connect to " + socket_path_ +
+                                              ": no answer within " +
+                                              std::to_string(options_.connect_timeout.count()) +
+                                              " ms (" + std::string(kDaemonHint) + ")");
   }
   if (ec) {
     int e = ec.category() == beast::system_category() ? ec.value() : 0;
-    if (e == 0) return Error(ErrorKind::kUnreachable, "cannot connect to " + socket_path_ + ": " + ec.message());
+    if (e == 0)
+      return Error(ErrorKind::kUnreachable,
+                   "cannot connect to " + socket_path_ + ": " + ec.message());
     return ConnectError(socket_path_, e);
   }
   return conn;
@@ -159,13 +164,20 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
     return Error(ErrorKind::kTimeout, "no answer from instaccessd on " + socket_path_ + " within " +
                                           std::to_string(options_.request_timeout.count()) + " ms");
   };
+  // A daemon that answers before reading the whole request (503 at its connection limit, 413)
+  // and closes makes the write fail; its answer may still be waiting to be read.
+  bool write_failed = false;
   if (ec) {
-    if (conn.reused && IsClosedByPeer(ec)) return Outcome::kClosedBeforeAnswer;
-    *error = ec == beast::error::timeout
-                 ? timeout_error()
-                 : Error(ErrorKind::kUnreachable, "sending to instaccessd on " + socket_path_ +
-                                                      " failed: " + ec.message());
-    return Outcome::kFailed;
+    if (ec == beast::error::timeout) {
+      *error = timeout_error();
+      return Outcome::kFailed;
+    }
+    if (!IsClosedByPeer(ec)) {
+      *error = Error(ErrorKind::kUnreachable,
+                     "sending to instaccessd on " + socket_path_ + " failed: " + ec.message());
+      return Outcome::kFailed;
+    }
+    write_failed = true;
   }
 
   http::response_parser<http::string_body> parser;
@@ -180,16 +192,16 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
     }
     if (ec == beast::error::timeout) {
       *error = timeout_error();
-    } else if (IsClosedByPeer(ec)) {
+    } else if (IsClosedByPeer(ec) || write_failed) {
       *error = Error(ErrorKind::kUnavailable,
                      "instaccessd closed the connection on " + socket_path_ + " without an answer");
     } else if (ec == http::error::body_limit) {
-      *error = Error(ErrorKind::kProtocol, "the answer is larger than " +
-                                               std::to_string(options_.max_response_bytes) + " bytes");
+      *error =
+          Error(ErrorKind::kProtocol, "the answer is larger than " +
+                                          std::to_string(options_.max_response_bytes) + " bytes");
     } else {
-      *error = Error(ErrorKind::kProtocol,
-                     "unreadable answer on " + socket_path_ + " (is it instaccessd's socket?): " +
-                         ec.message());
+      *error = Error(ErrorKind::kProtocol, "unreadable answer on " + socket_path_ +
+                                               " (is it instaccessd's socket?): " + ec.message());
     }
     return Outcome::kFailed;
   }
@@ -227,8 +239,8 @@ Result<HttpAnswer> Transport::Call(std::string_view method, std::string_view tar
       if (conn->keep_open && conn->stream.socket().is_open()) GiveBack(std::move(conn));
       return answer;
     }
-    return Error(ErrorKind::kUnavailable,
-                 "instaccessd on " + socket_path_ + " closed the connection twice without an answer");
+    return Error(ErrorKind::kUnavailable, "instaccessd on " + socket_path_ +
+                                              " closed the connection twice without an answer");
   } catch (const std::exception& e) {
     // Asio reports failures through error codes here; only resource exhaustion throws.
     return Error(ErrorKind::kInternal, std::string("client failure: ") + e.what());

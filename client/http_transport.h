@@ -21,7 +21,7 @@ namespace instaccess::client::internal {
 struct HttpAnswer {
   int status = 0;
   std::string body;
-  std::string content_type;  // as sent
+  std::string content_type;        // as sent
   std::optional<int> retry_after;  // seconds, from Retry-After
 };
 

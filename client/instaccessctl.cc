@@ -61,8 +61,8 @@ struct Args {
   std::string sub, acct, ttl;
   std::vector<std::string> claims;
   bool unencrypted = false;
-  // decrypt
-  std::string token = "-";
+  // decrypt: empty reads stdin, like "-"
+  std::string token;
   // keys
   std::string purpose, pem_file, jwk_file, alg, kid;
   bool activate = false;
@@ -81,19 +81,24 @@ struct Env {
 int ExitCodeOf(const Error& e) {
   switch (e.kind()) {
     case ErrorKind::kUnreachable:
-    case ErrorKind::kTimeout: return kExitUnreachable;
-    case ErrorKind::kForbidden: return kExitForbidden;
+    case ErrorKind::kTimeout:
+      return kExitUnreachable;
+    case ErrorKind::kForbidden:
+      return kExitForbidden;
     case ErrorKind::kInvalidToken:
     case ErrorKind::kTokenExpired:
-    case ErrorKind::kTokenNotYetValid: return kExitBadToken;
+    case ErrorKind::kTokenNotYetValid:
+      return kExitBadToken;
     case ErrorKind::kProtocol:
     case ErrorKind::kOverloaded:
     case ErrorKind::kUnavailable:
-    case ErrorKind::kInternal: return kExitServer;
+    case ErrorKind::kInternal:
+      return kExitServer;
     case ErrorKind::kBadRequest:
     case ErrorKind::kNotFound:
     case ErrorKind::kInvalidArgument:
-    case ErrorKind::kLocal: break;
+    case ErrorKind::kLocal:
+      break;
   }
   return kExitRefused;
 }
@@ -104,7 +109,8 @@ int Fail(const Env& env, const Error& e) {
       e.kind() == ErrorKind::kInvalidToken) {
     message = e.code() + ": " + message;
   }
-  if (e.retry_after_seconds()) message += " (retry after " + std::to_string(*e.retry_after_seconds()) + "s)";
+  if (e.retry_after_seconds())
+    message += " (retry after " + std::to_string(*e.retry_after_seconds()) + "s)";
   if (e.kind() == ErrorKind::kUnreachable && env.socket_defaulted &&
       env.client.socket_path() == kLocalSocket) {
     message += "; there is no " + std::string(kSystemSocket) +
@@ -164,8 +170,10 @@ void IssueOptions(CLI::App& c, Args& a) {
   c.add_option("--claim", a.claims,
                "another claim, name=value (masq_shard, canvas_shard_id: integers; "
                "instructure_service: true|false) or name:=JSON; repeatable");
-  c.add_option("--ttl", a.ttl, "lifetime, e.g. 90s, 15m, 1h (default: the daemon's tokens.default_ttl)");
-  c.add_flag("--unencrypted", a.unencrypted, "a bare signed JWS (only if tokens.allow_unencrypted)");
+  c.add_option("--ttl", a.ttl,
+               "lifetime, e.g. 90s, 15m, 1h (default: the daemon's tokens.default_ttl)");
+  c.add_flag("--unencrypted", a.unencrypted,
+             "a bare signed JWS (only if tokens.allow_unencrypted)");
 }
 
 int IssueRun(Env& env) {
@@ -190,12 +198,16 @@ int IssueRun(Env& env) {
 // ---- decrypt
 
 void DecryptOptions(CLI::App& c, Args& a) {
-  c.add_option("token", a.token, "the token, or - (the default) to read it from stdin");
+  c.add_option("token", a.token, "the token, or - to read it from stdin (also when absent)");
 }
 
 int DecryptRun(Env& env) {
   std::string token = env.args.token;
-  if (token == "-") {
+  if (token.empty() && isatty(STDIN_FILENO)) {
+    return UsageError(
+        "decrypt: give the token as an argument, or pipe it in (or name - to type it)");
+  }
+  if (token.empty() || token == "-") {
     auto in = ReadInput("-");
     if (!in) return Fail(env, in.error());
     token = Trim(*in);
@@ -210,7 +222,9 @@ int DecryptRun(Env& env) {
       std::string value = opened->claims.GetString(name).value_or(*opened->claims.GetJson(name));
       auto seconds = opened->claims.GetInt(name);
       if ((name == "iat" || name == "exp" || name == "nbf") && seconds) {
-        value += "  " + When(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(*seconds)), now);
+        value +=
+            "  " +
+            When(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(*seconds)), now);
       }
       t.Add({name, value});
     }
@@ -313,17 +327,21 @@ int KeysRotateRun(Env& env) {
 }
 
 void ImportOptions(CLI::App& c, Args& a) {
-  c.add_option("--purpose", a.purpose, "sig or enc")->required()->check(CLI::IsMember({"sig", "enc"}));
+  c.add_option("--purpose", a.purpose, "sig or enc")
+      ->required()
+      ->check(CLI::IsMember({"sig", "enc"}));
   auto* pem = c.add_option("--pem", a.pem_file, "a PEM file (private or public key; - for stdin)");
   auto* jwk = c.add_option("--jwk", a.jwk_file, "a JWK file (- for stdin)");
   pem->excludes(jwk);
-  c.add_option("--alg", a.alg, "the key's algorithm (default: the purpose's configured one, or the JWK's)");
+  c.add_option("--alg", a.alg,
+               "the key's algorithm (default: the purpose's configured one, or the JWK's)");
   c.add_flag("--activate", a.activate, "make it the active key at once");
 }
 
 int KeysImportRun(Env& env) {
   const Args& a = env.args;
-  if (a.pem_file.empty() == a.jwk_file.empty()) return UsageError("keys import needs --pem FILE or --jwk FILE");
+  if (a.pem_file.empty() == a.jwk_file.empty())
+    return UsageError("keys import needs --pem FILE or --jwk FILE");
   client::ImportRequest r;
   r.purpose = PurposeOf(a.purpose);
   auto content = ReadInput(a.pem_file.empty() ? a.jwk_file : a.pem_file);
@@ -360,11 +378,14 @@ int StatusRun(Env& env) {
   int rc = Print(env, s->json, [&] {
     Time now = Now();
     auto line = [](const std::string& label, const std::string& value) {
-      std::cout << label << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ') << value << "\n";
+      std::cout << label << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ') << value
+                << "\n";
     };
-    line("daemon", "instaccessd " + s->version + ", up " + FormatDuration(std::chrono::seconds(s->uptime_seconds)) +
-                       " on " + env.client.socket_path());
-    line("store", s->store_path + (s->store_healthy ? " (healthy)" : " (NOT HEALTHY: " + s->store_message + ")"));
+    line("daemon", "instaccessd " + s->version + ", up " +
+                       FormatDuration(std::chrono::seconds(s->uptime_seconds)) + " on " +
+                       env.client.socket_path());
+    line("store", s->store_path + (s->store_healthy ? " (healthy)"
+                                                    : " (NOT HEALTHY: " + s->store_message + ")"));
     auto active = [&](const char* label, const std::string& kid, const std::string& alg,
                       const std::optional<Time>& next) {
       std::string v = kid.empty() ? "none" : kid + " (" + alg + ")";
@@ -374,9 +395,10 @@ int StatusRun(Env& env) {
     active("sig", s->active_sig, s->sig_alg, s->next_rotation_sig);
     active("enc", s->active_enc, s->enc_alg + ", " + s->content_alg, s->next_rotation_enc);
     std::uint64_t lookups = s->cache_hits + s->cache_misses;
-    line("cache", std::to_string(s->cache_entries) + " of " + std::to_string(s->cache_capacity) +
-                      " entries" +
-                      (lookups ? ", " + std::to_string(s->cache_hits * 100 / lookups) + "% hits" : ""));
+    line("cache",
+         std::to_string(s->cache_entries) + " of " + std::to_string(s->cache_capacity) +
+             " entries" +
+             (lookups ? ", " + std::to_string(s->cache_hits * 100 / lookups) + "% hits" : ""));
     line("load", std::to_string(s->connections) + " connections, " + std::to_string(s->queued) +
                      " queued, " + std::to_string(s->tokens_issued) + " tokens issued");
     for (const auto& w : s->warnings) line("warning", w);
@@ -413,7 +435,8 @@ int AuditVerifyRun(Env& env) {
   if (!r) return Fail(env, r.error());
   int rc = Print(env, r->json, [&] {
     if (r->ok) {
-      std::cout << "audit chain intact: " << r->entries << " entries, each linked to the one before\n";
+      std::cout << "audit chain intact: " << r->entries
+                << " entries, each linked to the one before\n";
     } else {
       std::cout << "AUDIT CHAIN BROKEN";
       if (r->first_broken_seq) std::cout << " at entry " << *r->first_broken_seq;
@@ -434,15 +457,20 @@ struct Tool {
 
 constexpr Tool kTools[] = {
     {"issue", "issue a token for --sub (and --acct, --claim ...)", IssueOptions, IssueRun},
-    {"decrypt", "decrypt and verify a token (argument or stdin), print its claims", DecryptOptions, DecryptRun},
+    {"decrypt", "decrypt and verify a token (argument or stdin), print its claims", DecryptOptions,
+     DecryptRun},
     {"jwks", "the published public keys (JWKS)", NoOptions, JwksRun},
     {"keys list", "every key with its state and what happens to it next", NoOptions, KeysListRun},
     {"keys rotate", "make a new key active now (sig, enc or both)", RotateOptions, KeysRotateRun},
-    {"keys import", "import a key (PEM or JWK), e.g. Canvas's existing keys or a peer's", ImportOptions, KeysImportRun},
-    {"keys revoke", "revoke a key at once: not published, not accepted", RevokeOptions, KeysRevokeRun},
-    {"status", "version, store health, active keys and next rotations, cache and load", NoOptions, StatusRun},
+    {"keys import", "import a key (PEM or JWK), e.g. Canvas's existing keys or a peer's",
+     ImportOptions, KeysImportRun},
+    {"keys revoke", "revoke a key at once: not published, not accepted", RevokeOptions,
+     KeysRevokeRun},
+    {"status", "version, store health, active keys and next rotations, cache and load", NoOptions,
+     StatusRun},
     {"backup", "write a consistent snapshot of the key store to FILE", BackupOptions, BackupRun},
-    {"audit verify", "check the store's SHA-256 audit chain (every key event and admin action)", NoOptions, AuditVerifyRun},
+    {"audit verify", "check the store's SHA-256 audit chain (every key event and admin action)",
+     NoOptions, AuditVerifyRun},
 };
 
 // Groups of subcommands: their help.
@@ -456,7 +484,8 @@ constexpr Group kGroups[] = {{"keys", "list and manage keys (list, rotate, impor
 std::string ResolveSocket(const std::string& flag, bool* defaulted) {
   *defaulted = false;
   if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("INSTACCESS_SOCKET"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("INSTACCESS_SOCKET"); env != nullptr && *env != '\0')
+    return env;
   *defaulted = true;
   if (access(kSystemSocket, F_OK) == 0) return kSystemSocket;
   return kLocalSocket;
@@ -469,7 +498,8 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", "instaccessctl " INSTACCESS_VERSION);
   app.require_subcommand(1);
   app.add_option("--socket", args.socket, "the daemon's socket (see below)");
-  app.add_flag("--json", args.json, "print the daemon's JSON answer (errors too: {\"error\": ...})");
+  app.add_flag("--json", args.json,
+               "print the daemon's JSON answer (errors too: {\"error\": ...})");
   app.add_flag("--quiet,-q", args.quiet, "print nothing on success (errors still go to stderr)");
   app.add_option("--timeout", args.timeout, "give up after this long (default 30s)");
 

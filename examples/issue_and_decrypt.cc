@@ -31,9 +31,12 @@ int main(int argc, char** argv) {
     const ic::Error& e = token.error();
     std::cerr << "issue failed: " << e.message() << "\n";
     switch (e.kind()) {
-      case ic::ErrorKind::kUnreachable: return 3;  // the daemon is not running (or not ours)
-      case ic::ErrorKind::kForbidden: return 4;    // this uid has no 'issue' role
-      default: return 1;
+      case ic::ErrorKind::kUnreachable:
+        return 3;  // the daemon is not running (or not ours)
+      case ic::ErrorKind::kForbidden:
+        return 4;  // this uid has no 'issue' role
+      default:
+        return 1;
     }
   }
   std::cout << "token: " << token->substr(0, 40) << "... (" << token->size() << " bytes)\n";

@@ -8,9 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/test/unit_test.hpp>
-
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -45,8 +44,8 @@ struct RunningDaemon {
   void Start() {
     daemon = std::make_unique<DaemonProcess>(
         DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
-                          "daemon never became ready:\n" << daemon->Stderr());
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
+                                                                        << daemon->Stderr());
   }
 
   void Stop() {
@@ -124,7 +123,6 @@ class FakeDaemon {
   std::atomic<int> dropped{0};  // requests read and left unanswered
 
  private:
-
   int fd_ = -1;
   std::string path_;
   std::string reply_;

@@ -1,16 +1,16 @@
 // instaccess::client against the real daemon: every call, every typed error, 16 threads at once,
 // a daemon restart between calls, no daemon at all; and against a fake daemon for the answers a
 // healthy daemon does not give on demand (internal, unavailable, garbage, silence).
+#include "instaccess/client.h"
+
 #include <sys/wait.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
-#include "instaccess/client.h"
 #include "jose/rsa_key.h"
 #include "jose/token.h"
 #include "tests/client/client_fixture.h"
@@ -58,7 +58,9 @@ int AsNobody(F f) {
 
 Claims Canvas() {
   Claims c{{"sub", "user-1"}, {"acct", "acct-1"}};
-  c.SetInt("masq_shard", 3).SetBool("instructure_service", true).SetString("canvas_domain", "x.test");
+  c.SetInt("masq_shard", 3)
+      .SetBool("instructure_service", true)
+      .SetString("canvas_domain", "x.test");
   return c;
 }
 
@@ -180,7 +182,7 @@ BOOST_AUTO_TEST_CASE(rotates_imports_revokes_and_backs_up) {
   std::string content = ReadFile(file);
   BOOST_TEST(content.size() == *bytes);
   BOOST_TEST(content.rfind("SQLite format 3", 0) == 0u);
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(stat(file.c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
 }
@@ -199,6 +201,15 @@ BOOST_AUTO_TEST_CASE(refusals_carry_the_daemons_code_and_message) {
   client::IssueOptions bare;
   bare.encrypt = false;
   ExpectError(c.Issue(Canvas(), bare), ErrorKind::kBadRequest);
+
+  // Far over the body limit: the daemon answers 413 and closes before reading it all, so the
+  // write fails; the answer is still read and reported.
+  Claims huge = Canvas();
+  huge.SetString("padding", std::string(4 * 1024 * 1024, 'p'));
+  auto too_big = c.Issue(huge);
+  ExpectError(too_big, ErrorKind::kBadRequest, "payload_too_large");
+  BOOST_TEST(too_big.error().http_status() == 413);
+  BOOST_TEST(c.Issue(Canvas()).has_value());  // and the client carries on
 
   auto garbage = c.Decrypt("not.a.token.at.all");
   ExpectError(garbage, ErrorKind::kInvalidToken, "invalid_token");
@@ -241,8 +252,8 @@ BOOST_AUTO_TEST_CASE(tells_expired_and_not_yet_valid_tokens_from_invalid_ones) {
   auto enc_key = jose::RsaKey::FromPem(ReadKeyFile("rsa_oaep.pem"), jose::Alg::kRsaOaep);
   BOOST_REQUIRE(sig_key.has_value() && enc_key.has_value());
   auto make = [&](std::int64_t iat, std::int64_t ttl) {
-    auto claims = jose::BuildStandardClaims({{"sub", "u"}, {"acct", "a"}},
-                                            jose::kDefaultIssuer, iat, ttl);
+    auto claims =
+        jose::BuildStandardClaims({{"sub", "u"}, {"acct", "a"}}, jose::kDefaultIssuer, iat, ttl);
     BOOST_REQUIRE(claims.has_value());
     auto t = jose::IssueToken(*claims, *sig_key, *enc_key, {});
     BOOST_REQUIRE(t.has_value());
@@ -253,7 +264,8 @@ BOOST_AUTO_TEST_CASE(tells_expired_and_not_yet_valid_tokens_from_invalid_ones) {
   auto expired = c.Decrypt(make(now - 7200, 600));
   ExpectError(expired, ErrorKind::kTokenExpired, "token_expired");
   BOOST_TEST(expired.error().IsTokenError());
-  ExpectError(c.Decrypt(make(now + 3600, 600)), ErrorKind::kTokenNotYetValid, "token_not_yet_valid");
+  ExpectError(c.Decrypt(make(now + 3600, 600)), ErrorKind::kTokenNotYetValid,
+              "token_not_yet_valid");
 
   // Once the signing key is revoked, the same kind of token is merely invalid.
   BOOST_REQUIRE(c.Revoke(sig_info->kid).has_value());
@@ -270,7 +282,8 @@ BOOST_AUTO_TEST_CASE(a_caller_without_the_role_is_forbidden) {
     auto r = c.Rotate(Purpose::kBoth);
     if (r.has_value()) return 11;
     if (r.error().kind() != ErrorKind::kForbidden) return 12;
-    if (r.error().message() != "permission denied: uid 65534 (nobody) has no 'admin' role") return 13;
+    if (r.error().message() != "permission denied: uid 65534 (nobody) has no 'admin' role")
+      return 13;
     auto t = c.Issue(Canvas());
     if (t.has_value() || t.error().kind() != ErrorKind::kForbidden) return 14;
     return 0;
@@ -309,7 +322,8 @@ BOOST_AUTO_TEST_CASE(a_socket_the_caller_may_not_open_is_unreachable_naming_the_
     auto r = Client(d.socket).Status();
     if (r.has_value() || r.error().kind() != ErrorKind::kUnreachable) return 10;
     return r.error().message().find("permission denied for uid 65534 (nobody)") != std::string::npos
-               ? 0 : 11;
+               ? 0
+               : 11;
   });
   BOOST_TEST(rc == 0);
 }
@@ -356,7 +370,8 @@ BOOST_AUTO_TEST_CASE(is_used_from_16_threads_at_once) {
         }
         auto opened = c.Decrypt(*token);
         if (!opened || opened->claims.GetString("sub") != sub) {
-          failures[static_cast<std::size_t>(t)] = opened ? std::string("wrong sub") : opened.error().ToString();
+          failures[static_cast<std::size_t>(t)] =
+              opened ? std::string("wrong sub") : opened.error().ToString();
           return;
         }
         if (!c.Status()) return;
@@ -404,15 +419,16 @@ BOOST_AUTO_TEST_CASE(maps_every_server_error_code) {
       {503, "overloaded", ErrorKind::kOverloaded},
       {503, "unavailable", ErrorKind::kUnavailable},
       {500, "internal", ErrorKind::kInternal},
-      {418, "some_new_code", ErrorKind::kBadRequest},   // unknown: by the status
+      {418, "some_new_code", ErrorKind::kBadRequest},  // unknown: by the status
       {502, "", ErrorKind::kInternal},
   };
   TempDir dir;
   int n = 0;
   for (const Case& k : cases) {
     std::string path = dir / ("s" + std::to_string(n++) + ".sock");
-    std::string body = k.code.empty() ? "oops" : R"({"error":{"code":")" + k.code +
-                                                     R"(","message":"the message"}})";
+    std::string body = k.code.empty()
+                           ? "oops"
+                           : R"({"error":{"code":")" + k.code + R"(","message":"the message"}})";
     FakeDaemon fake(path, Canned(k.status, "X", body, "Retry-After: 2\r\n"));
     auto r = Client(path).Status();
     ExpectError(r, k.kind);
@@ -449,7 +465,10 @@ BOOST_AUTO_TEST_CASE(garbage_and_silence_are_protocol_and_timeout_errors) {
     BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
   }
   {
-    FakeDaemon fake(dir / "a.sock", Canned(200, "OK", R"({"entries":9,"ok":false,"first_broken_seq":4,"reason":"hash mismatch"})"));
+    FakeDaemon fake(
+        dir / "a.sock",
+        Canned(200, "OK",
+               R"({"entries":9,"ok":false,"first_broken_seq":4,"reason":"hash mismatch"})"));
     auto r = Client(dir / "a.sock").AuditVerify();
     BOOST_REQUIRE(r.has_value());
     BOOST_TEST(!r->ok);

@@ -1,7 +1,7 @@
 // instaccessctl's formatting and argument parsing, without a daemon.
-#include <boost/test/unit_test.hpp>
-
 #include "client/ctl_format.h"
+
+#include <boost/test/unit_test.hpp>
 
 namespace instaccess::ctl {
 namespace {

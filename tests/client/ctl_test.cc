@@ -2,7 +2,6 @@
 // and exit code, a token from stdin, bad arguments, the socket's resolution, a caller without
 // the role, and the daemon's failures (through a fake daemon).
 #include <boost/test/unit_test.hpp>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -46,8 +45,8 @@ BOOST_AUTO_TEST_SUITE(instaccessctl)
 BOOST_AUTO_TEST_CASE(help_lists_the_commands_and_the_exit_codes) {
   auto r = RunCommand({kCtl, "--help"});
   BOOST_TEST(r.exit_code == kOk);
-  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "audit", "Exit codes:",
-                        "3  daemon unreachable", "INSTACCESS_SOCKET"}) {
+  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "audit",
+                        "Exit codes:", "3  daemon unreachable", "INSTACCESS_SOCKET"}) {
     BOOST_TEST(Contains(r.out, s), s);
   }
   auto keys = RunCommand({kCtl, "keys", "--help"});
@@ -63,14 +62,14 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
       {},
       {"frobnicate"},
       {"keys"},
-      {"issue"},                                   // --sub is required
+      {"issue"},  // --sub is required
       {"issue", "--sub", "u", "--ttl", "5q"},
       {"issue", "--sub", "u", "--claim", "nonsense"},
       {"issue", "--sub", "u", "--claim", "masq_shard=three"},
       {"issue", "--sub", "u", "--claim", "x:={bad"},
       {"keys", "rotate"},
       {"keys", "rotate", "everything"},
-      {"keys", "import", "--purpose", "sig"},      // no --pem or --jwk
+      {"keys", "import", "--purpose", "sig"},  // no --pem or --jwk
       {"keys", "revoke"},
       {"backup"},
       {"audit"},
@@ -211,8 +210,9 @@ BOOST_AUTO_TEST_CASE(rotates_imports_and_revokes_keys) {
   auto imported = ctl({"keys", "import", "--purpose", "sig", "--pem", pem});
   BOOST_REQUIRE_MESSAGE(imported.exit_code == kOk, imported.err);
   BOOST_TEST(Contains(imported.out, "imported "));
-  auto from_stdin = ctl({"--json", "keys", "import", "--purpose", "enc", "--alg", "RSA-OAEP", "--pem", "-"},
-                        ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/rsa_oaep.pem"));
+  auto from_stdin =
+      ctl({"--json", "keys", "import", "--purpose", "enc", "--alg", "RSA-OAEP", "--pem", "-"},
+          ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/rsa_oaep.pem"));
   BOOST_REQUIRE_MESSAGE(from_stdin.exit_code == kOk, from_stdin.err);
   std::string kid = Json(from_stdin)["kid"];
 
@@ -226,7 +226,8 @@ BOOST_AUTO_TEST_CASE(rotates_imports_and_revokes_keys) {
     if (k["kid"] == kid) found = k["state"] == "revoked";
   }
   BOOST_TEST(found, again.out);
-  BOOST_TEST(ctl({"keys", "import", "--purpose", "sig", "--pem", d.dir / "none.pem"}).exit_code == kRefused);
+  BOOST_TEST(ctl({"keys", "import", "--purpose", "sig", "--pem", d.dir / "none.pem"}).exit_code ==
+             kRefused);
 }
 
 BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
@@ -258,8 +259,10 @@ BOOST_AUTO_TEST_CASE(audit_verify_reports_the_chain) {
 
   TempDir dir;
   std::string body = R"({"entries":9,"ok":false,"first_broken_seq":4,"reason":"hash mismatch"})";
-  FakeDaemon fake(dir / "a.sock", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  FakeDaemon fake(dir / "a.sock",
+                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                  "Content-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body);
   auto broken = RunCommand({kCtl, "--socket", dir / "a.sock", "audit", "verify"});
   BOOST_TEST(broken.exit_code == kAuditBroken);
   BOOST_TEST(Line(broken.out) == "AUDIT CHAIN BROKEN at entry 4 of 9: hash mismatch");
@@ -286,8 +289,9 @@ BOOST_AUTO_TEST_CASE(an_absent_daemon_is_exit_3_with_a_hint) {
   TempDir cwd;
   auto r = RunCommand({kCtl, "--socket", cwd / "gone.sock", "status"});
   BOOST_TEST(r.exit_code == kUnreachable);
-  BOOST_TEST(Line(r.err) == "instaccessctl: cannot connect to " + (cwd / "gone.sock") +
-                                ": no such file (is instaccessd running? try systemctl status instaccessd)");
+  BOOST_TEST(Line(r.err) ==
+             "instaccessctl: cannot connect to " + (cwd / "gone.sock") +
+                 ": no such file (is instaccessd running? try systemctl status instaccessd)");
   if (std::filesystem::exists("/run/instaccessd/instaccessd.sock")) return;
   auto defaulted = RunCommand({kCtl, "jwks"}, {}, "", cwd.path().string());
   BOOST_TEST(defaulted.exit_code == kUnreachable);
@@ -300,8 +304,9 @@ BOOST_AUTO_TEST_CASE(an_absent_daemon_is_exit_3_with_a_hint) {
 
 BOOST_AUTO_TEST_CASE(a_caller_without_the_role_gets_exit_4_and_the_daemons_reason) {
   RunningDaemon d("[access]\nread = [\"*\"]\n");
-  std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                                     "--clear-groups", kCtl, "--socket", d.socket};
+  std::vector<std::string> nobody = {
+      "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", kCtl,
+      "--socket",         d.socket};
   auto read = nobody;
   read.push_back("jwks");
   BOOST_TEST(RunCommand(read).exit_code == kOk);
@@ -309,7 +314,8 @@ BOOST_AUTO_TEST_CASE(a_caller_without_the_role_gets_exit_4_and_the_daemons_reaso
   rotate.insert(rotate.end(), {"keys", "rotate", "both"});
   auto r = RunCommand(rotate);
   BOOST_TEST(r.exit_code == kForbidden);
-  BOOST_TEST(Line(r.err) == "instaccessctl: permission denied: uid 65534 (nobody) has no 'admin' role");
+  BOOST_TEST(Line(r.err) ==
+             "instaccessctl: permission denied: uid 65534 (nobody) has no 'admin' role");
 }
 
 BOOST_AUTO_TEST_CASE(daemon_failures_are_exit_6_and_token_refusals_exit_5) {
@@ -317,8 +323,9 @@ BOOST_AUTO_TEST_CASE(daemon_failures_are_exit_6_and_token_refusals_exit_5) {
   auto canned = [](int status, const std::string& code, const std::string& message,
                    const std::string& extra = "") {
     std::string body = R"({"error":{"code":")" + code + R"(","message":")" + message + R"("}})";
-    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" + extra +
-           "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
+           extra + "Connection: close\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
   };
   {
     FakeDaemon fake(dir / "a.sock", canned(500, "internal", "internal error"));
@@ -327,7 +334,8 @@ BOOST_AUTO_TEST_CASE(daemon_failures_are_exit_6_and_token_refusals_exit_5) {
     BOOST_TEST(Contains(r.err, "internal error"));
   }
   {
-    FakeDaemon fake(dir / "b.sock", canned(503, "overloaded", "server is busy; retry shortly", "Retry-After: 1\r\n"));
+    FakeDaemon fake(dir / "b.sock", canned(503, "overloaded", "server is busy; retry shortly",
+                                           "Retry-After: 1\r\n"));
     auto r = RunCommand({kCtl, "--socket", dir / "b.sock", "issue", "--sub", "u", "--acct", "a"});
     BOOST_TEST(r.exit_code == kServer);
     BOOST_TEST(Contains(r.err, "server is busy; retry shortly (retry after 1s)"), r.err);

@@ -23,8 +23,8 @@
 // Thread-safety: a Client may be used from any number of threads at once; each call uses its own
 // connection. Calls block the calling thread until the answer, an error, or the timeout. After
 // fork(), the child makes its own Client (pooled connections must not be shared by processes).
-// No exceptions leave the library (std::bad_alloc aside, as an Error of kind kInternal when it
-// can be caught).
+// No exceptions leave the library: anything thrown inside (memory exhaustion) comes back as an
+// Error of kind kInternal.
 #pragma once
 
 #include <chrono>
@@ -63,7 +63,7 @@ struct IssueOptions {
 };
 
 struct DecryptedToken {
-  Claims claims;  // every claim, including iss, iat, exp, jti set by the daemon
+  Claims claims;        // every claim, including iss, iat, exp, jti set by the daemon
   std::string sig_kid;  // the key that verified the signature
   std::string enc_kid;  // the key that decrypted it (empty for a bare JWS)
   std::string json;     // the daemon's answer as sent
@@ -121,8 +121,8 @@ struct ImportRequest {
   // Exactly one of: a PEM private or public key, or a JWK (JSON object text).
   std::string pem;
   std::string jwk_json;
-  std::string alg;                // empty: the purpose's configured alg (or the JWK's "alg")
-  std::optional<bool> activate;   // unset: the daemon's default
+  std::string alg;               // empty: the purpose's configured alg (or the JWK's "alg")
+  std::optional<bool> activate;  // unset: the daemon's default
 };
 
 struct StatusInfo {

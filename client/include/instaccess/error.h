@@ -26,15 +26,15 @@ enum class ErrorKind {
   kTimeout,      // connected, but no complete answer within ClientOptions::request_timeout
   kProtocol,     // the peer's answer is not the daemon's HTTP/JSON (or is larger than allowed)
   // The daemon answered with an error; Error::code() is its snake_case code.
-  kBadRequest,          // 400 bad_request (also 405, 413, 415, 431: the request was malformed)
-  kInvalidToken,        // 401 invalid_token: any cryptographic or format failure
-  kTokenExpired,        // 401 token_expired: the signature verified, `exp` has passed
-  kTokenNotYetValid,    // 401 token_not_yet_valid: the signature verified, `iat`/`nbf` is ahead
-  kForbidden,           // 403 forbidden: the caller's uid/groups lack the role
-  kNotFound,            // 404 not_found (e.g. revoking an unknown kid)
-  kOverloaded,          // 503 overloaded: retry after Error::retry_after_seconds()
-  kUnavailable,         // 503 unavailable: no store or no active key
-  kInternal,            // 500 internal (details only in the daemon's log), or any other 5xx
+  kBadRequest,        // 400 bad_request (also 405, 413, 415, 431: the request was malformed)
+  kInvalidToken,      // 401 invalid_token: any cryptographic or format failure
+  kTokenExpired,      // 401 token_expired: the signature verified, `exp` has passed
+  kTokenNotYetValid,  // 401 token_not_yet_valid: the signature verified, `iat`/`nbf` is ahead
+  kForbidden,         // 403 forbidden: the caller's uid/groups lack the role
+  kNotFound,          // 404 not_found (e.g. revoking an unknown kid)
+  kOverloaded,        // 503 overloaded: retry after Error::retry_after_seconds()
+  kUnavailable,       // 503 unavailable: no store or no active key
+  kInternal,          // 500 internal (details only in the daemon's log), or any other 5xx
   // Not the daemon's fault nor the connection's.
   kInvalidArgument,  // the library refused the call before sending it (e.g. an empty kid)
   kLocal,            // a local operation failed (e.g. writing the backup file)
@@ -75,7 +75,7 @@ class Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose, like expected
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit on purpose, like expected
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }
