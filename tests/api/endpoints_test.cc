@@ -189,8 +189,9 @@ BOOST_AUTO_TEST_CASE(issue_with_another_content_type_is_415) {
   ExpectError(HttpPost(d.socket, kIssuePath, body, ""), 415, "unsupported_media_type");
   ExpectError(HttpPost(d.socket, kDecryptPath, "{\"token\":\"x\"}", "text/json"), 415,
               "unsupported_media_type");
-  // Parameters on the right media type are fine.
+  // Parameters on the right media type are fine, and media types are case-insensitive.
   BOOST_TEST(HttpPost(d.socket, kIssuePath, body, "application/json; charset=utf-8").status == 201);
+  BOOST_TEST(HttpPost(d.socket, kIssuePath, body, "Application/JSON").status == 201);
 }
 
 BOOST_AUTO_TEST_CASE(issue_body_over_64_kib_is_413) {
@@ -389,6 +390,11 @@ BOOST_AUTO_TEST_CASE(imported_pem_becomes_the_active_encryption_key) {
   BOOST_TEST(JwksHas(d.GetJson("/.well-known/jwks.json"), kid));
   Json opened = Json::parse(d.Decrypt(d.Issue()).body);
   BOOST_TEST(opened.at("enc_kid") == kid);
+  // The same key again (for either purpose: one key, one use) is refused.
+  ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", pem}}), 400, "bad_request",
+              "already");
+  ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "sig"}, {"pem", pem}, {"alg", "RS256"}}),
+              400, "bad_request", "already");
 
   // Without activate: accepted for verifying, never used for new tokens.
   const std::string sig_pem = GeneratePem(d.dir, 3072);
