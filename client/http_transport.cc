@@ -110,9 +110,10 @@ Result<std::unique_ptr<Transport::Connection>> Transport::Connect() {
   }
   if (ec) {
     int e = ec.category() == beast::system_category() ? ec.value() : 0;
-    if (e == 0)
+    if (e == 0) {
       return Error(ErrorKind::kUnreachable,
                    "cannot connect to " + socket_path_ + ": " + ec.message());
+    }
     return ConnectError(socket_path_, e);
   }
   return conn;
@@ -215,8 +216,9 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
     }
   }
   answer->body = std::move(res.body());
-  // Reusable only when the daemon keeps it open and nothing unasked-for is buffered.
-  conn.keep_open = res.keep_alive() && conn.buffer.size() == 0;
+  // Reusable only when the daemon keeps it open, took the whole request, and nothing
+  // unasked-for is buffered.
+  conn.keep_open = res.keep_alive() && !write_failed && conn.buffer.size() == 0;
   return Outcome::kAnswered;
 }
 
