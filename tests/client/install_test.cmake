@@ -20,7 +20,6 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}" --component client)
 
-include(GNUInstallDirs)
 foreach(f
     include/instaccess/client.h include/instaccess/error.h include/instaccess/claims.h
     bin/instaccessctl share/bash-completion/completions/instaccessctl)
