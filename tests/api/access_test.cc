@@ -27,8 +27,8 @@ struct CurlReply {
 
 // One request with curl, run as `nobody` when `as_nobody`; the body goes through a file that
 // nobody can read.
-CurlReply Curl(const Daemon& d, bool as_nobody, const std::string& method, const std::string& target,
-               const Json& body = nullptr) {
+CurlReply Curl(const Daemon& d, bool as_nobody, const std::string& method,
+               const std::string& target, const Json& body = nullptr) {
   std::string command = as_nobody ? kSetprivNobody : "";
   command += "/usr/bin/curl -s -S --max-time 20 --unix-socket " + d.socket + " -X " + method +
              " -w '\\n%{http_code}'";
@@ -58,7 +58,16 @@ void ExpectForbidden(const CurlReply& r, const std::string& role) {
 
 const Json kIssue = {{"claims", {{"sub", "user-1"}, {"acct", "acct-1"}}}};
 
-BOOST_AUTO_TEST_SUITE(api_access)
+// setpriv can only change the uid with CAP_SETUID; elsewhere the suite is reported skipped.
+struct RunningAsRoot {
+  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+    boost::test_tools::assertion_result result(geteuid() == 0);
+    result.message() << "running a client as nobody with setpriv needs root";
+    return result;
+  }
+};
+
+BOOST_AUTO_TEST_SUITE(api_access, *boost::unit_test::precondition(RunningAsRoot()))
 
 BOOST_AUTO_TEST_CASE(another_uid_is_refused_issue_decrypt_admin_and_read) {
   OpenDaemon d;
@@ -75,8 +84,10 @@ BOOST_AUTO_TEST_CASE(another_uid_is_refused_issue_decrypt_admin_and_read) {
   // Nothing was rotated by the refused request.
   BOOST_TEST(d.GetJson("/api/v1/keys") == keys_before);
   // Each refusal is logged with the peer.
-  BOOST_TEST(d.process->Stderr().find("refused POST /api/v1/inst_access_tokens from uid 65534 (nobody)") !=
-             std::string::npos, d.process->Stderr());
+  BOOST_TEST(
+      d.process->Stderr().find("refused POST /api/v1/inst_access_tokens from uid 65534 (nobody)") !=
+          std::string::npos,
+      d.process->Stderr());
 
   // The same client as the daemon's own user is served: the uid is what differs.
   CurlReply own = Curl(d, false, "POST", kIssuePath, kIssue);

@@ -7,16 +7,15 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <boost/test/unit_test.hpp>
-
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/support/daemon_process.h"
@@ -44,7 +43,8 @@ struct Daemon {
   std::unique_ptr<DaemonProcess> process;
 
   // `socket_path`: where the toml puts the socket (relative to the temp dir), if it does.
-  explicit Daemon(std::string toml_text = "", const std::string& socket_path = "var/instaccessd.sock")
+  explicit Daemon(std::string toml_text = "",
+                  const std::string& socket_path = "var/instaccessd.sock")
       : toml(std::move(toml_text)), socket(dir / socket_path) {
     if (!toml.empty()) WriteFile(dir / "instaccessd.toml", toml);
     Start();
@@ -53,8 +53,8 @@ struct Daemon {
   void Start() {
     process = std::make_unique<DaemonProcess>(
         DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
-                          "daemon never became ready:\n" << process->Stderr());
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
+                                                                        << process->Stderr());
   }
 
   // SIGKILL, no chance to clean up: what a crash or an OOM kill does.
@@ -82,7 +82,9 @@ struct Daemon {
     BOOST_REQUIRE_MESSAGE(r.status == 201, "issue answered " << r.status << ": " << r.body);
     return Json::parse(r.body).at("token").get<std::string>();
   }
-  HttpReply Decrypt(const std::string& token) const { return Post(kDecryptPath, {{"token", token}}); }
+  HttpReply Decrypt(const std::string& token) const {
+    return Post(kDecryptPath, {{"token", token}});
+  }
 };
 
 // The error shape of DESIGN.md §5, its status, and (if given) a piece of the message.
@@ -90,7 +92,8 @@ inline void ExpectError(const HttpReply& r, int status, const std::string& code,
                         const std::string& message_part = "") {
   BOOST_TEST(r.status == status, "body: " << r.body);
   BOOST_TEST(r.headers.count("content-type") == 1u);
-  if (r.headers.count("content-type")) BOOST_TEST(r.headers.at("content-type") == "application/json");
+  if (r.headers.count("content-type"))
+    BOOST_TEST(r.headers.at("content-type") == "application/json");
   Json body = Json::parse(r.body, nullptr, false);
   BOOST_REQUIRE_MESSAGE(body.is_object() && body.size() == 1 && body.contains("error"),
                         "not the error shape: " << r.body);

@@ -83,7 +83,8 @@ BOOST_AUTO_TEST_CASE(issued_token_decrypts_to_its_claims_and_the_active_kids) {
   BOOST_TEST(claims.at("custom") == Json({{"nested", 1}}));
   BOOST_TEST(claims.at("iss") == "instructure:inst_access");
   BOOST_TEST(claims.at("exp").get<std::int64_t>() - claims.at("iat").get<std::int64_t>() == 3600);
-  static const std::regex kUuidV4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  static const std::regex kUuidV4(
+      "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   BOOST_TEST(std::regex_match(claims.at("jti").get<std::string>(), kUuidV4));
   BOOST_TEST(claims.count("nbf") == 0u);
   BOOST_TEST(answer.at("sig_kid") == ActiveKid(keys, "sig"));
@@ -208,13 +209,14 @@ BOOST_AUTO_TEST_CASE(issue_body_over_64_kib_is_413) {
 BOOST_AUTO_TEST_CASE(malformed_json_and_duplicate_members_are_400) {
   const Daemon& d = SharedDaemon();
   const std::string kBad[] = {
-      "{\"claims\": {\"sub\": \"u\", \"acct\": \"a\"}",                                  // truncated
-      "[{\"claims\": {}}]",                                                          // not an object
-      "\"claims\"",                                                                  // a string
-      "{\"claims\": {\"sub\": \"u\", \"acct\": \"a\"}} trailing",                    // trailing bytes
-      "{\"claims\": {\"sub\": \"u\", \"acct\": \"a\"}, \"claims\": {\"sub\": \"v\", \"acct\": \"a\"}}",
-      "{\"claims\": {\"sub\": \"u\", \"sub\": \"v\", \"acct\": \"a\"}}",             // nested duplicate
-      "{\"claims\": {\"sub\": \"u\xff\", \"acct\": \"a\"}}",                         // not UTF-8
+      "{\"claims\": {\"sub\": \"u\", \"acct\": \"a\"}",            // truncated
+      "[{\"claims\": {}}]",                                        // not an object
+      "\"claims\"",                                                // a string
+      "{\"claims\": {\"sub\": \"u\", \"acct\": \"a\"}} trailing",  // trailing bytes
+      "{\"claims\": {\"sub\": \"u\", \"acct\": \"a\"}, \"claims\": {\"sub\": \"v\", \"acct\": "
+      "\"a\"}}",
+      "{\"claims\": {\"sub\": \"u\", \"sub\": \"v\", \"acct\": \"a\"}}",  // nested duplicate
+      "{\"claims\": {\"sub\": \"u\xff\", \"acct\": \"a\"}}",              // not UTF-8
       "{'claims': {}}",
   };
   for (const std::string& text : kBad) {
@@ -235,7 +237,9 @@ BOOST_AUTO_TEST_CASE(decrypt_of_garbage_or_a_tampered_token_is_401_invalid_token
   tampered[mid] = tampered[mid] == 'A' ? 'B' : 'A';
   for (const std::string& bad : {std::string("garbage"), std::string("a.b.c.d.e"), tampered,
                                  token.substr(0, token.size() - 2), std::string(20000, 'A')}) {
-    BOOST_TEST_CONTEXT("token " << bad.substr(0, 40)) { ExpectError(d.Decrypt(bad), 401, "invalid_token"); }
+    BOOST_TEST_CONTEXT("token " << bad.substr(0, 40)) {
+      ExpectError(d.Decrypt(bad), 401, "invalid_token");
+    }
   }
   ExpectError(d.Post(kDecryptPath, Json::object()), 400, "bad_request", "token");
   ExpectError(d.Post(kDecryptPath, {{"token", 5}}), 400, "bad_request", "token");
@@ -374,7 +378,8 @@ BOOST_AUTO_TEST_CASE(rotate_makes_new_active_keys_per_purpose) {
 BOOST_AUTO_TEST_CASE(imported_pem_becomes_the_active_encryption_key) {
   Daemon d;
   const std::string pem = GeneratePem(d.dir, 2048);
-  HttpReply r = d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", pem}, {"activate", true}});
+  HttpReply r =
+      d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", pem}, {"activate", true}});
   BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
   Json key = Json::parse(r.body);
   const std::string kid = key.at("kid");
@@ -411,9 +416,11 @@ BOOST_AUTO_TEST_CASE(import_refuses_weak_or_malformed_keys) {
   const Daemon& d = SharedDaemon();
   Json keys = d.GetJson("/api/v1/keys");
   const std::string weak = GeneratePem(d.dir, 1024);
-  ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", weak}, {"activate", true}}),
-              400, "bad_request");
-  ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n"}}),
+  ExpectError(
+      d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", weak}, {"activate", true}}), 400,
+      "bad_request");
+  ExpectError(d.Post("/api/v1/keys/import",
+                     {{"purpose", "enc"}, {"pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n"}}),
               400, "bad_request");
   ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "both"}, {"pem", weak}}), 400,
               "bad_request", "purpose");
@@ -499,7 +506,8 @@ BOOST_AUTO_TEST_CASE(status_reports_keys_store_cache_and_load) {
   BOOST_TEST(s.at("cache").at("capacity") == 100000);
   BOOST_TEST(s.at("load").at("connections").get<int>() >= 1);
   bool rsa1_5 = false;
-  for (const Json& w : s.at("warnings")) rsa1_5 |= w.get<std::string>().find("RSA1_5") != std::string::npos;
+  for (const Json& w : s.at("warnings"))
+    rsa1_5 |= w.get<std::string>().find("RSA1_5") != std::string::npos;
   BOOST_TEST(!rsa1_5);
 
   HttpReply h = d.Get("/healthz");
@@ -512,7 +520,8 @@ BOOST_AUTO_TEST_CASE(status_warns_while_rsa1_5_is_in_use) {
   Json s = d.GetJson("/api/v1/status");
   BOOST_TEST(s.at("algorithms").at("enc") == "RSA1_5");
   bool warned = false;
-  for (const Json& w : s.at("warnings")) warned |= w.get<std::string>().find("RSA1_5") != std::string::npos;
+  for (const Json& w : s.at("warnings"))
+    warned |= w.get<std::string>().find("RSA1_5") != std::string::npos;
   BOOST_TEST(warned, s.at("warnings").dump());
   // And it still works, both ways.
   Json opened = Json::parse(d.Decrypt(d.Issue()).body);
@@ -532,7 +541,9 @@ BOOST_AUTO_TEST_CASE(metrics_count_issues_and_cached_decrypts) {
   BOOST_REQUIRE(d.Decrypt(token).status == 200);
   ExpectError(d.Decrypt("garbage"), 401, "invalid_token");
   const std::string t1 = d.Get("/metrics").body;
-  auto delta = [&](const std::string& series) { return MetricValue(t1, series) - MetricValue(t0, series); };
+  auto delta = [&](const std::string& series) {
+    return MetricValue(t1, series) - MetricValue(t0, series);
+  };
   BOOST_TEST(delta("instaccess_tokens_issued_total") == 2u);
   BOOST_TEST(delta("instaccess_tokens_decrypted_total{result=\"ok\"}") == 1u);
   BOOST_TEST(delta("instaccess_tokens_decrypted_total{result=\"cached\"}") == 2u);

@@ -75,9 +75,8 @@ class RawConnection {
       reply.headers[name] = value == std::string::npos ? "" : field.substr(value);
       line = eol + 2;
     }
-    std::size_t length = reply.headers.count("content-length")
-                             ? std::stoul(reply.headers["content-length"])
-                             : 0;
+    std::size_t length =
+        reply.headers.count("content-length") ? std::stoul(reply.headers["content-length"]) : 0;
     while (buffer_.size() < end + 4 + length) {
       if (!Fill()) return std::nullopt;
     }
@@ -91,7 +90,8 @@ class RawConnection {
   bool ClosedWithin(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       int rc = poll(&p, 1, static_cast<int>(left.count()));
@@ -127,7 +127,8 @@ std::string IssueRequest(const std::string& sub) {
 }
 
 std::int64_t MillisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
       .count();
 }
 
@@ -253,8 +254,10 @@ BOOST_AUTO_TEST_CASE(a_10_mb_body_gets_413_without_a_hang) {
   {
     RawConnection c(d.socket, 10s);
     const auto started = std::chrono::steady_clock::now();
-    c.Send("POST /api/v1/inst_access_tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Content-Length: " + std::to_string(ten_mb.size()) + "\r\n\r\n");
+    c.Send(
+        "POST /api/v1/inst_access_tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(ten_mb.size()) + "\r\n\r\n");
     c.Send(ten_mb);  // fails part-way once the daemon has answered and closed
     auto reply = c.ReadReply();
     BOOST_REQUIRE(reply.has_value());
@@ -267,8 +270,9 @@ BOOST_AUTO_TEST_CASE(a_10_mb_body_gets_413_without_a_hang) {
   {
     // The same without a length: chunks until the limit is passed.
     RawConnection c(d.socket, 10s);
-    c.Send("POST /api/v1/inst_access_tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n");
+    c.Send(
+        "POST /api/v1/inst_access_tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n");
     const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
     for (int i = 0; i < 160 && c.Send(chunk); ++i) {
     }
@@ -320,7 +324,8 @@ BOOST_AUTO_TEST_CASE(a_flood_past_the_work_queue_gets_201_or_503_overloaded_with
   constexpr int kClients = 800;
   const std::string request = IssueRequest("flood");
   std::vector<std::unique_ptr<RawConnection>> clients;
-  for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<RawConnection>(d.socket, 60s));
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(std::make_unique<RawConnection>(d.socket, 60s));
   for (auto& c : clients) BOOST_REQUIRE(c->Send(request));
 
   int issued = 0, overloaded = 0, other = 0, unanswered = 0;
@@ -335,12 +340,14 @@ BOOST_AUTO_TEST_CASE(a_flood_past_the_work_queue_gets_201_or_503_overloaded_with
       ++issued;
     } else if (reply->status == 503) {
       ++overloaded;
-      BOOST_TEST(body.value("error", Json::object()).value("code", "") == "overloaded", reply->body);
+      BOOST_TEST(body.value("error", Json::object()).value("code", "") == "overloaded",
+                 reply->body);
       BOOST_TEST(reply->headers.count("retry-after") == 1u, "503 without Retry-After");
       if (reply->headers.count("retry-after")) {
         const std::string& after = reply->headers.at("retry-after");
         BOOST_TEST((!after.empty() && after.find_first_not_of("0123456789") == std::string::npos &&
-                    std::stoi(after) >= 1), "Retry-After: " << after);
+                    std::stoi(after) >= 1),
+                   "Retry-After: " << after);
       }
     } else {
       ++other;

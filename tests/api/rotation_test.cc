@@ -114,8 +114,9 @@ BOOST_AUTO_TEST_CASE(keys_are_prepublished_then_rotated_and_old_tokens_live_to_t
         BOOST_TEST(r.status == 401);
         const std::string code = Json::parse(r.body).at("error").at("code");
         // Expired, unless the key's end (retire_at + max_lifetime + skew) came in the same second.
-        BOOST_TEST((code == "token_expired" || StateOf(d.GetJson("/api/v1/keys"), sig0) == "destroyed"),
-                   "after expiry: " << r.body);
+        BOOST_TEST(
+            (code == "token_expired" || StateOf(d.GetJson("/api/v1/keys"), sig0) == "destroyed"),
+            "after expiry: " << r.body);
         expiry_checked = true;
       }
     }
@@ -126,7 +127,8 @@ BOOST_AUTO_TEST_CASE(keys_are_prepublished_then_rotated_and_old_tokens_live_to_t
     std::this_thread::sleep_for(kSampleInterval);  // the sampling rate, not a synchronisation
   }
 
-  BOOST_TEST_MESSAGE(observations << " observations; " << seen_active.size() << " keys were active");
+  BOOST_TEST_MESSAGE(observations << " observations; " << seen_active.size()
+                                  << " keys were active");
   BOOST_TEST(!token.empty(), "never saw a pending signing key");
   BOOST_TEST(opened_after_sig_retired, "never decrypted the token after its signing key retired");
   BOOST_TEST(opened_after_both_retired, "never decrypted the token after both its keys retired");
@@ -136,7 +138,8 @@ BOOST_AUTO_TEST_CASE(keys_are_prepublished_then_rotated_and_old_tokens_live_to_t
   BOOST_TEST(seen_active.size() >= initial.size() + 2);
   for (const std::string& kid : seen_active) {
     if (initial.count(kid) != 0) continue;
-    BOOST_TEST(prepublished.count(kid) == 1u, kid << " became active without being seen pending in the JWKS");
+    BOOST_TEST(prepublished.count(kid) == 1u,
+               kid << " became active without being seen pending in the JWKS");
   }
 }
 
@@ -202,7 +205,8 @@ BOOST_AUTO_TEST_CASE(sigkill_during_issue_and_rotation_loses_no_key_and_no_token
   ExpectOneActiveEach(keys);
   for (const std::string& kid : seen) {
     const std::string state = StateOf(keys, kid);
-    BOOST_TEST((state == "active" || state == "retired"), kid << " is " << state << " after the restart");
+    BOOST_TEST((state == "active" || state == "retired"),
+               kid << " is " << state << " after the restart");
   }
   // The promotion that was due at the kill has happened (at the latest at start-up).
   BOOST_TEST(StateOf(keys, sig_start) == "retired");
@@ -210,8 +214,10 @@ BOOST_AUTO_TEST_CASE(sigkill_during_issue_and_rotation_loses_no_key_and_no_token
 
   // Tokens from before the kill still decrypt: the first ones, the last ones and a spread.
   std::set<std::size_t> sample;
-  for (std::size_t i = 0; i < issued.size(); i += std::max<std::size_t>(1, issued.size() / 20)) sample.insert(i);
-  for (std::size_t i = issued.size() > 30 ? issued.size() - 30 : 0; i < issued.size(); ++i) sample.insert(i);
+  for (std::size_t i = 0; i < issued.size(); i += std::max<std::size_t>(1, issued.size() / 20))
+    sample.insert(i);
+  for (std::size_t i = issued.size() > 30 ? issued.size() - 30 : 0; i < issued.size(); ++i)
+    sample.insert(i);
   for (std::size_t i : sample) {
     HttpReply r = d.Decrypt(issued[i]);
     BOOST_TEST(r.status == 200, "token " << i << " of " << issued.size() << ": " << r.body);
