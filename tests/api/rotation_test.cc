@@ -143,6 +143,40 @@ BOOST_AUTO_TEST_CASE(keys_are_prepublished_then_rotated_and_old_tokens_live_to_t
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_revoked_pending_key_is_replaced_and_manual_rotate_promotes_the_pending_one) {
+  Daemon d("[rotation.sig]\nperiod = \"20s\"\nprepublish = \"18s\"\n");
+  const std::string sig0 = ActiveKid(d.GetJson("/api/v1/keys"), "sig");
+  auto pending = [&] {
+    auto kids = KidsIn(d.GetJson("/api/v1/keys"), "sig", "pending");
+    return kids.empty() ? std::string() : kids.front();
+  };
+  // Generated period - prepublish = 2 s after the first key's activation.
+  std::string first;
+  BOOST_REQUIRE(Eventually([&] { return !(first = pending()).empty(); }, 20s));
+  BOOST_TEST(JwksHas(d.GetJson("/.well-known/jwks.json"), first));
+
+  HttpReply r = d.Post("/api/v1/keys/" + first + "/revoke", Json::object());
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  BOOST_TEST(!JwksHas(d.GetJson("/.well-known/jwks.json"), first));
+  ExpectOneActiveEach(d.GetJson("/api/v1/keys"));
+  BOOST_TEST(ActiveKid(d.GetJson("/api/v1/keys"), "sig") == sig0);
+
+  // The schedule still has a next key: a fresh one is generated and published.
+  std::string second;
+  BOOST_REQUIRE(Eventually([&] { return !(second = pending()).empty(); }, 20s));
+  BOOST_TEST(second != first);
+  BOOST_TEST(JwksHas(d.GetJson("/.well-known/jwks.json"), second));
+
+  // A manual rotation uses the key verifiers already have, rather than an unpublished one.
+  r = d.Post("/api/v1/keys/rotate", {{"purpose", "sig"}});
+  BOOST_REQUIRE(r.status == 200);
+  BOOST_TEST(Json::parse(r.body).at("active").at("sig") == second);
+  const Json keys = d.GetJson("/api/v1/keys");
+  BOOST_TEST(ActiveKid(keys, "sig") == second);
+  BOOST_TEST(StateOf(keys, sig0) == "retired");
+  BOOST_TEST(StateOf(keys, first) == "revoked");
+}
+
 BOOST_AUTO_TEST_CASE(sigkill_during_issue_and_rotation_loses_no_key_and_no_token) {
   const std::string toml =
       "[rotation.sig]\nperiod = \"3s\"\nprepublish = \"2s\"\n"
