@@ -34,6 +34,25 @@ std::size_t CountChar(const std::string& s, char c) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), c));
 }
 
+// A compact serialization part (unpadded base64url) decoded.
+std::string Base64UrlDecode(const std::string& text) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned bits = 0, value = 0;
+  for (char c : text) {
+    std::size_t v = kAlphabet.find(c);
+    BOOST_REQUIRE(v != std::string::npos);
+    value = (value << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((value >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
 // An RSA private key made now with openssl, as PKCS#8 PEM.
 std::string GeneratePem(const TempDir& dir, int bits) {
   const std::string path = dir / ("key-" + std::to_string(bits) + ".pem");
@@ -373,6 +392,24 @@ BOOST_AUTO_TEST_CASE(rotate_makes_new_active_keys_per_purpose) {
   }
   // Nothing moved on the refused requests.
   BOOST_TEST(d.GetJson("/api/v1/keys") == keys);
+}
+
+BOOST_AUTO_TEST_CASE(tokens_without_kid_have_canvas_headers_and_decrypt_across_a_rotation) {
+  Daemon d("[tokens]\ninclude_kid = false\n");
+  const Json keys = d.GetJson("/api/v1/keys");
+  const std::string token = d.Issue();
+  const std::string header_b64 = token.substr(0, token.find('.'));
+  const std::string header = Base64UrlDecode(header_b64);
+  BOOST_TEST(Json::parse(header) == Json({{"alg", "RSA-OAEP"}, {"enc", "A128CBC-HS256"}}), header);
+
+  BOOST_REQUIRE(d.Post("/api/v1/keys/rotate", {{"purpose", "both"}}).status == 200);
+  BOOST_REQUIRE(d.Post("/api/v1/keys/rotate", {{"purpose", "both"}}).status == 200);
+  // No kid to go by: the daemon tries the keys that may still decrypt, newest first.
+  HttpReply r = d.Decrypt(token);
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  Json opened = Json::parse(r.body);
+  BOOST_TEST(opened.at("sig_kid") == ActiveKid(keys, "sig"));
+  BOOST_TEST(opened.at("enc_kid") == ActiveKid(keys, "enc"));
 }
 
 BOOST_AUTO_TEST_CASE(imported_pem_becomes_the_active_encryption_key) {

@@ -136,6 +136,12 @@ BOOST_AUTO_TEST_CASE(keys_are_prepublished_then_rotated_and_old_tokens_live_to_t
   BOOST_TEST(sig0_destroyed, "the retired signing key was never destroyed");
   // At least two rotations of each purpose in the time; each new key was published first.
   BOOST_TEST(seen_active.size() >= initial.size() + 2);
+  // Each new key took a generate and a promote, each counted.
+  const std::string metrics = d.Get("/metrics").body;
+  const std::string series = "\ninstaccess_key_rotations_total ";
+  BOOST_REQUIRE(metrics.find(series) != std::string::npos);
+  BOOST_TEST(std::stoul(metrics.substr(metrics.find(series) + series.size())) >=
+             2 * (seen_active.size() - initial.size()));
   for (const std::string& kid : seen_active) {
     if (initial.count(kid) != 0) continue;
     BOOST_TEST(prepublished.count(kid) == 1u,
