@@ -370,6 +370,38 @@ BOOST_AUTO_TEST_CASE(a_flood_past_the_work_queue_gets_201_or_503_overloaded_with
   BOOST_TEST(d.Decrypt(d.Issue()).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(sigterm_answers_every_request_already_taken_then_exits_zero) {
+  RaiseOpenFileLimit();
+  Daemon d("[daemon]\nworkers = 1\n");
+  // Fewer than the work queue holds, so none is refused; one worker takes a while for them.
+  constexpr int kClients = 200;
+  const std::string request = IssueRequest("draining");
+  std::vector<std::unique_ptr<RawConnection>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawConnection>(d.socket, 60s));
+  }
+  for (auto& c : clients) BOOST_REQUIRE(c->Send(request));
+  // Every request has been read: it is issued or waiting in the work queue.
+  std::size_t queued = 0;
+  BOOST_REQUIRE(Eventually(
+      [&] {
+        Json load = d.GetJson("/api/v1/status").at("load");
+        queued = load.at("queued");
+        return load.at("tokens_issued").get<std::size_t>() + queued >= kClients;
+      },
+      20s));
+  BOOST_TEST_MESSAGE(queued << " requests queued at SIGTERM");
+  d.process->Signal(SIGTERM);
+  BOOST_TEST(d.notify.WaitFor("STOPPING=1", kStartTimeout));
+  int answered = 0;
+  for (auto& c : clients) {
+    auto reply = c->ReadReply();
+    if (reply && reply->status == 201) ++answered;
+  }
+  BOOST_TEST(answered == kClients);
+  BOOST_TEST(d.process->Wait(kStartTimeout).value_or(-1) == 0, d.process->Stderr());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
