@@ -1,4 +1,6 @@
 // GET /healthz, /api/v1/status and /metrics.
+#include <algorithm>
+
 #include "daemon/service.h"
 
 namespace instaccess::daemon {
@@ -21,13 +23,31 @@ Response Service::Status() {
   nlohmann::json active = nlohmann::json::object();
   active["sig"] = set->active_sig ? nlohmann::json(set->active_sig->kid()) : nlohmann::json(nullptr);
   active["enc"] = set->active_enc ? nlohmann::json(set->active_enc->kid()) : nlohmann::json(nullptr);
-  // The next promotion per purpose: the active key's activation plus its period.
+  // The next promotion per purpose, as the keyring plans it: the planned promote if the pending
+  // key exists, else the promote that will follow the planned generation (the keystore promotes
+  // a key no earlier than prepublish after it was made, so after downtime it is later than
+  // activate_at + period).
   nlohmann::json next = nlohmann::json::object();
-  for (const auto& k : set->keys) {
-    if (k.state != keystore::KeyState::kActive || !k.activate_at) continue;
-    const RotationConfig& r =
-        k.purpose == keystore::Purpose::kSig ? config_.rotation_sig : config_.rotation_enc;
-    next[std::string(keystore::PurposeName(k.purpose))] = Rfc3339(*k.activate_at + r.period.count());
+  for (keystore::Purpose p : keystore::kAllPurposes) {
+    std::optional<std::int64_t> at;
+    for (const auto& t : set->planned) {
+      if (t.purpose != p) continue;
+      if (t.kind == keystore::TransitionKind::kPromote) {
+        at = t.due_at;
+        break;
+      }
+      if (t.kind == keystore::TransitionKind::kGenerate && !at) {
+        const RotationConfig& r = p == keystore::Purpose::kSig ? config_.rotation_sig : config_.rotation_enc;
+        std::int64_t period_end = 0;
+        for (const auto& k : set->keys) {
+          if (k.purpose == p && k.state == keystore::KeyState::kActive && k.activate_at) {
+            period_end = *k.activate_at + r.period.count();
+          }
+        }
+        at = std::max(period_end, t.due_at + r.prepublish.count());
+      }
+    }
+    next[std::string(keystore::PurposeName(p))] = at ? nlohmann::json(Rfc3339(*at)) : nlohmann::json(nullptr);
   }
   nlohmann::json status = {
       {"version", INSTACCESS_VERSION},

@@ -270,6 +270,28 @@ BOOST_AUTO_TEST_CASE(sigkill_during_issue_and_rotation_loses_no_key_and_no_token
   BOOST_TEST(d.Decrypt(d.Issue()).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(status_next_rotation_is_the_planned_promotion_after_downtime) {
+  Daemon d("[rotation.sig]\nperiod = \"8s\"\nprepublish = \"4s\"\n");
+  const Json keys = d.GetJson("/api/v1/keys");
+  const std::int64_t activated =
+      ParseRfc3339(FindKey(keys, ActiveKid(keys, "sig"))->at("activate_at"));
+  // Down across the moment the next key was due to be generated (activation + 4 s).
+  d.process->Signal(SIGTERM);
+  BOOST_REQUIRE(d.process->Wait(kStartTimeout).has_value());
+  BOOST_REQUIRE(WaitUntilUnixTime(activated + 6, 15s));
+  d.Start();
+  const Json after = d.GetJson("/api/v1/keys");
+  std::optional<std::int64_t> promote;
+  for (const Json& t : after.at("next_transitions")) {
+    if (t.at("purpose") == "sig" && t.at("action") == "promote") promote = ParseRfc3339(t.at("at"));
+  }
+  BOOST_REQUIRE(promote.has_value());
+  const Json status = d.GetJson("/api/v1/status");
+  BOOST_TEST(ParseRfc3339(status.at("next_rotation").at("sig")) == *promote,
+             "status " << status.at("next_rotation").dump() << " vs keys "
+                       << after.at("next_transitions").dump());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
