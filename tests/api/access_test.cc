@@ -39,7 +39,7 @@ CurlReply Curl(const Daemon& d, bool as_nobody, const std::string& method,
     command += " -H 'Content-Type: application/json' --data-binary @" + file;
   }
   command += " http://localhost" + target + " 2>&1";
-  const std::string out = RunCommand(command);
+  const std::string out = CaptureOutput(command);
   std::size_t nl = out.rfind('\n');
   BOOST_REQUIRE_MESSAGE(nl != std::string::npos, "curl said: " << out);
   CurlReply r;

@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <array>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdio>
@@ -138,17 +137,6 @@ inline bool JwksHas(const Json& jwks, const std::string& kid) {
     if (k.value("kid", "") == kid) return true;
   }
   return false;
-}
-
-// Runs a shell command and returns its standard output.
-inline std::string RunCommand(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  BOOST_REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  pclose(p);
-  return out;
 }
 
 // Blocks until the wall clock reaches `unix_seconds`: the condition is the time itself, which

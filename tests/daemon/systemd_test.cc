@@ -6,7 +6,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <array>
 #include <cstdio>
 #include <regex>
 
@@ -19,15 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string Run(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  BOOST_REQUIRE(p != nullptr);
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
 
 BOOST_AUTO_TEST_SUITE(systemd)
 
@@ -104,7 +94,7 @@ BOOST_AUTO_TEST_CASE(process_is_not_dumpable_and_has_no_core_limit) {
 
 BOOST_AUTO_TEST_CASE(unit_hardening_scores_at_most_2) {
   std::string unit = std::string(INSTACCESS_SOURCE_DIR) + "/systemd/instaccessd.service";
-  std::string out = Run("systemd-analyze security --offline=true --no-pager " + unit + " 2>&1");
+  std::string out = CaptureOutput("systemd-analyze security --offline=true --no-pager " + unit + " 2>&1");
   std::smatch m;
   BOOST_REQUIRE_MESSAGE(
       std::regex_search(out, m, std::regex("Overall exposure level for instaccessd.service: ([0-9.]+)")),

@@ -1,5 +1,6 @@
 #include "tests/support/temp_dir.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -27,6 +28,16 @@ void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string CaptureOutput(const std::string& command) {
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) throw std::runtime_error("cannot run: " + command);
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  pclose(p);
+  return out;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -24,4 +24,7 @@ class TempDir {
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 
+// Runs `command` through the shell and returns its standard output. Throws if it cannot start.
+std::string CaptureOutput(const std::string& command);
+
 }  // namespace instaccess::testing
