@@ -9,20 +9,24 @@
 // beside the CPU cost of its RSA work (one private + one public operation per request, from
 // `openssl speed`'s per-core rates).
 //
-// The client is deliberately minimal (blocking sockets, one request at a time per connection,
+// The client is deliberately minimal (one thread, epoll, one request at a time per connection,
 // a tiny response parser) so that it takes as little of the shared cores as possible.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -39,79 +43,22 @@ struct Args {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 };
 
-class Conn {
- public:
-  explicit Conn(const std::string& path) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      std::perror(("connect " + path).c_str());
-      std::exit(1);
-    }
+// The daemon's pid, from the kernel's view of a connection to it.
+pid_t ServerPid(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ucred c{};
+  socklen_t len = sizeof c;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len) != 0) {
+    std::perror(("connect " + path).c_str());
+    std::exit(1);
   }
-  ~Conn() { close(fd_); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  pid_t ServerPid() const {
-    ucred c{};
-    socklen_t len = sizeof c;
-    getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &c, &len);
-    return c.pid;
-  }
-
-  // POSTs `body` and returns the status; the response body goes to *out.
-  int Post(const std::string& target, const std::string& body, std::string* out) {
-    std::string req = "POST " + target +
-                      " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (!WriteAll(req)) return -1;
-    return ReadResponse(out);
-  }
-
- private:
-  bool WriteAll(const std::string& s) {
-    std::size_t off = 0;
-    while (off < s.size()) {
-      ssize_t n = write(fd_, s.data() + off, s.size() - off);
-      if (n <= 0) return false;
-      off += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-
-  int ReadResponse(std::string* out) {
-    for (;;) {
-      std::size_t end = buf_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        int status = std::atoi(buf_.c_str() + 9);
-        std::size_t cl = 0;
-        std::size_t p = buf_.find("Content-Length: ");
-        if (p != std::string::npos && p < end) cl = std::strtoul(buf_.c_str() + p + 16, nullptr, 10);
-        while (buf_.size() < end + 4 + cl) {
-          if (!Fill()) return -1;
-        }
-        if (out != nullptr) out->assign(buf_, end + 4, cl);
-        buf_.erase(0, end + 4 + cl);
-        return status;
-      }
-      if (!Fill()) return -1;
-    }
-  }
-
-  bool Fill() {
-    char tmp[16384];
-    ssize_t n = read(fd_, tmp, sizeof tmp);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  std::string buf_;
-};
+  close(fd);
+  return c.pid;
+}
 
 // utime + stime of `pid`, in seconds.
 double ProcessCpuSeconds(pid_t pid) {
@@ -129,6 +76,22 @@ double ProcessCpuSeconds(pid_t pid) {
     }
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Context switches of every thread of `pid` (voluntary + involuntary): each one is a wake-up
+// the request path paid for.
+std::uint64_t ContextSwitches(pid_t pid) {
+  std::uint64_t total = 0;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(dir)) {
+    std::ifstream st(task.path() / "status");
+    for (std::string line; std::getline(st, line);) {
+      if (line.find("ctxt_switches:") != std::string::npos) {
+        total += std::stoull(line.substr(line.find(':') + 1));
+      }
+    }
+  }
+  return total;
 }
 
 struct OpensslRates {
@@ -164,6 +127,7 @@ struct PhaseResult {
   double seconds = 0;
   std::uint64_t ok = 0, failed = 0;
   double daemon_cpu = 0;
+  std::uint64_t switches = 0;
   std::vector<double> latencies_us;
   double rate() const { return static_cast<double>(ok) / seconds; }
   double Percentile(double q) {
@@ -174,42 +138,140 @@ struct PhaseResult {
   }
 };
 
-// Runs `connections` threads calling `step(conn, thread_index, latencies)` until `seconds` pass
-// or a step says to stop.
-template <typename Step>
-PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_pid, Step step) {
+// One outstanding request per connection, all connections driven by one thread with epoll: the
+// load generator shares the daemon's cores, and one thread preempts the daemon far less often
+// than one thread per connection would.
+struct Request {
+  std::string target;
+  std::string body;
+};
+
+struct LoadConn {
+  int fd = -1;
+  std::string in;
+  Clock::time_point sent;
+  bool active = false;
+};
+
+int ConnectNonBlocking(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::perror(("connect " + path).c_str());
+    std::exit(1);
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+bool SendRequest(LoadConn& c, const Request& r) {
+  std::string raw = "POST " + r.target +
+                    " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                    std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+  std::size_t off = 0;
+  while (off < raw.size()) {
+    ssize_t n = send(c.fd, raw.data() + off, raw.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      pollfd p{c.fd, POLLOUT, 0};
+      poll(&p, 1, 1000);
+    } else {
+      return false;
+    }
+  }
+  c.sent = Clock::now();
+  return true;
+}
+
+// A complete response at the front of c.in: its status and body, removed from the buffer.
+bool TakeResponse(LoadConn& c, int* status, std::string* body) {
+  std::size_t end = c.in.find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  std::size_t cl = 0;
+  std::size_t p = c.in.find("Content-Length: ");
+  if (p != std::string::npos && p < end) cl = std::strtoul(c.in.c_str() + p + 16, nullptr, 10);
+  if (c.in.size() < end + 4 + cl) return false;
+  *status = std::atoi(c.in.c_str() + 9);
+  body->assign(c.in, end + 4, cl);
+  c.in.erase(0, end + 4 + cl);
+  return true;
+}
+
+// next(conn): the connection's next request, or nullopt when it has none left.
+// done(conn, status, body): whether the answer counts as a success.
+template <typename Next, typename Done>
+PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_pid, Next next,
+                     Done done) {
   PhaseResult result;
-  std::atomic<std::uint64_t> ok{0}, failed{0};
-  std::mutex mu;
   double cpu0 = ProcessCpuSeconds(daemon_pid);
+  std::uint64_t cs0 = ContextSwitches(daemon_pid);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<LoadConn> conns(static_cast<std::size_t>(connections));
+  int active = 0;
   auto start = Clock::now();
   auto deadline = start + std::chrono::seconds(seconds);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < connections; ++t) {
-    threads.emplace_back([&, t] {
-      Conn c(a.socket);
-      std::vector<double> lat;
-      while (Clock::now() < deadline) {
-        auto t0 = Clock::now();
-        int r = step(c, t);
-        if (r == 0) break;
-        auto us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-        if (r > 0) {
-          ok++;
-          lat.push_back(us);
-        } else {
-          failed++;
-        }
-      }
-      std::scoped_lock lock(mu);
-      result.latencies_us.insert(result.latencies_us.end(), lat.begin(), lat.end());
-    });
+  auto send_next = [&](int i) {
+    LoadConn& c = conns[static_cast<std::size_t>(i)];
+    std::optional<Request> r;
+    if (Clock::now() < deadline) r = next(i);
+    if (r && SendRequest(c, *r)) return;
+    if (c.active) {
+      c.active = false;
+      --active;
+    }
+  };
+  for (int i = 0; i < connections; ++i) {
+    LoadConn& c = conns[static_cast<std::size_t>(i)];
+    c.fd = ConnectNonBlocking(a.socket);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<std::uint32_t>(i);
+    epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    c.active = true;
+    ++active;
   }
-  for (auto& th : threads) th.join();
+  for (int i = 0; i < connections; ++i) send_next(i);
+  std::vector<epoll_event> events(static_cast<std::size_t>(connections));
+  std::string body;
+  char buf[65536];
+  while (active > 0) {
+    int n = epoll_wait(ep, events.data(), connections, 2000);
+    if (n <= 0) break;  // nothing for 2 s: the daemon stalled; report what we have
+    for (int k = 0; k < n; ++k) {
+      int i = static_cast<int>(events[static_cast<std::size_t>(k)].data.u32);
+      LoadConn& c = conns[static_cast<std::size_t>(i)];
+      ssize_t got = read(c.fd, buf, sizeof buf);
+      if (got <= 0) {
+        if (got < 0 && errno == EAGAIN) continue;
+        if (c.active) {
+          c.active = false;
+          --active;
+        }
+        epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        continue;
+      }
+      c.in.append(buf, static_cast<std::size_t>(got));
+      int status = 0;
+      while (c.active && TakeResponse(c, &status, &body)) {
+        double us = std::chrono::duration<double, std::micro>(Clock::now() - c.sent).count();
+        if (done(i, status, body)) {
+          result.ok++;
+          result.latencies_us.push_back(us);
+        } else {
+          result.failed++;
+        }
+        send_next(i);
+      }
+    }
+  }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.daemon_cpu = ProcessCpuSeconds(daemon_pid) - cpu0;
-  result.ok = ok;
-  result.failed = failed;
+  result.switches = ContextSwitches(daemon_pid) - cs0;
+  for (auto& c : conns) close(c.fd);
+  close(ep);
   return result;
 }
 
@@ -228,7 +290,7 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  pid_t pid = Conn(a.socket).ServerPid();
+  pid_t pid = ServerPid(a.socket);
   auto rss = [pid] {
     std::ifstream st("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(st, line);) {
@@ -242,34 +304,34 @@ int main(int argc, char** argv) {
   std::printf("openssl speed -multi %d rsa2048 ...\n", a.cores);
   OpensslRates ossl = OpensslSpeed(a.cores, a.seconds);
 
+  const std::string kIssue = "/api/v1/inst_access_tokens";
+  const std::string kDecrypt = "/api/v1/inst_access_tokens/decrypt";
+  auto always = [](Request r) { return [r](int) { return std::optional<Request>(r); }; };
+  auto status_is = [](int want) { return [want](int, int status, const std::string&) { return status == want; }; };
+
   std::vector<std::vector<std::string>> tokens(static_cast<std::size_t>(a.connections));
-  PhaseResult issue = RunPhase(a, a.connections, a.seconds, pid, [&](Conn& c, int t) {
-    std::string body;
-    int s = c.Post("/api/v1/inst_access_tokens", issue_body, &body);
-    if (s != 201) return -1;
-    tokens[static_cast<std::size_t>(t)].push_back(Field(body, "token"));
-    return 1;
-  });
+  PhaseResult issue = RunPhase(a, a.connections, a.seconds, pid, always({kIssue, issue_body}),
+                               [&](int t, int status, const std::string& body) {
+                                 if (status != 201) return false;
+                                 tokens[static_cast<std::size_t>(t)].push_back(Field(body, "token"));
+                                 return true;
+                               });
 
   std::vector<std::size_t> next(static_cast<std::size_t>(a.connections), 0);
-  PhaseResult cold = RunPhase(a, a.connections, a.seconds * 2, pid, [&](Conn& c, int t) {
-    auto& mine = tokens[static_cast<std::size_t>(t)];
-    auto& i = next[static_cast<std::size_t>(t)];
-    if (i >= mine.size()) return 0;  // every token decrypted once: stop
-    int s = c.Post("/api/v1/inst_access_tokens/decrypt", "{\"token\":\"" + mine[i++] + "\"}", nullptr);
-    return s == 200 ? 1 : -1;
-  });
+  PhaseResult cold = RunPhase(
+      a, a.connections, a.seconds * 2, pid,
+      [&](int t) -> std::optional<Request> {
+        auto& mine = tokens[static_cast<std::size_t>(t)];
+        auto& i = next[static_cast<std::size_t>(t)];
+        if (i >= mine.size()) return std::nullopt;  // every token decrypted once
+        return Request{kDecrypt, "{\"token\":\"" + mine[i++] + "\"}"};
+      },
+      status_is(200));
 
-  const std::string cached_body = "{\"token\":\"" + tokens[0][0] + "\"}";
-  PhaseResult cached = RunPhase(a, 16, a.seconds, pid, [&](Conn& c, int) {
-    return c.Post("/api/v1/inst_access_tokens/decrypt", cached_body, nullptr) == 200 ? 1 : -1;
-  });
-  PhaseResult cached4 = RunPhase(a, 4, a.seconds, pid, [&](Conn& c, int) {
-    return c.Post("/api/v1/inst_access_tokens/decrypt", cached_body, nullptr) == 200 ? 1 : -1;
-  });
-  PhaseResult issue4 = RunPhase(a, 4, a.seconds, pid, [&](Conn& c, int) {
-    return c.Post("/api/v1/inst_access_tokens", issue_body, nullptr) == 201 ? 1 : -1;
-  });
+  const Request cached_request{kDecrypt, "{\"token\":\"" + tokens[0][0] + "\"}"};
+  PhaseResult cached = RunPhase(a, 16, a.seconds, pid, always(cached_request), status_is(200));
+  PhaseResult cached4 = RunPhase(a, 4, a.seconds, pid, always(cached_request), status_is(200));
+  PhaseResult issue4 = RunPhase(a, 4, a.seconds, pid, always({kIssue, issue_body}), status_is(201));
 
   // The CPU one request's RSA work costs: one private and one public operation, per core.
   double per_core_sign = ossl.sign_multi / a.cores, per_core_verify = ossl.verify_multi / a.cores;
@@ -278,11 +340,13 @@ int main(int argc, char** argv) {
 
   std::printf("\nopenssl speed -multi %d rsa2048: %.0f sign/s, %.0f verify/s\n", a.cores,
               ossl.sign_multi, ossl.verify_multi);
-  std::printf("%-34s %10s %8s %8s %10s %10s\n", "phase", "req/s", "x sign", "failed", "p50 us", "p99 us");
+  std::printf("%-34s %10s %8s %8s %10s %10s %8s\n", "phase", "req/s", "x sign", "failed",
+              "p50 us", "p99 us", "cs/req");
   auto row = [&](const char* name, PhaseResult& r, bool vs_sign) {
-    std::printf("%-34s %10.0f %8s %8llu %10.0f %10.0f\n", name, r.rate(),
+    std::printf("%-34s %10.0f %8s %8llu %10.0f %10.0f %8.2f\n", name, r.rate(),
                 vs_sign ? (std::to_string(r.rate() / ossl.sign_multi).substr(0, 5)).c_str() : "-",
-                static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99));
+                static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99),
+                static_cast<double>(r.switches) / static_cast<double>(std::max<std::uint64_t>(r.ok, 1)));
   };
   std::string c_issue = "issue (" + std::to_string(a.connections) + " conns)";
   std::string c_cold = "cold decrypt (" + std::to_string(a.connections) + " conns)";
