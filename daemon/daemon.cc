@@ -47,12 +47,6 @@ unsigned WorkerCount(int configured) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// I/O threads beside the RSA workers: one per four workers. A request's I/O and parsing cost
-// ~15 us against ~270 us of RSA, so one I/O thread keeps several workers busy (it serves ~58k
-// cached requests/s on its own), and fewer threads mean fewer wake-ups per request: with
-// 2 workers, one I/O thread measured 0.74x openssl's sign rate against 0.65x with two
-// (bench/run_daemon_bench.sh).
-unsigned IoThreadCount(unsigned workers) { return std::max(1u, workers / 4); }
 
 std::shared_ptr<const ipc::AccessPolicy> BuildPolicy(const Config::Access& a) {
   std::vector<std::string> problems;
@@ -130,14 +124,13 @@ int RunDaemon(Config config, std::string config_path) {
 
   const unsigned workers = WorkerCount(config.daemon.workers);
   ipc::ServerLimits limits = LimitsFrom(config);
-  ipc::WorkPool pool(workers, limits.max_queue);
   asio::io_context io;
   ipc::Server* server_ptr = nullptr;
   Scheduler* scheduler_ptr = nullptr;
   Service service(config, keyring, clock, opened->master_key_warning,
                   {[&] { if (scheduler_ptr) scheduler_ptr->Kick(); },
                    [&] { return server_ptr ? server_ptr->connections() : 0; },
-                   [&] { return pool.queued(); }});
+                   [&] { return server_ptr ? server_ptr->queued() : 0; }});
   ipc::Router router;
   service.AddRoutes(router);
   // Swapped whole on SIGHUP; each request reads the policy current when it arrived.
@@ -148,7 +141,6 @@ int RunDaemon(Config config, std::string config_path) {
       [&](const ipc::Request& req, const ipc::Peer& peer, ipc::Stage stage) {
         return router.Dispatch(req, peer, *policy.load(), stage);
       },
-      pool,
       [&metrics](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
         metrics.ObserveLatency(us.count());
         if (res.status == 503) metrics.CountOverloaded();
@@ -214,17 +206,15 @@ int RunDaemon(Config config, std::string config_path) {
 
   const std::string where = own_socket ? config.daemon.socket : "the socket systemd passed";
   auto set = keyring.Snapshot();
-  spdlog::info("instaccessd serving on {} with {} RSA workers and {} I/O thread(s); active sig {} "
-               "enc {}",
-               where, workers, IoThreadCount(workers), set->active_sig->kid(), set->active_enc->kid());
+  spdlog::info("instaccessd serving on {} with {} worker threads; active sig {} enc {}", where,
+               workers, set->active_sig->kid(), set->active_enc->kid());
   NotifyReady("serving on " + where);
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < IoThreadCount(workers); ++i) threads.emplace_back([&io] { io.run(); });
+  for (unsigned i = 1; i < workers; ++i) threads.emplace_back([&io] { io.run(); });
   // Runs until Drain() has left nothing to do; the signal set is cancelled once draining starts.
   io.run();
   for (auto& t : threads) t.join();
   scheduler.Stop();
-  pool.Stop();
 
   if (own_socket) unlink(config.daemon.socket.c_str());
   spdlog::info("stopped");

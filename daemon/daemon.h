@@ -1,9 +1,9 @@
 // The daemon process: wires config, the socket server and signal handling together.
 //
-// Threads: `workers` threads in the work pool do the RSA work (issue, cold decrypt, key
-// actions); max(1, workers / 4) threads run the one io_context (accept, HTTP parsing, cheap
-// handlers such as cache hits, writing answers); the scheduler thread applies key transitions;
-// the keyring generates keys on a thread of its own. Signals arrive through an asio::signal_set
+// Threads: `workers` threads (default one per core) run the one io_context: accept, HTTP,
+// cheap handlers on each connection's strand, and the queued RSA work (issue, cold decrypt, key
+// actions) as jobs of their own; the scheduler thread applies key transitions; the keyring
+// generates keys on a thread of its own. Signals arrive through an asio::signal_set
 // on the io_context, so no code runs in signal context. SIGTERM/SIGINT drain: stop accepting, answer requests in flight, close idle
 // connections, exit 0. SIGHUP re-reads the config file (log level, access lists).
 #pragma once

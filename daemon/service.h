@@ -1,6 +1,6 @@
 // The socket API of DESIGN.md §5: every endpoint's handler, over the keyring, the token core,
 // the decrypt cache and the metrics. Handlers parse strictly and answer with the shapes and
-// status codes of §5; RSA work is marked Expensive so it runs on the work pool.
+// status codes of §5; RSA work is marked Expensive so it runs as counted, queued work.
 //
 // Thread-safety: handlers run on many threads at once. The service's own state is the metrics
 // and the cache (both thread-safe) and the keyring (thread-safe, snapshot-based reads).

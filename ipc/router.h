@@ -20,9 +20,10 @@ namespace instaccess::ipc {
 
 using PathParams = std::map<std::string, std::string, std::less<>>;
 
-// Where a handler runs. Every request is first offered to its handler on the I/O thread
-// (kIoThread); a handler whose work is expensive (RSA) returns std::nullopt there and is called
-// again on the work pool (kWorker), where it must answer.
+// Where a handler runs. Every request is first offered to its handler on the connection's
+// strand (kIoThread), at once; a handler whose work is expensive (RSA) returns std::nullopt
+// there and is called again as queued work (kWorker), where it must answer. Only the second
+// stage counts against the server's work queue.
 enum class Stage { kIoThread, kWorker };
 
 using Handler =
@@ -30,7 +31,7 @@ using Handler =
 
 // Wraps a handler that is always cheap: it answers on the I/O thread.
 Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
-// Wraps a handler that is always expensive: it answers on the work pool.
+// Wraps a handler that is always expensive: it answers as queued work (Stage::kWorker).
 Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
 
 class Router {

@@ -70,12 +70,11 @@ struct Server::Connection {
 };
 
 Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits,
-               RequestHandler handler, WorkPool& pool, RequestObserver observer)
+               RequestHandler handler, RequestObserver observer)
     : io_(io),
       acceptor_(io),
       limits_(limits),
       handler_(std::move(handler)),
-      pool_(pool),
       observer_(std::move(observer)) {
   acceptor_.assign(asio::local::stream_protocol(), listener.release());
 }
@@ -134,31 +133,19 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
   };
   std::optional<Response> response = guarded(request, peer, Stage::kIoThread);
   if (!response) {
-    // Expensive: hand it to the work pool and wait on a timer that the job cancels when done.
-    // The timer and the job's completion both run on the connection's strand, so the
-    // cancellation cannot overtake the wait.
-    struct Pending {
-      explicit Pending(const UnixStream::executor_type& ex) : done(ex) {}
-      asio::steady_timer done;
-      std::optional<Response> response;
-    };
-    auto pending = std::make_shared<Pending>(conn->stream.get_executor());
-    pending->done.expires_at(asio::steady_timer::time_point::max());
-    bool queued = pool_.Submit([this, pending, guarded, request, peer] {
-      std::optional<Response> r = guarded(request, peer, Stage::kWorker);
-      asio::post(pending->done.get_executor(), [pending, r = std::move(r)]() mutable {
-        pending->response = std::move(r);
-        pending->done.cancel();
-      });
-    });
-    if (queued) {
-      beast::error_code ec;
-      co_await pending->done.async_wait(asio::redirect_error(use_awaitable, ec));
-      response = std::move(pending->response);
-      if (!response) response = JsonError(500, "internal", "internal error");
-    } else {
+    // Expensive: leave the strand for any thread of the io_context, in FIFO order with the rest
+    // of the work, then come back to the strand to answer. The count of jobs posted and not yet
+    // started is the work queue; past max_queue the answer is 503 at once.
+    if (queued_.fetch_add(1) >= limits_.max_queue) {
+      queued_--;
       response = JsonError(503, "overloaded", "server is busy; retry shortly");
       response->headers.emplace_back("Retry-After", "1");
+    } else {
+      co_await asio::post(io_.get_executor(), use_awaitable);
+      queued_--;
+      response = guarded(request, peer, Stage::kWorker);
+      co_await asio::post(conn->stream.get_executor(), use_awaitable);
+      if (!response) response = JsonError(500, "internal", "internal error");
     }
   }
   if (observer_) {
