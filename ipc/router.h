@@ -29,7 +29,7 @@ enum class Stage { kIoThread, kWorker };
 using Handler =
     std::function<std::optional<Response>(const Request&, const Peer&, const PathParams&, Stage)>;
 
-// Wraps a handler that is always cheap: it answers on the I/O thread.
+// Wraps a handler that is always cheap: it answers on the connection's strand at once.
 Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
 // Wraps a handler that is always expensive: it answers as queued work (Stage::kWorker).
 Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
