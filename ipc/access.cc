@@ -1,41 +1,10 @@
 #include "ipc/access.h"
 
-#include <grp.h>
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 
+#include "ipc/accounts.h"
+
 namespace instaccess::ipc {
-
-namespace {
-
-std::vector<char> NssBuffer(int which) {
-  long size = sysconf(which);
-  return std::vector<char>(size > 0 ? static_cast<std::size_t>(size) : 16384u);
-}
-
-std::optional<uid_t> UserId(const std::string& name) {
-  auto buf = NssBuffer(_SC_GETPW_R_SIZE_MAX);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return std::nullopt;
-  }
-  return pw.pw_uid;
-}
-
-std::optional<gid_t> GroupId(const std::string& name) {
-  auto buf = NssBuffer(_SC_GETGR_R_SIZE_MAX);
-  group gr{};
-  group* found = nullptr;
-  if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return std::nullopt;
-  }
-  return gr.gr_gid;
-}
-
-}  // namespace
 
 std::string_view RoleName(Role role) {
   switch (role) {
@@ -56,13 +25,13 @@ AccessPolicy AccessPolicy::Build(const AccessLists& lists, uid_t daemon_uid,
       if (e == "*") {
         grant->everyone = true;
       } else if (e.starts_with("group:")) {
-        if (auto gid = GroupId(e.substr(6))) {
+        if (auto gid = LookUpGroupId(e.substr(6))) {
           grant->gids.insert(*gid);
         } else if (problems != nullptr) {
           problems->push_back("access." + std::string(RoleName(role)) + ": no such group '" +
                               e.substr(6) + "'");
         }
-      } else if (auto uid = UserId(e)) {
+      } else if (auto uid = LookUpUserId(e)) {
         grant->uids.insert(*uid);
       } else if (problems != nullptr) {
         problems->push_back("access." + std::string(RoleName(role)) + ": no such user '" + e + "'");

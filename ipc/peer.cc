@@ -1,6 +1,5 @@
 #include "ipc/peer.h"
 
-#include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,18 +8,11 @@
 #include <fstream>
 #include <vector>
 
+#include "ipc/accounts.h"
+
 namespace instaccess::ipc {
 
 namespace {
-
-std::string UserName(uid_t uid) {
-  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 4096u);
-  passwd pw{};
-  passwd* found = nullptr;
-  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return {};
-  return pw.pw_name;
-}
 
 std::string ProcessName(pid_t pid) {
   std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
@@ -33,7 +25,7 @@ std::string ProcessName(pid_t pid) {
 
 std::string Peer::User() const {
   std::string s = "uid " + std::to_string(uid);
-  if (std::string user = UserName(uid); !user.empty()) s += " (" + user + ")";
+  if (std::string user = LookUpUserName(uid); !user.empty()) s += " (" + user + ")";
   return s;
 }
 

@@ -1,6 +1,5 @@
 #include "ipc/unix_socket.h"
 
-#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -8,7 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
+
+#include "ipc/accounts.h"
 
 namespace instaccess::ipc {
 
@@ -50,17 +50,6 @@ Status RemoveIfStale(const std::string& path, const sockaddr_un& addr) {
   return Status::Ok();
 }
 
-Result<gid_t> GroupId(const std::string& name) {
-  long size = sysconf(_SC_GETGR_R_SIZE_MAX);
-  std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 4096u);
-  group gr{};
-  group* found = nullptr;
-  if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return InvalidArgument("no such group: " + name);
-  }
-  return gr.gr_gid;
-}
-
 }  // namespace
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
@@ -93,8 +82,8 @@ Result<UniqueFd> ListenUnix(const SocketOptions& options) {
     return FailedPrecondition(Errno("cannot bind " + options.path));
   }
   if (!options.group.empty()) {
-    auto gid = GroupId(options.group);
-    if (!gid) return gid.error();
+    auto gid = LookUpGroupId(options.group);
+    if (!gid) return InvalidArgument("no such group: " + options.group);
     if (chown(options.path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
       return FailedPrecondition(Errno("cannot give " + options.path + " to group " + options.group));
     }
