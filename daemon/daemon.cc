@@ -124,6 +124,7 @@ int RunDaemon(Config config, std::string config_path) {
 
   const unsigned workers = WorkerCount(config.daemon.workers);
   ipc::ServerLimits limits = LimitsFrom(config);
+  limits.threads = workers;
   asio::io_context io;
   ipc::Server* server_ptr = nullptr;
   Scheduler* scheduler_ptr = nullptr;
@@ -159,12 +160,19 @@ int RunDaemon(Config config, std::string config_path) {
   scheduler.Start();
   server.Start();
 
-  // WATCHDOG=1 at half of WatchdogSec, from the io threads: a wedged io_context stops it.
+  // WATCHDOG=1 at half of WatchdogSec, from the main thread, and only while every event loop
+  // has answered the previous heartbeat: a wedged main thread or event loop stops it.
   asio::steady_timer watchdog(io);
   std::function<void(const boost::system::error_code&)> on_watchdog =
       [&](const boost::system::error_code& ec) {
         if (ec) return;
-        NotifyWatchdog();
+        if (server.Heartbeat(2 * *WatchdogInterval())) {
+          NotifyWatchdog();
+        } else {
+          spdlog::error("an event loop has not run for {} ms; not telling systemd we are alive",
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            2 * *WatchdogInterval()).count());
+        }
         watchdog.expires_after(*WatchdogInterval());
         watchdog.async_wait(on_watchdog);
       };
@@ -209,11 +217,10 @@ int RunDaemon(Config config, std::string config_path) {
   spdlog::info("instaccessd serving on {} with {} worker threads; active sig {} enc {}", where,
                workers, set->active_sig->kid(), set->active_enc->kid());
   NotifyReady("serving on " + where);
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < workers; ++i) threads.emplace_back([&io] { io.run(); });
-  // Runs until Drain() has left nothing to do; the signal set is cancelled once draining starts.
+  // The main thread accepts and handles signals and the watchdog; the server's threads serve.
+  // Runs until Drain() has left nothing to do here; the signal set is not re-armed after a stop.
   io.run();
-  for (auto& t : threads) t.join();
+  server.Join();
   scheduler.Stop();
 
   if (own_socket) unlink(config.daemon.socket.c_str());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <thread>
 
 namespace instaccess::ipc {
 
@@ -66,41 +67,87 @@ bool IsDisconnect(const beast::error_code& ec) {
 struct Server::Connection {
   explicit Connection(UnixSocket socket) : stream(std::move(socket)) {}
   UnixStream stream;
-  Phase phase = Phase::kIdle;  // Touched only on the connection's strand.
+  Phase phase = Phase::kIdle;  // Touched only on the connection's event loop.
+};
+
+// An io_context run by one thread (concurrency hint 1 lets Asio queue the thread's own work
+// privately, without waking anyone) and that thread. The work guard keeps it running while it
+// has no connection.
+struct Server::Loop {
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  std::thread thread;
+  // steady_clock ticks of the last heartbeat the loop ran (Heartbeat()).
+  std::atomic<std::chrono::steady_clock::rep> beat{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
 };
 
 Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits,
                RequestHandler handler, RequestObserver observer)
-    : io_(io),
-      acceptor_(io),
+    : acceptor_(asio::make_strand(io)),
       limits_(limits),
       handler_(std::move(handler)),
       observer_(std::move(observer)) {
   acceptor_.assign(asio::local::stream_protocol(), listener.release());
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, limits_.threads); ++i) {
+    loops_.push_back(std::make_unique<Loop>());
+  }
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  for (auto& loop : loops_) {
+    if (!loop->thread.joinable()) continue;
+    loop->io.stop();
+    loop->thread.join();
+  }
+}
 
-void Server::Start() { asio::co_spawn(acceptor_.get_executor(), Accept(), asio::detached); }
+void Server::Start() {
+  for (auto& loop : loops_) loop->thread = std::thread([&io = loop->io] { io.run(); });
+  asio::co_spawn(acceptor_.get_executor(), Accept(), asio::detached);
+}
 
 void Server::Drain() {
   draining_ = true;
+  // On the acceptor's strand, so no connection can be half handed to a loop meanwhile.
   asio::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
+    for (auto& loop : loops_) loop->work.reset();
   });
   std::scoped_lock lock(mu_);
   for (const auto& conn : connections_) {
-    // Runs on the connection's strand, so it cannot interleave with the coroutine's own steps.
+    // Runs on the connection's loop, so it cannot interleave with the coroutine's own steps.
     asio::post(conn->stream.get_executor(), [conn] {
       if (conn->phase == Phase::kIdle) conn->stream.cancel();
     });
   }
 }
 
+bool Server::Heartbeat(std::chrono::steady_clock::duration within) {
+  using std::chrono::steady_clock;
+  const steady_clock::rep now = steady_clock::now().time_since_epoch().count();
+  bool all_alive = true;
+  for (auto& loop : loops_) {
+    all_alive &= steady_clock::duration(now - loop->beat.load()) <= within;
+    asio::post(loop->io, [&beat = loop->beat] {
+      beat = steady_clock::now().time_since_epoch().count();
+    });
+  }
+  return all_alive;
+}
+
+void Server::Join() {
+  for (auto& loop : loops_) {
+    if (loop->thread.joinable()) loop->thread.join();
+  }
+}
+
 asio::awaitable<void> Server::Accept() {
   for (;;) {
-    UnixSocket socket(asio::make_strand(io_));
+    // Round robin: with keep-alive clients this spreads connections, and so work, evenly.
+    Loop& loop = *loops_[next_loop_++ % loops_.size()];
+    UnixSocket socket(loop.io);
     beast::error_code ec;
     co_await acceptor_.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (draining_ || ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
@@ -114,8 +161,10 @@ asio::awaitable<void> Server::Accept() {
       std::scoped_lock lock(mu_);
       connections_.insert(conn);
     }
-    live_++;
-    asio::co_spawn(conn->stream.get_executor(), Serve(conn), asio::detached);
+    // Decided here, where connections arrive one at a time: a check in Serve() would run on the
+    // loops, after later arrivals were counted, and could turn away connections within the limit.
+    const bool over_limit = live_++ >= limits_.max_connections;
+    asio::co_spawn(conn->stream.get_executor(), Serve(conn, over_limit), asio::detached);
   }
 }
 
@@ -133,18 +182,17 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
   };
   std::optional<Response> response = guarded(request, peer, Stage::kIoThread);
   if (!response) {
-    // Expensive: leave the strand for any thread of the io_context, in FIFO order with the rest
-    // of the work, then come back to the strand to answer. The count of jobs posted and not yet
-    // started is the work queue; past max_queue the answer is 503 at once.
+    // Expensive: go to the back of the loop's queue, behind the requests of its other
+    // connections that are already read, in FIFO order. The count of jobs posted and not yet
+    // started, over all loops, is the work queue; past max_queue the answer is 503 at once.
     if (queued_.fetch_add(1) >= limits_.max_queue) {
       queued_--;
       response = JsonError(503, "overloaded", "server is busy; retry shortly");
       response->headers.emplace_back("Retry-After", "1");
     } else {
-      co_await asio::post(io_.get_executor(), use_awaitable);
+      co_await asio::post(conn->stream.get_executor(), use_awaitable);
       queued_--;
       response = guarded(request, peer, Stage::kWorker);
-      co_await asio::post(conn->stream.get_executor(), use_awaitable);
       if (!response) response = JsonError(500, "internal", "internal error");
     }
   }
@@ -165,12 +213,12 @@ void Server::Forget(const std::shared_ptr<Connection>& conn) {
   connections_.erase(conn);
 }
 
-asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn) {
+asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_limit) {
   UnixStream& stream = conn->stream;
   beast::error_code ec;
 
-  if (live_.load() > limits_.max_connections) {
-    spdlog::warn("refusing connection: {} open, limit {}", live_.load(), limits_.max_connections);
+  if (over_limit) {
+    spdlog::warn("refusing connection: already {} open, the limit", limits_.max_connections);
     auto res = ToBeast(JsonError(503, "overloaded", "too many connections"), false);
     res.set(http::field::retry_after, "1");
     stream.expires_after(limits_.read_timeout);

@@ -1,11 +1,14 @@
 // HTTP/1.1 over a listening Unix stream socket.
 //
-// Every connection is a coroutine on its own strand; the io_context may be run by many threads
-// (the daemon runs one per core), so requests on different connections are handled in parallel.
-// Expensive work (RSA) is posted to the io_context as a job of its own and counted: the count is
-// the work queue, bounded by max_queue. The same threads do I/O and RSA, so a request costs
-// no hand-off between thread pools (measured: ~0.7 context switches per issue request against
-// ~3 with a separate worker pool, and ~9% more tokens per second on 2 cores).
+// The listening socket is served on the caller's io_context; each accepted connection is handed,
+// in turn, to one of `threads` event loops, each a single-threaded io_context on a thread of its
+// own (the daemon runs one per core). A connection's coroutine runs on its loop from then on, so
+// requests on different connections are handled in parallel, and one request never changes
+// thread. Expensive work (RSA) is posted to the back of the loop's queue as a job of its own and
+// counted: the count over all loops is the work queue, bounded by max_queue. The same threads do
+// I/O and RSA, and a loop needs no locks or wake-ups of other threads (measured on 2 cores: one
+// io_context run by every thread, with strands, cost 0.66 context switches per issue request;
+// see docs/design.md, "Performance").
 // Keep-alive and pipelining are supported: bytes after one request stay in the connection's
 // buffer for the next.
 //
@@ -14,7 +17,8 @@
 // after idle_timeout, and past max_connections new connections get 503 and are closed. A bad
 // request gets an error answer (400/413/431) and its connection is closed; the server goes on.
 //
-// Thread-safety: Start() once; Drain() from any thread; connections() from any thread.
+// Thread-safety: Start() once; Drain() from any thread; Join() once, from the thread that owns
+// the Server; connections() and queued() from any thread.
 #pragma once
 
 #include <atomic>
@@ -24,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_set>
+#include <vector>
 
 #include "ipc/asio.h"
 #include "ipc/http_types.h"
@@ -47,11 +52,13 @@ struct ServerLimits {
   // Expensive requests waiting for a thread; past this they get 503 overloaded + Retry-After.
   // 256 is about 30 ms of RSA-2048 work on 2 cores: beyond that, waiting helps nobody.
   std::size_t max_queue = 256;
+  // Event loops (threads) that serve connections and do their RSA work; at least 1.
+  std::size_t threads = 1;
 };
 
-// Called first on the connection's strand (Stage::kIoThread); returning nullopt queues the
-// request as expensive work, and the handler is called again (Stage::kWorker) on whichever
-// thread of the io_context takes it, where it must answer.
+// Called first as soon as the request is read (Stage::kIoThread); returning nullopt queues the
+// request as expensive work, and the handler is called again (Stage::kWorker) when the
+// connection's event loop reaches it, where it must answer.
 using RequestHandler = std::function<std::optional<Response>(const Request&, const Peer&, Stage)>;
 // Told about every answered request, for metrics and logs.
 using RequestObserver =
@@ -59,30 +66,41 @@ using RequestObserver =
 
 class Server {
  public:
+  // `io` only accepts; whoever runs it must also run it to the end of a Drain().
   Server(asio::io_context& io, UniqueFd listener, ServerLimits limits, RequestHandler handler,
          RequestObserver observer = nullptr);
+  // Without Drain() and Join() first, stops the event loops where they are.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Starts accepting and the event loops' threads.
   void Start();
   // Stops accepting, lets requests in flight finish and be answered, closes idle connections.
-  // When the last connection is gone the server holds no more work on the io_context.
+  // The server then holds no more work on `io`, and each event loop ends with its last connection.
   void Drain();
+  // Waits, after Drain(), for the event loops to end.
+  void Join();
+  // For a watchdog: true when every event loop has run the heartbeat posted to it by the previous
+  // call (or been started) within `within`; then posts the next heartbeat. A loop stuck in one
+  // job makes it false.
+  bool Heartbeat(std::chrono::steady_clock::duration within);
   std::size_t connections() const { return live_.load(); }
   // Expensive requests queued and not yet started.
   std::size_t queued() const { return queued_.load(); }
 
  private:
   struct Connection;
+  struct Loop;
   asio::awaitable<void> Accept();
-  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn, bool over_limit);
   asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn, Request request,
                                    const Peer& peer);
   void Forget(const std::shared_ptr<Connection>& conn);
 
-  asio::io_context& io_;
   asio::local::stream_protocol::acceptor acceptor_;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::size_t next_loop_ = 0;  // Touched only on the acceptor's strand.
   const ServerLimits limits_;
   const RequestHandler handler_;
   const RequestObserver observer_;
