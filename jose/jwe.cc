@@ -42,23 +42,6 @@ struct WipedBuffer {
   ~WipedBuffer() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 };
 
-bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, bool raw_rsa1_5) {
-  switch (alg) {
-    case Alg::kRsaOaep:
-    case Alg::kRsaOaep256: {
-      const EVP_MD* md = alg == Alg::kRsaOaep ? internal::Sha1() : internal::Sha256();
-      return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
-             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1;
-    }
-    case Alg::kRsa1_5:
-      return EVP_PKEY_CTX_set_rsa_padding(ctx, raw_rsa1_5 ? RSA_NO_PADDING : RSA_PKCS1_PADDING) ==
-             1;
-    default:
-      return false;
-  }
-}
-
 // RSAES-PKCS1-v1_5 decoding (RFC 8017 §7.2.2 step 3) of the k-byte block `em` for a message of
 // exactly `want` bytes, without branches or early exits on any byte of `em`:
 //   em = 0x00 || 0x02 || PS (k - want - 3 non-zero bytes) || 0x00 || M (want bytes).
@@ -78,11 +61,9 @@ Cek::~Cek() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 
 Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek) {
   if (key.use() != Use::kEnc) return FailedPrecondition("not an encryption key");
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey(), nullptr));
+  EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kEncrypt);
   std::size_t len = 0;
-  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
-      !ConfigureKeyTransport(ctx.get(), key.alg(), false) ||
-      EVP_PKEY_encrypt(ctx.get(), nullptr, &len, cek.data(), cek.size()) != 1) {
+  if (!ctx || EVP_PKEY_encrypt(ctx.get(), nullptr, &len, cek.data(), cek.size()) != 1) {
     return SslError("RSA encrypt setup");
   }
   std::string out(len, '\0');
@@ -115,10 +96,10 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
   // reveals nothing the attacker does not know.
   if (usable) {
     const bool raw = key.alg() == Alg::kRsa1_5;
-    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey(), nullptr));
+    // RSA1_5's context has no padding (key_context.h): the block is checked below.
+    EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kDecrypt);
     int rc = 0;
-    if (ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
-        ConfigureKeyTransport(ctx.get(), key.alg(), raw)) {
+    if (ctx) {
       rc = EVP_PKEY_decrypt(ctx.get(), em.bytes.data(), &em_len, U8(encrypted_key),
                             encrypted_key.size());
     }

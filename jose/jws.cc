@@ -27,16 +27,6 @@ bool Sha256Of(std::string_view data, Digest* out) {
          len == out->size();
 }
 
-// Padding for the key's alg. PS256 per RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as
-// the hash (jwcrypto, json-jwt and OpenSSL's "digest" length all agree on 32).
-bool ConfigureSignature(EVP_PKEY_CTX* ctx, Alg alg) {
-  if (EVP_PKEY_CTX_set_signature_md(ctx, internal::Sha256()) != 1) return false;
-  if (alg == Alg::kRS256) return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
-  return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, internal::Sha256()) == 1;
-}
-
 }  // namespace
 
 Result<std::string> SignRaw(const RsaKey& key, std::string_view signing_input) {
@@ -44,10 +34,9 @@ Result<std::string> SignRaw(const RsaKey& key, std::string_view signing_input) {
   if (!key.has_private()) return FailedPrecondition("signing needs a private key");
   Digest digest{};
   if (!Sha256Of(signing_input, &digest)) return SslError("SHA-256");
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey(), nullptr));
+  EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kSign);
   std::size_t sig_len = 0;
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || !ConfigureSignature(ctx.get(), key.alg()) ||
-      EVP_PKEY_sign(ctx.get(), nullptr, &sig_len, digest.data(), digest.size()) != 1) {
+  if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &sig_len, digest.data(), digest.size()) != 1) {
     return SslError("RSA sign setup");
   }
   std::string sig(sig_len, '\0');
@@ -64,9 +53,8 @@ bool VerifyRaw(const RsaKey& key, std::string_view signing_input, std::string_vi
   // RFC 8017 §8.2.2: the signature is exactly k octets; shorter encodings are not accepted.
   if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()))) return false;
   Digest digest{};
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey(), nullptr));
-  bool ok = Sha256Of(signing_input, &digest) && ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-            ConfigureSignature(ctx.get(), key.alg()) &&
+  EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kVerify);
+  bool ok = Sha256Of(signing_input, &digest) && ctx &&
             EVP_PKEY_verify(ctx.get(), U8(signature), signature.size(), digest.data(),
                             digest.size()) == 1;
   ClearSslErrors();

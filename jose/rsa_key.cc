@@ -10,11 +10,13 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <mutex>
 #include <utility>
 
 #include "common/ssl_error.h"
 #include "common/ssl_ptr.h"
 #include "jose/base64url.h"
+#include "jose/key_context.h"
 
 namespace instaccess::jose {
 
@@ -29,9 +31,9 @@ constexpr int kMaxBits = 8192;
 constexpr unsigned long kPublicExponent = 65537;
 
 using DecoderCtxPtr =
-    std::unique_ptr<OSSL_DECODER_CTX, internal::SslDeleter<OSSL_DECODER_CTX_free>>;
+    std::unique_ptr<OSSL_DECODER_CTX, instaccess::internal::SslDeleter<OSSL_DECODER_CTX_free>>;
 using EncoderCtxPtr =
-    std::unique_ptr<OSSL_ENCODER_CTX, internal::SslDeleter<OSSL_ENCODER_CTX_free>>;
+    std::unique_ptr<OSSL_ENCODER_CTX, instaccess::internal::SslDeleter<OSSL_ENCODER_CTX_free>>;
 
 std::shared_ptr<EVP_PKEY> Share(EvpPkeyPtr pkey) {
   return std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free);
@@ -152,9 +154,34 @@ Use UseOf(Alg alg) { return (alg == Alg::kRS256 || alg == Alg::kPS256) ? Use::kS
 
 std::string_view UseName(Use use) { return use == Use::kSig ? "sig" : "enc"; }
 
+// Indexed by KeyOp, prepared on first use (most keys a process loads, e.g. old verification
+// keys, never do most operations). After its once_flag, a context is only read, and
+// EVP_PKEY_CTX_dup only reads its source.
+struct RsaKey::PreparedContexts {
+  std::array<std::once_flag, 4> once;
+  std::array<EvpPkeyCtxPtr, 4> by_op;
+};
+
 RsaKey::RsaKey(std::shared_ptr<EVP_PKEY> pkey, Alg alg, bool has_private, std::string kid)
-    : pkey_(std::move(pkey)), alg_(alg), has_private_(has_private), kid_(std::move(kid)) {
+    : pkey_(std::move(pkey)),
+      contexts_(std::make_shared<PreparedContexts>()),
+      alg_(alg),
+      has_private_(has_private),
+      kid_(std::move(kid)) {
   if (kid_.empty()) kid_ = Thumbprint();
+}
+
+EvpPkeyCtxPtr RsaKey::NewContext(KeyOp op) const {
+  const bool for_use = (use() == Use::kSig) == (op == KeyOp::kSign || op == KeyOp::kVerify);
+  const bool needs_private = op == KeyOp::kSign || op == KeyOp::kDecrypt;
+  if (!for_use || (needs_private && !has_private_)) return nullptr;
+  const auto i = static_cast<std::size_t>(op);
+  std::call_once(contexts_->once[i], [&] {
+    contexts_->by_op[i] = internal::PrepareContext(pkey_.get(), alg_, op);
+  });
+  const EVP_PKEY_CTX* prepared = contexts_->by_op[i].get();
+  if (prepared == nullptr) return nullptr;
+  return EvpPkeyCtxPtr(EVP_PKEY_CTX_dup(prepared));
 }
 
 Result<RsaKey> RsaKey::Generate(int bits, Alg alg) {

@@ -5,7 +5,8 @@
 // Keys under 2048 bits and public exponents other than 65537 are refused at every entry point.
 //
 // RsaKey is an immutable value with shared ownership of its EVP_PKEY: cheap to copy, safe to use
-// from many threads at once (every operation makes its own EVP_PKEY_CTX).
+// from many threads at once (every operation works on its own copy of a context the key
+// prepared the first time it did that operation; see key_context.h).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "common/secret_bytes.h"
+#include "common/ssl_ptr.h"
 #include "common/status.h"
 
 namespace instaccess::jose {
@@ -34,6 +36,9 @@ enum class Alg {
 };
 
 enum class Use { kSig, kEnc };
+
+// The RSA operations a key may be prepared for.
+enum class KeyOp { kSign, kVerify, kEncrypt, kDecrypt };
 
 std::string_view AlgName(Alg alg);               // "RS256", "RSA-OAEP", ...
 Result<Alg> ParseAlg(std::string_view name);     // exact, case-sensitive; not in whitelist -> error
@@ -75,11 +80,16 @@ class RsaKey {
 
   // For jws/jwe inside this library.
   EVP_PKEY* pkey() const { return pkey_.get(); }
+  // A fresh context for `op`, set up for alg(); null if the key cannot do `op` (a public-only key
+  // cannot sign or decrypt; a signing key cannot encrypt) or OpenSSL is out of memory.
+  EvpPkeyCtxPtr NewContext(KeyOp op) const;
 
  private:
+  struct PreparedContexts;
   RsaKey(std::shared_ptr<EVP_PKEY> pkey, Alg alg, bool has_private, std::string kid);
 
   std::shared_ptr<EVP_PKEY> pkey_;
+  std::shared_ptr<PreparedContexts> contexts_;  // Shared by copies; thread-safe.
   Alg alg_;
   bool has_private_;
   std::string kid_;
