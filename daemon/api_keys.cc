@@ -153,9 +153,10 @@ Response Service::Backup(const ipc::Peer& peer) {
   // A snapshot file beside the store (same filesystem, same 0700 directory), read back and
   // removed: the content stays sealed, so it may travel.
   std::filesystem::path store(config_.store.path);
-  std::string tmp = (store.parent_path() / (store.filename().string() + ".backup-" +
-                                            jose::RandomUuidV4()))
-                        .string();
+  auto unique = jose::RandomUuidV4();
+  if (!unique) return KeystoreError(unique.error(), "backup");
+  std::string tmp =
+      (store.parent_path() / (store.filename().string() + ".backup-" + *unique)).string();
   instaccess::Status s = keyring_.Backup(tmp, clock_.NowUnix(), peer.Describe());
   if (!s.ok()) {
     std::filesystem::remove(tmp);

@@ -142,13 +142,16 @@ Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann
   if (RAND_bytes(cek.bytes.data(), static_cast<int>(cek.size)) != 1) return SslError("RAND_bytes");
   auto wrapped = WrapCek(key, cek.span());
   if (!wrapped) return wrapped.error();
-  std::string out = Base64UrlEncode(*text);
+  std::string out;
+  // Header, key, IV, ciphertext (plaintext + a block of padding), tag: 4/3 each, and the dots.
+  out.reserve((text->size() + wrapped->size() + plaintext.size() + 64) * 4 / 3 + 8);
+  AppendBase64Url(*text, &out);
   // The AAD is the ASCII of the encoded header (RFC 7516 §5.1 step 14).
   auto sealed = SealContent(enc, cek.span(), out, plaintext);
   if (!sealed) return sealed.error();
   for (const std::string* part : {&*wrapped, &sealed->iv, &sealed->ciphertext, &sealed->tag}) {
     out += '.';
-    out += Base64UrlEncode(*part);
+    AppendBase64Url(*part, &out);
   }
   return out;
 }

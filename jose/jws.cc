@@ -71,13 +71,15 @@ Result<std::string> SignJws(const RsaKey& key, const nlohmann::json& header,
   h["alg"] = std::string(AlgName(key.alg()));
   auto text = DumpJson(h);
   if (!text) return text.error();
-  std::string out = Base64UrlEncode(*text);
+  std::string out;
+  out.reserve((text->size() + payload.size() + 512) * 4 / 3 + 2);  // up to RSA-4096's signature
+  AppendBase64Url(*text, &out);
   out += '.';
-  out += Base64UrlEncode(payload);
+  AppendBase64Url(payload, &out);
   auto sig = SignRaw(key, out);
   if (!sig) return sig.error();
   out += '.';
-  out += Base64UrlEncode(*sig);
+  AppendBase64Url(*sig, &out);
   return out;
 }
 

@@ -1,10 +1,11 @@
 #include "jose/token.h"
 
-#include <sodium.h>
+#include <openssl/rand.h>
 
 #include <array>
 #include <cmath>
 
+#include "common/ssl_error.h"
 #include "jose/compact.h"
 #include "jose/json_strict.h"
 #include "jose/jwe.h"
@@ -132,11 +133,9 @@ std::string_view TokenErrorName(TokenError error) {
   return kInvalidTokenCode;
 }
 
-std::string RandomUuidV4() {
-  // libsodium's randombytes never fails (it aborts if the OS has no CSPRNG).
-  if (sodium_init() < 0) std::abort();
+Result<std::string> RandomUuidV4() {
   std::array<std::uint8_t, 16> b{};
-  randombytes_buf(b.data(), b.size());
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) return SslError("RAND_bytes");
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // variant 10xx
   static constexpr char kHex[] = "0123456789abcdef";
@@ -165,7 +164,9 @@ Result<nlohmann::json> BuildStandardClaims(const nlohmann::json& caller_claims,
   if (issuer.empty()) return InvalidArgument("issuer must not be empty");
   nlohmann::json claims = caller_claims;
   claims["iss"] = std::string(issuer);
-  claims["jti"] = RandomUuidV4();
+  auto jti = RandomUuidV4();
+  if (!jti) return jti.error();
+  claims["jti"] = std::move(*jti);
   claims["iat"] = now_unix;
   claims["exp"] = now_unix + ttl_seconds;
   return claims;

@@ -50,8 +50,9 @@ Result<nlohmann::json> BuildStandardClaims(const nlohmann::json& caller_claims,
                                            std::string_view issuer, std::int64_t now_unix,
                                            std::int64_t ttl_seconds);
 
-// A random (version 4, RFC 9562 §5.4) UUID in its 36-character text form.
-std::string RandomUuidV4();
+// A random (version 4, RFC 9562 §5.4) UUID in its 36-character text form, from OpenSSL's DRBG
+// (per thread, no system call; an error only if it could never be seeded).
+Result<std::string> RandomUuidV4();
 
 struct IssueOptions {
   ContentEnc content_enc = ContentEnc::kA128CbcHs256;  // Canvas's choice

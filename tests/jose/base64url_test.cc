@@ -26,6 +26,16 @@ BOOST_AUTO_TEST_CASE(encodes_rfc4648_examples_without_padding) {
   BOOST_CHECK_EQUAL(Base64UrlEncode(std::string_view("\xfb\xff")), "-_8");
 }
 
+BOOST_AUTO_TEST_CASE(append_keeps_what_is_there) {
+  std::string out = "head.";
+  AppendBase64Url("foob", &out);
+  out += '.';
+  AppendBase64Url("", &out);
+  out += '.';
+  AppendBase64Url("fo", &out);
+  BOOST_CHECK_EQUAL(out, "head.Zm9vYg..Zm8");
+}
+
 BOOST_AUTO_TEST_CASE(rejects_padding_whitespace_and_foreign_alphabet) {
   BOOST_CHECK(!Base64UrlDecode("Zg==").has_value());
   BOOST_CHECK(!Base64UrlDecode("Zm9v\n").has_value());

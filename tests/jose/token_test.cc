@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(standard_claims_are_set_by_the_helper) {
       "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   std::set<std::string> seen;
   for (int i = 0; i < 200; ++i) {
-    std::string jti = RandomUuidV4();
+    std::string jti = RandomUuidV4().value();
     BOOST_CHECK_MESSAGE(std::regex_match(jti, kUuid4), jti);
     seen.insert(jti);
   }
