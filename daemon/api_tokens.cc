@@ -1,6 +1,9 @@
 // POST /api/v1/inst_access_tokens and POST /api/v1/inst_access_tokens/decrypt.
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cstdint>
+
 #include "daemon/request_body.h"
 #include "daemon/service.h"
 
@@ -93,11 +96,19 @@ std::optional<std::string_view> PlainTokenBody(std::string_view body) {
   constexpr std::string_view kSuffix = "\"}";
   if (!body.starts_with(kPrefix) || !body.ends_with(kSuffix)) return std::nullopt;
   std::string_view token = body.substr(kPrefix.size(), body.size() - kPrefix.size() - kSuffix.size());
-  for (char c : token) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    if (!ok) return std::nullopt;
-  }
+  // A table and no early exit: the compiler vectorises this (a branch per character was 2 us of
+  // every decrypt on a 1.4 KB token, most of a cache hit's own work).
+  static constexpr auto kAllowed = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+      t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    }
+    return t;
+  }();
+  std::uint8_t all = 1;
+  for (char c : token) all &= kAllowed[static_cast<unsigned char>(c)];
+  if (all == 0) return std::nullopt;
   return token;
 }
 
@@ -177,11 +188,13 @@ std::optional<Response> Service::Decrypt(const ipc::Request& req, ipc::Stage sta
   std::int64_t now = clock_.NowUnix();
   std::int64_t skew = config_.tokens.clock_skew.count();
 
-  if (auto hit = cache_.Find(token, now, skew)) {
-    metrics_.CountDecrypt(DecryptOutcome::kCached);
-    return ipc::JsonOk(std::move(hit->response_body));
+  if (stage == ipc::Stage::kIoThread) {
+    if (auto hit = cache_.Find(token, now, skew)) {
+      metrics_.CountDecrypt(DecryptOutcome::kCached);
+      return ipc::JsonOk(std::move(hit->response_body));
+    }
+    return std::nullopt;  // RSA work: queued (the cache is not asked again there)
   }
-  if (stage == ipc::Stage::kIoThread) return std::nullopt;  // RSA work: on the pool
 
   if (token.size() > config_.limits.max_token) {
     metrics_.CountDecrypt(DecryptOutcome::kInvalid);
