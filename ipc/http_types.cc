@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ipc/asio.h"
+
 namespace instaccess::ipc {
 
 Response JsonError(int status, std::string_view code, std::string_view message) {
@@ -35,6 +37,37 @@ Response JsonOk(std::string body, int status) {
   r.status = status;
   r.body = std::move(body);
   return r;
+}
+
+std::string SerializeResponse(const Response& response, bool keep_alive) {
+  auto framing_safe = [](std::string_view text, bool is_name) {
+    return text.find_first_of(is_name ? "\r\n:" : "\r\n") == std::string_view::npos &&
+           !(is_name && text.empty());
+  };
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  std::string out;
+  out.reserve(160 + response.body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += reason.empty() ? std::string_view("Unknown") : reason;
+  out += "\r\nServer: instaccessd\r\nContent-Type: ";
+  out += framing_safe(response.content_type, false) ? std::string_view(response.content_type)
+                                                    : std::string_view("application/octet-stream");
+  out += "\r\nContent-Length: ";
+  out += std::to_string(response.body.size());
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    if (!framing_safe(name, true) || !framing_safe(value, false)) continue;
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += response.body;
+  return out;
 }
 
 }  // namespace instaccess::ipc

@@ -36,4 +36,10 @@ Response ErrorFromStatus(const Status& status);
 // 200 with a JSON body.
 Response JsonOk(std::string body, int status = 200);
 
+// The HTTP/1.1 bytes of `response`: status line, Server, Content-Type, Content-Length, the extra
+// headers, Connection: close unless `keep_alive`, then the body. One string, written with one
+// system call. Extra headers whose name or value could break the framing (CR, LF, ':' in a name)
+// are dropped: handlers set them from constants, so one would be a bug, not an attack.
+std::string SerializeResponse(const Response& response, bool keep_alive);
+
 }  // namespace instaccess::ipc

@@ -6,8 +6,9 @@ namespace instaccess::ipc {
 
 namespace {
 
-std::vector<std::string> Split(std::string_view path) {
-  std::vector<std::string> out;
+// The non-empty segments of `path`, as views into it (no copies: this runs for every request).
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -16,7 +17,7 @@ std::vector<std::string> Split(std::string_view path) {
     }
     std::size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
+    out.push_back(path.substr(i, j - i));
     i = j;
   }
   return out;
@@ -26,12 +27,12 @@ bool IsPlaceholder(const std::string& s) {
   return s.size() > 2 && s.front() == '{' && s.back() == '}';
 }
 
-bool Match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+bool Match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
            PathParams* params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (IsPlaceholder(pattern[i])) {
-      (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = path[i];
+      (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = std::string(path[i]);
     } else if (pattern[i] != path[i]) {
       return false;
     }
@@ -43,7 +44,9 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
 
 void Router::Add(std::string method, std::string pattern, std::optional<Role> role,
                  Handler handler) {
-  routes_.push_back({std::move(method), Split(pattern), role, std::move(handler)});
+  std::vector<std::string> segments;
+  for (std::string_view segment : Split(pattern)) segments.emplace_back(segment);
+  routes_.push_back({std::move(method), std::move(segments), role, std::move(handler)});
 }
 
 Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
@@ -62,7 +65,7 @@ Handler Expensive(std::function<Response(const Request&, const Peer&, const Path
 
 std::optional<Response> Router::Dispatch(const Request& request, const Peer& peer,
                                          const AccessPolicy& policy, Stage stage) const {
-  std::vector<std::string> path = Split(request.path);
+  std::vector<std::string_view> path = Split(request.path);
   bool path_known = false;
   for (const Route& route : routes_) {
     PathParams params;

@@ -41,14 +41,15 @@ Result<std::vector<std::string_view>> SplitCompact(std::string_view token, std::
 enum class HeaderKind { kJws, kJwe };
 
 struct ProtectedHeader {
-  nlohmann::json json;
   Alg alg = Alg::kRS256;
   ContentEnc enc = ContentEnc::kA128CbcHs256;  // meaningful for a JWE only
   std::optional<std::string> kid;
   std::optional<std::string> cty;
 };
 
-// InvalidArgument with the reason on any rule above.
+// InvalidArgument with the reason on any rule above. Each thread remembers the last header it
+// accepted of each kind: the tokens of one issuer all carry the same one, and a repeat is then
+// answered without decoding and parsing it again (2.4 us of every decrypt, two headers).
 Result<ProtectedHeader> ParseProtectedHeader(std::string_view header_b64u, HeaderKind kind);
 
 }  // namespace instaccess::jose

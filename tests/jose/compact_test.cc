@@ -94,6 +94,27 @@ BOOST_AUTO_TEST_CASE(header_accepts_canvas_shapes) {
   BOOST_CHECK(ours->enc == ContentEnc::kA256Gcm);
 }
 
+BOOST_AUTO_TEST_CASE(a_remembered_header_answers_only_for_the_same_text_and_kind) {
+  const std::string a = R"({"alg":"RSA-OAEP","enc":"A128CBC-HS256","kid":"a"})";
+  const std::string b = R"({"alg":"RSA1_5","enc":"A256GCM","kid":"b"})";
+  for (int round = 0; round < 2; ++round) {  // the second round is answered from memory
+    auto ha = Header(a, HeaderKind::kJwe);
+    BOOST_REQUIRE(ha.has_value());
+    BOOST_CHECK_EQUAL(ha->kid.value(), "a");
+    BOOST_CHECK(ha->alg == Alg::kRsaOaep);
+    BOOST_CHECK(Header(a, HeaderKind::kJwe)->enc == ContentEnc::kA128CbcHs256);
+    // The same text as the other kind is judged as that kind, not remembered.
+    BOOST_CHECK(Rejected(a, HeaderKind::kJws, "wrong use"));
+    auto hb = Header(b, HeaderKind::kJwe);
+    BOOST_REQUIRE(hb.has_value());
+    BOOST_CHECK_EQUAL(hb->kid.value(), "b");
+    BOOST_CHECK(hb->enc == ContentEnc::kA256Gcm);
+    // A refused header is never remembered as accepted.
+    BOOST_CHECK(Rejected(R"({"alg":"RSA-OAEP","enc":"A128CBC-HS256","zip":"DEF"})",
+                         HeaderKind::kJwe, "zip"));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(header_rejects_algorithms_outside_the_whitelist) {
   for (const char* alg : {"none", "None", "HS256", "HS512", "ES256", "RS512", "dir", "A128KW"}) {
     std::string jws = std::string(R"({"alg":")") + alg + "\"}";
