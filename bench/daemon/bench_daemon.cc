@@ -3,6 +3,7 @@
 //
 //   instaccess-bench-daemon --socket var/instaccessd.sock [--seconds 5] [--connections 16]
 //
+// openssl speed runs before and after the phases; the mean of the two is the baseline.
 // Phases: issue (N connections), cold decrypt (each token issued in the first phase decrypted
 // once), cached decrypt (16 connections repeating one token), latency at 4 connections. The
 // daemon's CPU time per request is read from /proc/<pid>/stat (pid from SO_PEERCRED) and set
@@ -301,8 +302,10 @@ int main(int argc, char** argv) {
   const std::string idle_rss = rss();
   const std::string issue_body = R"({"claims":{"sub":"bench-user","acct":"bench-acct"}})";
 
+  // openssl speed runs before and after our phases and the mean is the baseline: on a shared
+  // machine one run alone moved by up to 10% between runs of this bench.
   std::printf("openssl speed -multi %d rsa2048 ...\n", a.cores);
-  OpensslRates ossl = OpensslSpeed(a.cores, a.seconds);
+  const OpensslRates before = OpensslSpeed(a.cores, a.seconds);
 
   const std::string kIssue = "/api/v1/inst_access_tokens";
   const std::string kDecrypt = "/api/v1/inst_access_tokens/decrypt";
@@ -333,13 +336,19 @@ int main(int argc, char** argv) {
   PhaseResult cached4 = RunPhase(a, 4, a.seconds, pid, always(cached_request), status_is(200));
   PhaseResult issue4 = RunPhase(a, 4, a.seconds, pid, always({kIssue, issue_body}), status_is(201));
 
+  std::printf("openssl speed -multi %d rsa2048 again ...\n", a.cores);
+  const OpensslRates after = OpensslSpeed(a.cores, a.seconds);
+  const OpensslRates ossl{(before.sign_multi + after.sign_multi) / 2,
+                          (before.verify_multi + after.verify_multi) / 2};
+
   // The CPU one request's RSA work costs: one private and one public operation, per core.
   double per_core_sign = ossl.sign_multi / a.cores, per_core_verify = ossl.verify_multi / a.cores;
   double rsa_cpu = 1.0 / per_core_sign + 1.0 / per_core_verify;
   auto cpu_ratio = [&](const PhaseResult& r) { return r.daemon_cpu / static_cast<double>(r.ok) / rsa_cpu; };
 
-  std::printf("\nopenssl speed -multi %d rsa2048: %.0f sign/s, %.0f verify/s\n", a.cores,
-              ossl.sign_multi, ossl.verify_multi);
+  std::printf("\nopenssl speed -multi %d rsa2048: %.0f sign/s, %.0f verify/s (mean of %.0f before "
+              "and %.0f after)\n",
+              a.cores, ossl.sign_multi, ossl.verify_multi, before.sign_multi, after.sign_multi);
   std::printf("%-34s %10s %8s %8s %10s %10s %8s\n", "phase", "req/s", "x sign", "failed",
               "p50 us", "p99 us", "cs/req");
   auto row = [&](const char* name, PhaseResult& r, bool vs_sign) {
