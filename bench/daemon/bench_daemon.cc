@@ -2,8 +2,10 @@
 // beside `openssl speed -multi <cores> rsa2048` from the same run (DESIGN.md §7, issue 6).
 //
 //   instaccess-bench-daemon --socket var/instaccessd.sock [--seconds 5] [--connections 16]
+//                           [--rounds N]
 //
-// openssl speed runs before and after the phases; the mean of the two is the baseline.
+// openssl speed runs before and after the phases; the mean of the two is the baseline. With
+// --rounds N the whole sequence repeats and the summary gives the median of the rounds.
 // Phases: issue (N connections), cold decrypt (each token issued in the first phase decrypted
 // once), cached decrypt (16 connections repeating one token), latency at 4 connections. The
 // daemon's CPU time per request is read from /proc/<pid>/stat (pid from SO_PEERCRED) and set
@@ -42,6 +44,7 @@ struct Args {
   int seconds = 5;
   int connections = 16;
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int rounds = 1;
 };
 
 // The daemon's pid, from the kernel's view of a connection to it.
@@ -276,6 +279,94 @@ PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_p
   return result;
 }
 
+struct Round {
+  OpensslRates ossl;  // mean of before and after
+  PhaseResult issue, cold, cached, cached4, issue4;
+  double rsa_cpu = 0;  // seconds of CPU for one private + one public operation, per core
+  double Ratio(const PhaseResult& r) const {
+    return r.daemon_cpu / static_cast<double>(std::max<std::uint64_t>(r.ok, 1)) / rsa_cpu;
+  }
+};
+
+// openssl speed before, the five phases, openssl speed after; prints the round's table.
+Round RunRound(const Args& a, pid_t pid) {
+  const std::string issue_body = R"({"claims":{"sub":"bench-user","acct":"bench-acct"}})";
+  const std::string kIssue = "/api/v1/inst_access_tokens";
+  const std::string kDecrypt = "/api/v1/inst_access_tokens/decrypt";
+  auto always = [](Request r) { return [r](int) { return std::optional<Request>(r); }; };
+  auto status_is = [](int want) { return [want](int, int status, const std::string&) { return status == want; }; };
+
+  Round round;
+  // openssl speed runs before and after our phases and the mean is the baseline: on a shared
+  // machine one run alone moved by up to 10% between runs of this bench.
+  const OpensslRates before = OpensslSpeed(a.cores, a.seconds);
+
+  std::vector<std::vector<std::string>> tokens(static_cast<std::size_t>(a.connections));
+  round.issue = RunPhase(a, a.connections, a.seconds, pid, always({kIssue, issue_body}),
+                         [&](int t, int status, const std::string& body) {
+                           if (status != 201) return false;
+                           tokens[static_cast<std::size_t>(t)].push_back(Field(body, "token"));
+                           return true;
+                         });
+
+  std::vector<std::size_t> next(static_cast<std::size_t>(a.connections), 0);
+  round.cold = RunPhase(
+      a, a.connections, a.seconds * 2, pid,
+      [&](int t) -> std::optional<Request> {
+        auto& mine = tokens[static_cast<std::size_t>(t)];
+        auto& i = next[static_cast<std::size_t>(t)];
+        if (i >= mine.size()) return std::nullopt;  // every token decrypted once
+        return Request{kDecrypt, "{\"token\":\"" + mine[i++] + "\"}"};
+      },
+      status_is(200));
+
+  const Request cached_request{kDecrypt, "{\"token\":\"" + tokens[0][0] + "\"}"};
+  round.cached = RunPhase(a, 16, a.seconds, pid, always(cached_request), status_is(200));
+  round.cached4 = RunPhase(a, 4, a.seconds, pid, always(cached_request), status_is(200));
+  round.issue4 = RunPhase(a, 4, a.seconds, pid, always({kIssue, issue_body}), status_is(201));
+
+  const OpensslRates after = OpensslSpeed(a.cores, a.seconds);
+  round.ossl = {(before.sign_multi + after.sign_multi) / 2,
+                (before.verify_multi + after.verify_multi) / 2};
+  // The CPU one request's RSA work costs: one private and one public operation, per core.
+  double per_core_sign = round.ossl.sign_multi / a.cores;
+  double per_core_verify = round.ossl.verify_multi / a.cores;
+  round.rsa_cpu = 1.0 / per_core_sign + 1.0 / per_core_verify;
+
+  std::printf("\nopenssl speed -multi %d rsa2048: %.0f sign/s, %.0f verify/s (mean of %.0f before "
+              "and %.0f after)\n",
+              a.cores, round.ossl.sign_multi, round.ossl.verify_multi, before.sign_multi,
+              after.sign_multi);
+  std::printf("%-34s %10s %8s %8s %10s %10s %8s\n", "phase", "req/s", "x sign", "failed",
+              "p50 us", "p99 us", "cs/req");
+  auto row = [&](const std::string& name, PhaseResult& r, bool vs_sign) {
+    std::printf("%-34s %10.0f %8s %8llu %10.0f %10.0f %8.2f\n", name.c_str(), r.rate(),
+                vs_sign ? (std::to_string(r.rate() / round.ossl.sign_multi).substr(0, 5)).c_str() : "-",
+                static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99),
+                static_cast<double>(r.switches) / static_cast<double>(std::max<std::uint64_t>(r.ok, 1)));
+  };
+  row("issue (" + std::to_string(a.connections) + " conns)", round.issue, true);
+  row("cold decrypt (" + std::to_string(a.connections) + " conns)", round.cold, true);
+  row("cached decrypt (16 conns)", round.cached, false);
+  row("cached decrypt (4 conns)", round.cached4, false);
+  row("issue (4 conns)", round.issue4, true);
+  std::printf("daemon CPU per request / CPU of its RSA work (1 private + 1 public = %.0f us):\n",
+              round.rsa_cpu * 1e6);
+  std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.Ratio(round.issue),
+              round.Ratio(round.cold));
+  std::printf("  cached decrypt: %.1f us of daemon CPU per request\n",
+              round.cached.daemon_cpu / static_cast<double>(round.cached.ok) * 1e6);
+  std::fflush(stdout);
+  return round;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,8 +377,10 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") a.seconds = std::atoi(argv[i + 1]);
     else if (k == "--connections") a.connections = std::atoi(argv[i + 1]);
     else if (k == "--cores") a.cores = std::atoi(argv[i + 1]);
+    else if (k == "--rounds") a.rounds = std::max(1, std::atoi(argv[i + 1]));
     else {
-      std::cerr << "usage: instaccess-bench-daemon [--socket S] [--seconds N] [--connections N] [--cores N]\n";
+      std::cerr << "usage: instaccess-bench-daemon [--socket S] [--seconds N] [--connections N] "
+                   "[--cores N] [--rounds N]\n";
       return 64;
     }
   }
@@ -300,75 +393,33 @@ int main(int argc, char** argv) {
     return std::string("VmRSS: unknown");
   };
   const std::string idle_rss = rss();
-  const std::string issue_body = R"({"claims":{"sub":"bench-user","acct":"bench-acct"}})";
 
-  // openssl speed runs before and after our phases and the mean is the baseline: on a shared
-  // machine one run alone moved by up to 10% between runs of this bench.
-  std::printf("openssl speed -multi %d rsa2048 ...\n", a.cores);
-  const OpensslRates before = OpensslSpeed(a.cores, a.seconds);
+  std::vector<Round> rounds;
+  for (int r = 0; r < a.rounds; ++r) {
+    std::printf("round %d of %d: openssl speed -multi %d rsa2048, the phases, openssl speed again\n",
+                r + 1, a.rounds, a.cores);
+    rounds.push_back(RunRound(a, pid));
+  }
 
-  const std::string kIssue = "/api/v1/inst_access_tokens";
-  const std::string kDecrypt = "/api/v1/inst_access_tokens/decrypt";
-  auto always = [](Request r) { return [r](int) { return std::optional<Request>(r); }; };
-  auto status_is = [](int want) { return [want](int, int status, const std::string&) { return status == want; }; };
-
-  std::vector<std::vector<std::string>> tokens(static_cast<std::size_t>(a.connections));
-  PhaseResult issue = RunPhase(a, a.connections, a.seconds, pid, always({kIssue, issue_body}),
-                               [&](int t, int status, const std::string& body) {
-                                 if (status != 201) return false;
-                                 tokens[static_cast<std::size_t>(t)].push_back(Field(body, "token"));
-                                 return true;
-                               });
-
-  std::vector<std::size_t> next(static_cast<std::size_t>(a.connections), 0);
-  PhaseResult cold = RunPhase(
-      a, a.connections, a.seconds * 2, pid,
-      [&](int t) -> std::optional<Request> {
-        auto& mine = tokens[static_cast<std::size_t>(t)];
-        auto& i = next[static_cast<std::size_t>(t)];
-        if (i >= mine.size()) return std::nullopt;  // every token decrypted once
-        return Request{kDecrypt, "{\"token\":\"" + mine[i++] + "\"}"};
-      },
-      status_is(200));
-
-  const Request cached_request{kDecrypt, "{\"token\":\"" + tokens[0][0] + "\"}"};
-  PhaseResult cached = RunPhase(a, 16, a.seconds, pid, always(cached_request), status_is(200));
-  PhaseResult cached4 = RunPhase(a, 4, a.seconds, pid, always(cached_request), status_is(200));
-  PhaseResult issue4 = RunPhase(a, 4, a.seconds, pid, always({kIssue, issue_body}), status_is(201));
-
-  std::printf("openssl speed -multi %d rsa2048 again ...\n", a.cores);
-  const OpensslRates after = OpensslSpeed(a.cores, a.seconds);
-  const OpensslRates ossl{(before.sign_multi + after.sign_multi) / 2,
-                          (before.verify_multi + after.verify_multi) / 2};
-
-  // The CPU one request's RSA work costs: one private and one public operation, per core.
-  double per_core_sign = ossl.sign_multi / a.cores, per_core_verify = ossl.verify_multi / a.cores;
-  double rsa_cpu = 1.0 / per_core_sign + 1.0 / per_core_verify;
-  auto cpu_ratio = [&](const PhaseResult& r) { return r.daemon_cpu / static_cast<double>(r.ok) / rsa_cpu; };
-
-  std::printf("\nopenssl speed -multi %d rsa2048: %.0f sign/s, %.0f verify/s (mean of %.0f before "
-              "and %.0f after)\n",
-              a.cores, ossl.sign_multi, ossl.verify_multi, before.sign_multi, after.sign_multi);
-  std::printf("%-34s %10s %8s %8s %10s %10s %8s\n", "phase", "req/s", "x sign", "failed",
-              "p50 us", "p99 us", "cs/req");
-  auto row = [&](const char* name, PhaseResult& r, bool vs_sign) {
-    std::printf("%-34s %10.0f %8s %8llu %10.0f %10.0f %8.2f\n", name, r.rate(),
-                vs_sign ? (std::to_string(r.rate() / ossl.sign_multi).substr(0, 5)).c_str() : "-",
-                static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99),
-                static_cast<double>(r.switches) / static_cast<double>(std::max<std::uint64_t>(r.ok, 1)));
+  auto median_of = [&](auto f) {
+    std::vector<double> v;
+    for (Round& r : rounds) v.push_back(f(r));
+    return Median(v);
   };
-  std::string c_issue = "issue (" + std::to_string(a.connections) + " conns)";
-  std::string c_cold = "cold decrypt (" + std::to_string(a.connections) + " conns)";
-  row(c_issue.c_str(), issue, true);
-  row(c_cold.c_str(), cold, true);
-  row("cached decrypt (16 conns)", cached, false);
-  row("cached decrypt (4 conns)", cached4, false);
-  row("issue (4 conns)", issue4, true);
-  std::printf("\ndaemon CPU per request / CPU of its RSA work (1 private + 1 public = %.0f us):\n",
-              rsa_cpu * 1e6);
-  std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", cpu_ratio(issue), cpu_ratio(cold));
-  std::printf("  cached decrypt: %.1f us of daemon CPU per request\n",
-              cached.daemon_cpu / static_cast<double>(cached.ok) * 1e6);
-  std::printf("  daemon idle %s; after the run %s\n", idle_rss.c_str(), rss().c_str());
+  std::printf("\nmedian of %d round(s)%s:\n", a.rounds,
+              a.rounds > 1 ? "" : " (one round: --rounds 5 damps a noisy machine)");
+  std::printf("  issue %.3f x sign, cold decrypt %.3f x sign   (goal >= 0.80)\n",
+              median_of([](Round& r) { return r.issue.rate() / r.ossl.sign_multi; }),
+              median_of([](Round& r) { return r.cold.rate() / r.ossl.sign_multi; }));
+  std::printf("  CPU per request / RSA CPU: issue %.3f, cold decrypt %.3f   (goal <= 1.10)\n",
+              median_of([](Round& r) { return r.Ratio(r.issue); }),
+              median_of([](Round& r) { return r.Ratio(r.cold); }));
+  std::printf("  cached decrypt %.0f req/s at 16 connections   (goal >= 60000)\n",
+              median_of([](Round& r) { return r.cached.rate(); }));
+  std::printf("  p99 at 4 connections: cached %.0f us, issue %.0f us   (goal <= 2000)\n",
+              median_of([](Round& r) { return r.cached4.Percentile(0.99); }),
+              median_of([](Round& r) { return r.issue4.Percentile(0.99); }));
+  std::printf("  daemon idle %s; after the run %s   (goal idle < 30 MB)\n", idle_rss.c_str(),
+              rss().c_str());
   return 0;
 }
