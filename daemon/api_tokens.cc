@@ -217,7 +217,8 @@ std::optional<Response> Service::Decrypt(const ipc::Request& req, ipc::Stage sta
   std::string text = "{\"claims\":" + dump(opened->claims) +
                      ",\"enc_kid\":" + dump(opened->enc_kid) +
                      ",\"sig_kid\":" + dump(opened->sig_kid) + "}";
-  cache_.Insert(token, {text, opened->sig_kid, opened->enc_kid, opened->expires_at});
+  cache_.Insert(token, {text, std::move(opened->sig_kid), std::move(opened->enc_kid),
+                        opened->expires_at});
   metrics_.CountDecrypt(DecryptOutcome::kOk);
   return ipc::JsonOk(std::move(text));
 }

@@ -11,11 +11,10 @@ DecryptCache::DecryptCache(std::size_t capacity)
       capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
 DecryptCache::Digest DecryptCache::Hash(std::string_view token) const {
-  Digest d(32, '\0');
+  Digest d{};
   // Without SHA-256 the cache could confuse tokens; a process in that state must not serve.
   if (sha256_ == nullptr ||
-      EVP_Digest(token.data(), token.size(), reinterpret_cast<unsigned char*>(d.data()), nullptr,
-                 sha256_.get(), nullptr) != 1) {
+      EVP_Digest(token.data(), token.size(), d.data(), nullptr, sha256_.get(), nullptr) != 1) {
     std::abort();
   }
   return d;
@@ -62,7 +61,7 @@ void DecryptCache::Insert(std::string_view token, Entry entry) {
     s.order.swap(live);
   }
   s.order.push_back(d);
-  s.map.emplace(std::move(d), std::move(entry));
+  s.map.emplace(d, std::move(entry));
 }
 
 std::size_t DecryptCache::DropKid(std::string_view kid) {

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -47,16 +48,26 @@ class DecryptCache {
 
  private:
   static constexpr std::size_t kShards = 16;
-  using Digest = std::string;  // 32 raw bytes
+  // Raw SHA-256, held by value: a std::string of 32 bytes is a heap allocation, three per cold
+  // decrypt (lookup, map key, eviction order).
+  using Digest = std::array<unsigned char, 32>;
+  // The digest is uniformly random already: its first eight bytes are a fine bucket hash.
+  struct DigestHash {
+    std::size_t operator()(const Digest& d) const {
+      std::size_t h = 0;
+      std::memcpy(&h, d.data() + 8, sizeof h);  // bytes 0.. choose the shard
+      return h;
+    }
+  };
 
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<Digest, Entry> map;  // Guarded by mu.
-    std::deque<Digest> order;               // Guarded by mu. Insertion order, for eviction.
+    std::unordered_map<Digest, Entry, DigestHash> map;  // Guarded by mu.
+    std::deque<Digest> order;  // Guarded by mu. Insertion order, for eviction.
   };
 
   Digest Hash(std::string_view token) const;
-  Shard& ShardFor(const Digest& d) { return shards_[static_cast<unsigned char>(d[0]) % kShards]; }
+  Shard& ShardFor(const Digest& d) { return shards_[d[0] % kShards]; }
 
   // Fetched once: OpenSSL 3's implicit fetch per digest is a locked lookup. OpenSSL's SHA-256
   // (SHA-NI where the CPU has it) is several times faster than a portable one on ~1 KB tokens.
