@@ -209,12 +209,12 @@ std::optional<Response> Service::Decrypt(const ipc::Request& req, ipc::Stage sta
     spdlog::debug("decrypt refused: {}", detail);
     return TokenErrorResponse(opened.error());
   }
-  // {"claims":…,"enc_kid":…,"sig_kid":…}, the bytes nlohmann would write for that object, built
-  // from the parts: copying the claims into a new tree first cost more than writing them.
+  // {"claims":…,"enc_kid":…,"sig_kid":…} with the claims as the issuer wrote them (validated
+  // strict JSON, see jose::OpenedToken): writing the parsed tree again cost 1.4 us a token.
   auto dump = [](const nlohmann::json& v) {
     return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
-  std::string text = "{\"claims\":" + dump(opened->claims) +
+  std::string text = "{\"claims\":" + opened->claims_json +
                      ",\"enc_kid\":" + dump(opened->enc_kid) +
                      ",\"sig_kid\":" + dump(opened->sig_kid) + "}";
   cache_.Insert(token, {text, std::move(opened->sig_kid), std::move(opened->enc_kid),

@@ -108,6 +108,7 @@ Result<OpenedToken> OpenDetailed(std::string_view token, const KeyCandidates& ke
   if (!claims) return Invalid("claims: " + claims.error().message());
   INSTACCESS_RETURN_IF_ERROR(CheckClaims(*claims, policy, now_unix, &opened.expires_at));
   opened.claims = std::move(*claims);
+  opened.claims_json = std::move(verified->payload);
   return opened;
 }
 

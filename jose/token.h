@@ -98,6 +98,9 @@ struct ClaimPolicy {
 
 struct OpenedToken {
   nlohmann::json claims;
+  // The same claims as the issuer wrote them: the JWS payload, which passed the strict parse
+  // (one object, no duplicate members, valid UTF-8), so it can be sent on as JSON unchanged.
+  std::string claims_json;
   std::string sig_kid;  // kid of the key that verified the signature
   std::string enc_kid;  // kid of the key that decrypted; empty for a bare JWS
   bool encrypted = true;

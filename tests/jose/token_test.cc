@@ -126,6 +126,8 @@ BOOST_AUTO_TEST_CASE(issued_token_opens_with_its_kids_and_claims) {
   BOOST_CHECK_EQUAL(o.enc_kid, Keys().oaep.kid());
   BOOST_CHECK(o.encrypted);
   BOOST_CHECK_EQUAL(o.expires_at, kNow + 3600);
+  // The claims as written are the same JSON as the parsed ones.
+  BOOST_CHECK(nlohmann::json::parse(o.claims_json) == o.claims);
   // Our default shape: kid in both headers and cty on the JWE.
   auto jwe_header = nlohmann::json::parse(*Base64UrlDecode(t.substr(0, t.find('.'))));
   BOOST_CHECK_EQUAL(jwe_header["kid"], Keys().oaep.kid());
