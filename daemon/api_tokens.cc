@@ -172,7 +172,7 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
   return ipc::JsonOk("{\"token\":\"" + *token + "\"}", 201);
 }
 
-std::optional<Response> Service::Decrypt(const ipc::Request& req, ipc::Stage stage) {
+ipc::Reply Service::Decrypt(const ipc::Request& req) {
   std::string parsed_token;
   std::optional<std::string_view> plain;
   if (req.content_type == "application/json") plain = PlainTokenBody(req.body);
@@ -185,25 +185,27 @@ std::optional<Response> Service::Decrypt(const ipc::Request& req, ipc::Stage sta
     parsed_token = it->get<std::string>();
   }
   const std::string_view token = plain ? *plain : std::string_view(parsed_token);
-  std::int64_t now = clock_.NowUnix();
-  std::int64_t skew = config_.tokens.clock_skew.count();
-
-  if (stage == ipc::Stage::kIoThread) {
-    if (auto hit = cache_.Find(token, now, skew)) {
-      metrics_.CountDecrypt(DecryptOutcome::kCached);
-      return ipc::JsonOk(std::move(hit->response_body));
-    }
-    return std::nullopt;  // RSA work: queued (the cache is not asked again there)
-  }
-
   if (token.size() > config_.limits.max_token) {
     metrics_.CountDecrypt(DecryptOutcome::kInvalid);
     return JsonError(401, "invalid_token", "token is invalid");
   }
+  const std::int64_t skew = config_.tokens.clock_skew.count();
+  const DecryptCache::Key key = cache_.KeyOf(token);
+  if (auto hit = cache_.Find(key, clock_.NowUnix(), skew)) {
+    metrics_.CountDecrypt(DecryptOutcome::kCached);
+    return ipc::JsonOk(std::move(hit->response_body));
+  }
+  // The RSA work, queued. `plain` points into the request's body, which outlives the job.
+  return ipc::Deferred([this, plain, parsed_token = std::move(parsed_token), key] {
+    return DecryptUncached(plain ? *plain : std::string_view(parsed_token), key);
+  });
+}
+
+Response Service::DecryptUncached(std::string_view token, const DecryptCache::Key& key) {
   auto keys = keyring_.Snapshot();
   jose::KeyCandidates candidates{keys->verify, keys->decrypt};
   std::string detail;
-  auto opened = jose::OpenToken(token, candidates, claim_policy_, now, &detail);
+  auto opened = jose::OpenToken(token, candidates, claim_policy_, clock_.NowUnix(), &detail);
   if (!opened) {
     metrics_.CountDecrypt(OutcomeOf(opened.error()));
     spdlog::debug("decrypt refused: {}", detail);
@@ -217,8 +219,8 @@ std::optional<Response> Service::Decrypt(const ipc::Request& req, ipc::Stage sta
   std::string text = "{\"claims\":" + opened->claims_json +
                      ",\"enc_kid\":" + dump(opened->enc_kid) +
                      ",\"sig_kid\":" + dump(opened->sig_kid) + "}";
-  cache_.Insert(token, {text, std::move(opened->sig_kid), std::move(opened->enc_kid),
-                        opened->expires_at});
+  cache_.Insert(key, {text, std::move(opened->sig_kid), std::move(opened->enc_kid),
+                      opened->expires_at});
   metrics_.CountDecrypt(DecryptOutcome::kOk);
   return ipc::JsonOk(std::move(text));
 }

@@ -139,8 +139,8 @@ int RunDaemon(Config config, std::string config_path) {
   Metrics& metrics = service.metrics();
   ipc::Server server(
       io, std::move(listen_fd), limits,
-      [&](const ipc::Request& req, const ipc::Peer& peer, ipc::Stage stage) {
-        return router.Dispatch(req, peer, *policy.load(), stage);
+      [&](const ipc::Request& req, const ipc::Peer& peer) {
+        return router.Dispatch(req, peer, *policy.load());
       },
       [&metrics](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
         metrics.ObserveLatency(us.count());

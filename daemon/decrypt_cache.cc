@@ -10,8 +10,8 @@ DecryptCache::DecryptCache(std::size_t capacity)
     : sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
       capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
-DecryptCache::Digest DecryptCache::Hash(std::string_view token) const {
-  Digest d{};
+DecryptCache::Key DecryptCache::KeyOf(std::string_view token) const {
+  Key d{};
   // Without SHA-256 the cache could confuse tokens; a process in that state must not serve.
   if (sha256_ == nullptr ||
       EVP_Digest(token.data(), token.size(), d.data(), nullptr, sha256_.get(), nullptr) != 1) {
@@ -20,10 +20,9 @@ DecryptCache::Digest DecryptCache::Hash(std::string_view token) const {
   return d;
 }
 
-std::optional<DecryptCache::Entry> DecryptCache::Find(std::string_view token, std::int64_t now,
+std::optional<DecryptCache::Entry> DecryptCache::Find(const Key& d, std::int64_t now,
                                                       std::int64_t skew) {
   if (capacity_ == 0) return std::nullopt;
-  Digest d = Hash(token);
   Shard& s = ShardFor(d);
   std::scoped_lock lock(s.mu);
   auto it = s.map.find(d);
@@ -42,9 +41,8 @@ std::optional<DecryptCache::Entry> DecryptCache::Find(std::string_view token, st
   return it->second;
 }
 
-void DecryptCache::Insert(std::string_view token, Entry entry) {
+void DecryptCache::Insert(const Key& d, Entry entry) {
   if (capacity_ == 0) return;
-  Digest d = Hash(token);
   Shard& s = ShardFor(d);
   std::scoped_lock lock(s.mu);
   if (s.map.contains(d)) return;
@@ -54,7 +52,7 @@ void DecryptCache::Insert(std::string_view token, Entry entry) {
   }
   // Stale digests (erased on expiry or revoke) must not make the deque grow without bound.
   if (s.order.size() > 2 * per_shard_ + 16) {
-    std::deque<Digest> live;
+    std::deque<Key> live;
     for (auto& k : s.order) {
       if (s.map.contains(k)) live.push_back(std::move(k));
     }

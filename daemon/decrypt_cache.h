@@ -35,9 +35,15 @@ class DecryptCache {
   // capacity 0 turns the cache off.
   explicit DecryptCache(std::size_t capacity);
 
-  // The entry for `token` if cached and now < exp + skew (an expired one is dropped).
-  std::optional<Entry> Find(std::string_view token, std::int64_t now, std::int64_t skew);
-  void Insert(std::string_view token, Entry entry);
+  // Raw SHA-256 of a token, held by value: a std::string of 32 bytes would be a heap allocation,
+  // three per cold decrypt (lookup, map key, eviction order).
+  using Key = std::array<unsigned char, 32>;
+  // Computed once per request: the lookup and a later insert use the same key.
+  Key KeyOf(std::string_view token) const;
+
+  // The entry for the token if cached and now < exp + skew (an expired one is dropped).
+  std::optional<Entry> Find(const Key& key, std::int64_t now, std::int64_t skew);
+  void Insert(const Key& key, Entry entry);
   // Drops every entry made with `kid` (as signing or encryption key). Returns how many.
   std::size_t DropKid(std::string_view kid);
 
@@ -48,12 +54,9 @@ class DecryptCache {
 
  private:
   static constexpr std::size_t kShards = 16;
-  // Raw SHA-256, held by value: a std::string of 32 bytes is a heap allocation, three per cold
-  // decrypt (lookup, map key, eviction order).
-  using Digest = std::array<unsigned char, 32>;
-  // The digest is uniformly random already: its first eight bytes are a fine bucket hash.
-  struct DigestHash {
-    std::size_t operator()(const Digest& d) const {
+  // The key is uniformly random already: eight of its bytes are a fine bucket hash.
+  struct KeyHash {
+    std::size_t operator()(const Key& d) const {
       std::size_t h = 0;
       std::memcpy(&h, d.data() + 8, sizeof h);  // bytes 0.. choose the shard
       return h;
@@ -62,12 +65,11 @@ class DecryptCache {
 
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<Digest, Entry, DigestHash> map;  // Guarded by mu.
-    std::deque<Digest> order;  // Guarded by mu. Insertion order, for eviction.
+    std::unordered_map<Key, Entry, KeyHash> map;  // Guarded by mu.
+    std::deque<Key> order;  // Guarded by mu. Insertion order, for eviction.
   };
 
-  Digest Hash(std::string_view token) const;
-  Shard& ShardFor(const Digest& d) { return shards_[d[0] % kShards]; }
+  Shard& ShardFor(const Key& d) { return shards_[d[0] % kShards]; }
 
   // Fetched once: OpenSSL 3's implicit fetch per digest is a locked lookup. OpenSSL's SHA-256
   // (SHA-NI where the CPU has it) is several times faster than a portable one on ~1 KB tokens.

@@ -50,8 +50,8 @@ void Service::AddRoutes(ipc::Router& r) {
   r.Add("POST", "/api/v1/inst_access_tokens", Role::kIssue,
         Expensive([this](const Request& q, const Peer& p, const PathParams&) { return Issue(q, p); }));
   r.Add("POST", "/api/v1/inst_access_tokens/decrypt", Role::kDecrypt,
-        [this](const Request& q, const Peer&, const PathParams&, ipc::Stage stage) {
-          return Decrypt(q, stage);
+        [this](const Request& q, const Peer&, const PathParams&) {
+          return Decrypt(q);
         });
   r.Add("GET", "/.well-known/jwks.json", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Jwks(); }));

@@ -46,7 +46,9 @@ class Service {
 
  private:
   ipc::Response Issue(const ipc::Request& req, const ipc::Peer& peer);
-  std::optional<ipc::Response> Decrypt(const ipc::Request& req, ipc::Stage stage);
+  // A cache hit or a refusal at once; otherwise the RSA work as a deferred job.
+  ipc::Reply Decrypt(const ipc::Request& req);
+  ipc::Response DecryptUncached(std::string_view token, const DecryptCache::Key& key);
   ipc::Response Jwks();
   ipc::Response Keys();
   ipc::Response Rotate(const ipc::Request& req, const ipc::Peer& peer);

@@ -50,21 +50,20 @@ void Router::Add(std::string method, std::string pattern, std::optional<Role> ro
 }
 
 Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
-  return [f = std::move(f)](const Request& r, const Peer& p, const PathParams& pp, Stage) {
-    return std::optional<Response>(f(r, p, pp));
-  };
-}
-
-Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
-  return [f = std::move(f)](const Request& r, const Peer& p, const PathParams& pp,
-                            Stage stage) -> std::optional<Response> {
-    if (stage == Stage::kIoThread) return std::nullopt;
+  return [f = std::move(f)](const Request& r, const Peer& p, const PathParams& pp) -> Reply {
     return f(r, p, pp);
   };
 }
 
-std::optional<Response> Router::Dispatch(const Request& request, const Peer& peer,
-                                         const AccessPolicy& policy, Stage stage) const {
+Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
+  // The route, and so `f`, lives as long as the Router; the request and peer outlive the job.
+  return [f = std::move(f)](const Request& r, const Peer& p, const PathParams& pp) -> Reply {
+    return Deferred([&f, &r, &p, pp] { return f(r, p, pp); });
+  };
+}
+
+Reply Router::Dispatch(const Request& request, const Peer& peer,
+                       const AccessPolicy& policy) const {
   std::vector<std::string_view> path = Split(request.path);
   bool path_known = false;
   for (const Route& route : routes_) {
@@ -78,7 +77,7 @@ std::optional<Response> Router::Dispatch(const Request& request, const Peer& pee
       return JsonError(403, "forbidden", "permission denied: " + peer.User() + " has no '" +
                                              std::string(RoleName(*route.role)) + "' role");
     }
-    return route.handler(request, peer, params, stage);
+    return route.handler(request, peer, params);
   }
   if (path_known) {
     return JsonError(405, "method_not_allowed",

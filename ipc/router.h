@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "ipc/access.h"
@@ -20,26 +21,27 @@ namespace instaccess::ipc {
 
 using PathParams = std::map<std::string, std::string, std::less<>>;
 
-// Where a handler runs. Every request is first offered to its handler on the connection's
-// strand (kIoThread), at once; a handler whose work is expensive (RSA) returns std::nullopt
-// there and is called again as queued work (kWorker), where it must answer. Only the second
-// stage counts against the server's work queue.
-enum class Stage { kIoThread, kWorker };
+// Work a handler leaves for later because it is expensive (RSA). The server runs it as a counted,
+// queued job on the connection's event loop; it may refer to the request and the peer, which live
+// until the answer is sent. What the handler computed to decide (a parsed body, a cache key) is
+// captured, not computed again.
+using Deferred = std::function<Response()>;
+// What a handler gives at once: the answer (health, JWKS, status, cache hits, every refusal) or
+// the job that will make it.
+using Reply = std::variant<Response, Deferred>;
 
-using Handler =
-    std::function<std::optional<Response>(const Request&, const Peer&, const PathParams&, Stage)>;
+using Handler = std::function<Reply(const Request&, const Peer&, const PathParams&)>;
 
-// Wraps a handler that is always cheap: it answers on the connection's strand at once.
+// Wraps a handler that is always cheap: it answers at once.
 Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
-// Wraps a handler that is always expensive: it answers as queued work (Stage::kWorker).
+// Wraps a handler that is always expensive: all of it is the deferred job.
 Handler Expensive(std::function<Response(const Request&, const Peer&, const PathParams&)> f);
 
 class Router {
  public:
   // role: what the peer must hold; nullopt = anyone who can reach the socket.
   void Add(std::string method, std::string pattern, std::optional<Role> role, Handler handler);
-  std::optional<Response> Dispatch(const Request& request, const Peer& peer,
-                                   const AccessPolicy& policy, Stage stage) const;
+  Reply Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const;
 
  private:
   struct Route {

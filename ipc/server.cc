@@ -168,37 +168,44 @@ asio::awaitable<void> Server::Accept() {
 asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn,
                                          Request request, const Peer& peer) {
   auto started = std::chrono::steady_clock::now();
-  auto guarded = [this](const Request& r, const Peer& p, Stage stage) -> std::optional<Response> {
-    try {
-      return handler_(r, p, stage);
-    } catch (const std::exception& e) {
-      // A handler bug must cost one request, not the daemon.
-      spdlog::error("handler failed for {} {}: {}", r.method, r.path, e.what());
-      return JsonError(500, "internal", "internal error");
-    }
+  // A handler bug must cost one request, not the daemon.
+  auto internal_error = [&request](const char* what) {
+    spdlog::error("handler failed for {} {}: {}", request.method, request.path, what);
+    return JsonError(500, "internal", "internal error");
   };
-  std::optional<Response> response = guarded(request, peer, Stage::kIoThread);
-  if (!response) {
+  Reply reply = Response();
+  try {
+    reply = handler_(request, peer);
+  } catch (const std::exception& e) {
+    reply = internal_error(e.what());
+  }
+  Response response;
+  if (auto* job = std::get_if<Deferred>(&reply)) {
     // Expensive: go to the back of the loop's queue, behind the requests of its other
     // connections that are already read, in FIFO order. The count of jobs posted and not yet
     // started, over all loops, is the work queue; past max_queue the answer is 503 at once.
     if (queued_.fetch_add(1) >= limits_.max_queue) {
       queued_--;
       response = JsonError(503, "overloaded", "server is busy; retry shortly");
-      response->headers.emplace_back("Retry-After", "1");
+      response.headers.emplace_back("Retry-After", "1");
     } else {
       co_await asio::post(conn->stream.get_executor(), use_awaitable);
       queued_--;
-      response = guarded(request, peer, Stage::kWorker);
-      if (!response) response = JsonError(500, "internal", "internal error");
+      try {
+        response = (*job)();
+      } catch (const std::exception& e) {
+        response = internal_error(e.what());
+      }
     }
+  } else {
+    response = std::move(std::get<Response>(reply));
   }
   if (observer_) {
-    observer_(request, *response,
+    observer_(request, response,
               std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started));
   }
-  co_return std::move(*response);
+  co_return response;
 }
 
 void Server::Forget(const std::shared_ptr<Connection>& conn) {

@@ -56,10 +56,9 @@ struct ServerLimits {
   std::size_t threads = 1;
 };
 
-// Called first as soon as the request is read (Stage::kIoThread); returning nullopt queues the
-// request as expensive work, and the handler is called again (Stage::kWorker) when the
-// connection's event loop reaches it, where it must answer.
-using RequestHandler = std::function<std::optional<Response>(const Request&, const Peer&, Stage)>;
+// Called as soon as a request is read. A Deferred reply is queued as expensive work and run when
+// the connection's event loop reaches it.
+using RequestHandler = std::function<Reply(const Request&, const Peer&)>;
 // Told about every answered request, for metrics and logs.
 using RequestObserver =
     std::function<void(const Request&, const Response&, std::chrono::microseconds elapsed)>;

@@ -18,53 +18,53 @@ BOOST_AUTO_TEST_SUITE(decrypt_cache)
 
 BOOST_AUTO_TEST_CASE(finds_what_was_inserted_until_exp_plus_skew) {
   DecryptCache cache(100);
-  cache.Insert("token-a", EntryFor("answer-a", 1000));
-  auto hit = cache.Find("token-a", 900, 60);
+  cache.Insert(cache.KeyOf("token-a"), EntryFor("answer-a", 1000));
+  auto hit = cache.Find(cache.KeyOf("token-a"), 900, 60);
   BOOST_REQUIRE(hit.has_value());
   BOOST_TEST(hit->response_body == "answer-a");
-  BOOST_TEST(!cache.Find("token-b", 900, 60).has_value());
-  BOOST_TEST(cache.Find("token-a", 1059, 60).has_value());
-  BOOST_TEST(!cache.Find("token-a", 1060, 60).has_value());  // expired: dropped
-  BOOST_TEST(!cache.Find("token-a", 900, 60).has_value());   // and gone for good
+  BOOST_TEST(!cache.Find(cache.KeyOf("token-b"), 900, 60).has_value());
+  BOOST_TEST(cache.Find(cache.KeyOf("token-a"), 1059, 60).has_value());
+  BOOST_TEST(!cache.Find(cache.KeyOf("token-a"), 1060, 60).has_value());  // expired: dropped
+  BOOST_TEST(!cache.Find(cache.KeyOf("token-a"), 900, 60).has_value());   // and gone for good
   BOOST_TEST(cache.hits() == 2u);
   BOOST_TEST(cache.misses() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(similar_tokens_do_not_collide) {
   DecryptCache cache(100);
-  cache.Insert("abc", EntryFor("one", 1000));
-  cache.Insert("abd", EntryFor("two", 1000));
-  BOOST_TEST(cache.Find("abc", 0, 0)->response_body == "one");
-  BOOST_TEST(cache.Find("abd", 0, 0)->response_body == "two");
-  BOOST_TEST(!cache.Find("ab", 0, 0).has_value());
+  cache.Insert(cache.KeyOf("abc"), EntryFor("one", 1000));
+  cache.Insert(cache.KeyOf("abd"), EntryFor("two", 1000));
+  BOOST_TEST(cache.Find(cache.KeyOf("abc"), 0, 0)->response_body == "one");
+  BOOST_TEST(cache.Find(cache.KeyOf("abd"), 0, 0)->response_body == "two");
+  BOOST_TEST(!cache.Find(cache.KeyOf("ab"), 0, 0).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(stays_within_its_capacity_dropping_the_oldest) {
   DecryptCache cache(32);
-  for (int i = 0; i < 1000; ++i) cache.Insert("t" + std::to_string(i), EntryFor("x", 10'000));
+  for (int i = 0; i < 1000; ++i) cache.Insert(cache.KeyOf("t" + std::to_string(i)), EntryFor("x", 10'000));
   BOOST_TEST(cache.size() <= 32u);
   BOOST_TEST(cache.size() >= 16u);
-  BOOST_TEST(cache.Find("t999", 0, 0).has_value());
-  BOOST_TEST(!cache.Find("t0", 0, 0).has_value());
+  BOOST_TEST(cache.Find(cache.KeyOf("t999"), 0, 0).has_value());
+  BOOST_TEST(!cache.Find(cache.KeyOf("t0"), 0, 0).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(drop_kid_removes_every_entry_made_with_that_key) {
   DecryptCache cache(100);
-  cache.Insert("t1", EntryFor("x", 1000, "sigA", "encA"));
-  cache.Insert("t2", EntryFor("x", 1000, "sigB", "encA"));
-  cache.Insert("t3", EntryFor("x", 1000, "sigB", "encB"));
+  cache.Insert(cache.KeyOf("t1"), EntryFor("x", 1000, "sigA", "encA"));
+  cache.Insert(cache.KeyOf("t2"), EntryFor("x", 1000, "sigB", "encA"));
+  cache.Insert(cache.KeyOf("t3"), EntryFor("x", 1000, "sigB", "encB"));
   BOOST_TEST(cache.DropKid("encA") == 2u);
-  BOOST_TEST(!cache.Find("t1", 0, 0).has_value());
-  BOOST_TEST(!cache.Find("t2", 0, 0).has_value());
-  BOOST_TEST(cache.Find("t3", 0, 0).has_value());
+  BOOST_TEST(!cache.Find(cache.KeyOf("t1"), 0, 0).has_value());
+  BOOST_TEST(!cache.Find(cache.KeyOf("t2"), 0, 0).has_value());
+  BOOST_TEST(cache.Find(cache.KeyOf("t3"), 0, 0).has_value());
   BOOST_TEST(cache.DropKid("sigB") == 1u);
   BOOST_TEST(cache.size() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_capacity_turns_it_off) {
   DecryptCache cache(0);
-  cache.Insert("t", EntryFor("x", 1000));
-  BOOST_TEST(!cache.Find("t", 0, 0).has_value());
+  cache.Insert(cache.KeyOf("t"), EntryFor("x", 1000));
+  BOOST_TEST(!cache.Find(cache.KeyOf("t"), 0, 0).has_value());
   BOOST_TEST(cache.size() == 0u);
 }
 
@@ -75,8 +75,8 @@ BOOST_AUTO_TEST_CASE(many_threads_insert_and_find_at_once) {
     threads.emplace_back([&cache, t] {
       for (int i = 0; i < 2000; ++i) {
         std::string token = std::to_string(t) + ":" + std::to_string(i);
-        cache.Insert(token, EntryFor(token, 1000));
-        auto hit = cache.Find(token, 0, 0);
+        cache.Insert(cache.KeyOf(token), EntryFor(token, 1000));
+        auto hit = cache.Find(cache.KeyOf(token), 0, 0);
         if (!hit || hit->response_body != token) throw std::runtime_error("lost " + token);
       }
     });
