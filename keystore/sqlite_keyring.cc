@@ -174,12 +174,11 @@ Result<jose::RsaKey> SqliteKeyring::LoadKeyLocked(const KeyInfo& info, bool with
   Result<bool> row = s->Step();
   if (!row) return row.error();
   if (!*row) return NotFound(what + ": row vanished");
-  Result<jose::RsaKey> pub = jose::RsaKey::FromPublicDer(s->BlobView(0), *alg);
+  Result<jose::RsaKey> pub = jose::RsaKey::FromPublicDer(s->BlobView(0), *alg, info.kid);
   if (!pub) return DataLoss(what + ": stored public key is unreadable: " + pub.error().message());
   if (!with_private) {
-    jose::RsaKey k = pub->kid() == info.kid ? *pub : pub->WithKid(info.kid);
-    public_cache_.emplace(info.kid, k);
-    return k;
+    public_cache_.emplace(info.kid, *pub);
+    return *pub;
   }
   if (s->IsNull(1)) return DataLoss(what + ": private part is missing");
   Result<SecretBytes> plain = Unseal(master_key_, s->BlobView(1), s->BlobView(2),

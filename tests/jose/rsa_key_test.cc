@@ -247,6 +247,25 @@ BOOST_AUTO_TEST_CASE(rejects_encrypted_and_foreign_pem) {
       !RsaKey::FromPublicDer(std::vector<std::uint8_t>{0x30, 0x00}, Alg::kRS256).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(public_der_decodes_alternate_with_refusals_on_one_thread) {
+  // Each thread reuses one decoder for SubjectPublicKeyInfo: a refusal must not spoil it, and
+  // every answer must be the key just given, not one decoded before.
+  const RsaKey a = SharedKey();
+  const RsaKey b = *RsaKey::Generate(2048, Alg::kRS256);
+  std::vector<std::uint8_t> truncated = a.PublicSpkiDer();
+  truncated.resize(truncated.size() / 2);
+  for (int round = 0; round < 3; ++round) {
+    auto ka = RsaKey::FromPublicDer(a.PublicSpkiDer(), Alg::kRsaOaep);
+    BOOST_REQUIRE(ka.has_value());
+    BOOST_CHECK(ka->SamePublicKey(a));
+    BOOST_CHECK(!RsaKey::FromPublicDer(truncated, Alg::kRsaOaep).has_value());
+    auto kb = RsaKey::FromPublicDer(b.PublicSpkiDer(), Alg::kRS256);
+    BOOST_REQUIRE(kb.has_value());
+    BOOST_CHECK(kb->SamePublicKey(b));
+    BOOST_CHECK(!kb->SamePublicKey(a));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
