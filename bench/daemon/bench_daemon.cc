@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -64,38 +65,63 @@ pid_t ServerPid(const std::string& path) {
   return c.pid;
 }
 
-// utime + stime of `pid`, in seconds.
-double ProcessCpuSeconds(pid_t pid) {
+// The daemon's CPU use from /proc/<pid>/stat: user and system seconds, and minor page faults.
+struct ProcessCpu {
+  double user = 0, system = 0;
+  std::uint64_t minor_faults = 0;
+  double total() const { return user + system; }
+};
+
+ProcessCpu ReadProcessCpu(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), {});
   std::size_t p = stat.rfind(')');
   std::istringstream fields(stat.substr(p + 2));
   std::string f;
-  unsigned long long utime = 0, stime = 0;
+  unsigned long long minflt = 0, utime = 0, stime = 0;
   for (int i = 3; fields >> f; ++i) {
+    if (i == 10) minflt = std::stoull(f);
     if (i == 14) utime = std::stoull(f);
     if (i == 15) {
       stime = std::stoull(f);
       break;
     }
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {static_cast<double>(utime) / tick, static_cast<double>(stime) / tick, minflt};
 }
 
-// Context switches of every thread of `pid` (voluntary + involuntary): each one is a wake-up
-// the request path paid for.
-std::uint64_t ContextSwitches(pid_t pid) {
-  std::uint64_t total = 0;
+// Context switches of every thread of `pid`. A voluntary one is a loop that ran out of work and
+// slept (a wake-up follows); an involuntary one is the daemon preempted, here by the load
+// generator sharing its cores.
+struct Switches {
+  std::uint64_t voluntary = 0, involuntary = 0;
+};
+
+Switches ContextSwitches(pid_t pid) {
+  Switches total;
   std::string dir = "/proc/" + std::to_string(pid) + "/task";
   for (const auto& task : std::filesystem::directory_iterator(dir)) {
     std::ifstream st(task.path() / "status");
     for (std::string line; std::getline(st, line);) {
-      if (line.find("ctxt_switches:") != std::string::npos) {
-        total += std::stoull(line.substr(line.find(':') + 1));
-      }
+      const std::uint64_t n = line.find(':') == std::string::npos
+                                  ? 0
+                                  : std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
+      if (line.starts_with("voluntary_ctxt_switches:")) total.voluntary += n;
+      if (line.starts_with("nonvoluntary_ctxt_switches:")) total.involuntary += n;
     }
   }
   return total;
+}
+
+// This process's own CPU seconds (user + system): the load generator's share of the cores.
+double OwnCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 struct OpensslRates {
@@ -130,8 +156,10 @@ std::string Field(const std::string& json, const std::string& name) {
 struct PhaseResult {
   double seconds = 0;
   std::uint64_t ok = 0, failed = 0;
-  double daemon_cpu = 0;
-  std::uint64_t switches = 0;
+  double daemon_cpu = 0, daemon_system = 0;  // seconds
+  std::uint64_t faults = 0;
+  double generator_cpu = 0;  // seconds, this process
+  Switches switches;
   std::vector<double> latencies_us;
   double rate() const { return static_cast<double>(ok) / seconds; }
   double Percentile(double q) {
@@ -210,8 +238,9 @@ template <typename Next, typename Done>
 PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_pid, Next next,
                      Done done) {
   PhaseResult result;
-  double cpu0 = ProcessCpuSeconds(daemon_pid);
-  std::uint64_t cs0 = ContextSwitches(daemon_pid);
+  const ProcessCpu cpu0 = ReadProcessCpu(daemon_pid);
+  const double own0 = OwnCpuSeconds();
+  const Switches cs0 = ContextSwitches(daemon_pid);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<LoadConn> conns(static_cast<std::size_t>(connections));
   int active = 0;
@@ -272,8 +301,13 @@ PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_p
     }
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  result.daemon_cpu = ProcessCpuSeconds(daemon_pid) - cpu0;
-  result.switches = ContextSwitches(daemon_pid) - cs0;
+  const ProcessCpu cpu1 = ReadProcessCpu(daemon_pid);
+  result.daemon_cpu = cpu1.total() - cpu0.total();
+  result.daemon_system = cpu1.system - cpu0.system;
+  result.faults = cpu1.minor_faults - cpu0.minor_faults;
+  result.generator_cpu = OwnCpuSeconds() - own0;
+  const Switches cs1 = ContextSwitches(daemon_pid);
+  result.switches = {cs1.voluntary - cs0.voluntary, cs1.involuntary - cs0.involuntary};
   for (auto& c : conns) close(c.fd);
   close(ep);
   return result;
@@ -337,13 +371,21 @@ Round RunRound(const Args& a, pid_t pid) {
               "and %.0f after)\n",
               a.cores, round.ossl.sign_multi, round.ossl.verify_multi, before.sign_multi,
               after.sign_multi);
-  std::printf("%-34s %10s %8s %8s %10s %10s %8s\n", "phase", "req/s", "x sign", "failed",
-              "p50 us", "p99 us", "cs/req");
+  // cs/req, sys % and faults/req say where the daemon's CPU beyond RSA goes: wake-ups, kernel
+  // time (socket I/O, scheduling) and first touches of memory. gen us/req is the load
+  // generator's own CPU, taken from the same two cores.
+  std::printf("%-28s %8s %6s %6s %7s %7s %11s %5s %10s %10s\n", "phase", "req/s", "x sign",
+              "failed", "p50 us", "p99 us", "cs/req v+i", "sys %", "faults/req", "gen us/req");
   auto row = [&](const std::string& name, PhaseResult& r, bool vs_sign) {
-    std::printf("%-34s %10.0f %8s %8llu %10.0f %10.0f %8.2f\n", name.c_str(), r.rate(),
+    const double ok = static_cast<double>(std::max<std::uint64_t>(r.ok, 1));
+    std::printf("%-28s %8.0f %6s %6llu %7.0f %7.0f %5.2f+%5.2f %5.1f %10.3f %10.1f\n",
+                name.c_str(), r.rate(),
                 vs_sign ? (std::to_string(r.rate() / round.ossl.sign_multi).substr(0, 5)).c_str() : "-",
                 static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99),
-                static_cast<double>(r.switches) / static_cast<double>(std::max<std::uint64_t>(r.ok, 1)));
+                static_cast<double>(r.switches.voluntary) / ok,
+                static_cast<double>(r.switches.involuntary) / ok,
+                r.daemon_cpu > 0 ? 100 * r.daemon_system / r.daemon_cpu : 0.0,
+                static_cast<double>(r.faults) / ok, r.generator_cpu / ok * 1e6);
   };
   row("issue (" + std::to_string(a.connections) + " conns)", round.issue, true);
   row("cold decrypt (" + std::to_string(a.connections) + " conns)", round.cold, true);
