@@ -31,17 +31,15 @@ Status ContentFailure() { return Unauthenticated("content authentication failed"
 Result<std::array<unsigned char, 32>> CbcHmac(std::span<const std::uint8_t> mac_key,
                                               std::string_view aad, std::string_view iv,
                                               std::string_view ciphertext) {
-  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(internal::Hmac()));
-  if (!ctx) return SslError("EVP_MAC_CTX_new");
-  char digest_name[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-                         OSSL_PARAM_construct_end()};
+  const EVP_MAC_CTX* tmpl = internal::HmacSha256Template();
+  EvpMacCtxPtr ctx(tmpl == nullptr ? nullptr : EVP_MAC_CTX_dup(tmpl));
+  if (!ctx) return SslError("HMAC-SHA-256 context");
   std::uint64_t al_bits = static_cast<std::uint64_t>(aad.size()) * 8;
   std::array<unsigned char, 8> al{};
   for (int i = 7; i >= 0; --i, al_bits >>= 8) al[static_cast<std::size_t>(i)] = al_bits & 0xff;
   std::array<unsigned char, 32> mac{};
   std::size_t mac_len = 0;
-  if (EVP_MAC_init(ctx.get(), mac_key.data(), mac_key.size(), params) != 1 ||
+  if (EVP_MAC_init(ctx.get(), mac_key.data(), mac_key.size(), nullptr) != 1 ||
       EVP_MAC_update(ctx.get(), U8(aad), aad.size()) != 1 ||
       EVP_MAC_update(ctx.get(), U8(iv), iv.size()) != 1 ||
       EVP_MAC_update(ctx.get(), U8(ciphertext), ciphertext.size()) != 1 ||

@@ -1,5 +1,7 @@
 #include "jose/openssl_algs.h"
 
+#include <openssl/core_names.h>
+
 namespace instaccess::jose::internal {
 
 // Function-local statics: initialised once, thread-safe (C++11 magic statics), never freed
@@ -24,9 +26,22 @@ const EVP_CIPHER* Aes256Gcm() {
   return c;
 }
 
-EVP_MAC* Hmac() {
-  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  return mac;
+const EVP_MAC_CTX* HmacSha256Template() {
+  static const EVP_MAC_CTX* const tmpl = [] () -> EVP_MAC_CTX* {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac == nullptr) return nullptr;
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);  // the context holds its own reference
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  }();
+  return tmpl;
 }
 
 }  // namespace instaccess::jose::internal

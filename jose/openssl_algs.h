@@ -15,6 +15,9 @@ const EVP_MD* Sha1();
 const EVP_MD* Sha256();
 const EVP_CIPHER* Aes128Cbc();
 const EVP_CIPHER* Aes256Gcm();
-EVP_MAC* Hmac();
+// HMAC with SHA-256 chosen and no key: EVP_MAC_CTX_dup it and EVP_MAC_init the copy with a key.
+// Naming the digest in EVP_MAC_init instead makes the HMAC provider fetch SHA-256 by name again
+// (a locked store lookup) for every token. The template is only ever read.
+const EVP_MAC_CTX* HmacSha256Template();
 
 }  // namespace instaccess::jose::internal
