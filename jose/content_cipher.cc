@@ -1,6 +1,5 @@
 #include "jose/content_cipher.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 

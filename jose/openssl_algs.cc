@@ -27,7 +27,7 @@ const EVP_CIPHER* Aes256Gcm() {
 }
 
 const EVP_MAC_CTX* HmacSha256Template() {
-  static const EVP_MAC_CTX* const tmpl = [] () -> EVP_MAC_CTX* {
+  static const EVP_MAC_CTX* const tmpl = []() -> EVP_MAC_CTX* {
     EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (mac == nullptr) return nullptr;
     EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
