@@ -104,11 +104,9 @@ Switches ContextSwitches(pid_t pid) {
   for (const auto& task : std::filesystem::directory_iterator(dir)) {
     std::ifstream st(task.path() / "status");
     for (std::string line; std::getline(st, line);) {
-      const std::uint64_t n = line.find(':') == std::string::npos
-                                  ? 0
-                                  : std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
-      if (line.starts_with("voluntary_ctxt_switches:")) total.voluntary += n;
-      if (line.starts_with("nonvoluntary_ctxt_switches:")) total.involuntary += n;
+      auto count = [&] { return std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10); };
+      if (line.starts_with("voluntary_ctxt_switches:")) total.voluntary += count();
+      if (line.starts_with("nonvoluntary_ctxt_switches:")) total.involuntary += count();
     }
   }
   return total;
@@ -344,8 +342,8 @@ Round RunRound(const Args& a, pid_t pid) {
                          });
 
   // Every connection takes the next token from one shared list, so all of them stay busy until
-  // the list runs out. (Per-connection lists left the connections of the loop that had issued
-  // fewer tokens idle at the end, and one core with them: ~3 % of the phase.)
+  // the list runs out. Per-connection lists could leave one loop's connections idle at the end
+  // of the phase, and a core with them.
   std::size_t next = 0;
   round.cold = RunPhase(
       a, a.connections, a.seconds * 2, pid,
@@ -414,16 +412,29 @@ double Median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  const char* const kUsage =
+      "usage: instaccess-bench-daemon [--socket S] [--seconds N] [--connections N] [--cores N] "
+      "[--rounds N]\n"
+      "Loads a running instaccessd over its socket (default var/instaccessd.sock) and prints each\n"
+      "phase beside `openssl speed -multi <cores> rsa2048`; --rounds N prints the median of N.\n";
+  // Options come in pairs; an odd one out (a lone --help, a missing value) gets the usage.
+  for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
+    if (k == "--help" || k == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << kUsage;
+      return 64;
+    }
     if (k == "--socket") a.socket = argv[i + 1];
     else if (k == "--seconds") a.seconds = std::atoi(argv[i + 1]);
     else if (k == "--connections") a.connections = std::atoi(argv[i + 1]);
     else if (k == "--cores") a.cores = std::atoi(argv[i + 1]);
     else if (k == "--rounds") a.rounds = std::max(1, std::atoi(argv[i + 1]));
     else {
-      std::cerr << "usage: instaccess-bench-daemon [--socket S] [--seconds N] [--connections N] "
-                   "[--cores N] [--rounds N]\n";
+      std::cerr << kUsage;
       return 64;
     }
   }
