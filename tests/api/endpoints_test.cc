@@ -198,6 +198,17 @@ BOOST_AUTO_TEST_CASE(unencrypted_issue_is_refused_unless_allowed) {
   BOOST_TEST(CountChar(jws, '.') == 2u);  // a bare compact JWS
   // accept_unencrypted is still off: a bare JWS does not decrypt.
   ExpectError(d.Decrypt(jws), 401, "invalid_token");
+
+  // With it on, the bare JWS opens; no key encrypted it, so enc_kid is empty.
+  Daemon open("[tokens]\nallow_unencrypted = true\naccept_unencrypted = true\n");
+  HttpReply bare = open.Post(kIssuePath, body);
+  BOOST_REQUIRE(bare.status == 201);
+  HttpReply opened = open.Decrypt(Json::parse(bare.body).at("token"));
+  BOOST_REQUIRE(opened.status == 200);
+  const Json answer = Json::parse(opened.body);
+  BOOST_TEST(answer.at("claims").at("sub") == body.at("claims").at("sub"));
+  BOOST_TEST(answer.at("sig_kid") == ActiveKid(open.GetJson("/api/v1/keys"), "sig"));
+  BOOST_TEST(answer.at("enc_kid") == "");
 }
 
 BOOST_AUTO_TEST_CASE(issue_with_another_content_type_is_415) {
