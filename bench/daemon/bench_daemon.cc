@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -35,6 +34,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "bench/own_cpu.h"
 
 namespace {
 
@@ -110,16 +111,6 @@ Switches ContextSwitches(pid_t pid) {
     }
   }
   return total;
-}
-
-// This process's own CPU seconds (user + system): the load generator's share of the cores.
-double OwnCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 struct OpensslRates {
@@ -237,7 +228,7 @@ PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_p
                      Done done) {
   PhaseResult result;
   const ProcessCpu cpu0 = ReadProcessCpu(daemon_pid);
-  const double own0 = OwnCpuSeconds();
+  const double own0 = instaccess::bench::OwnCpuSeconds();  // the load generator's share
   const Switches cs0 = ContextSwitches(daemon_pid);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<LoadConn> conns(static_cast<std::size_t>(connections));
@@ -303,7 +294,7 @@ PhaseResult RunPhase(const Args& a, int connections, int seconds, pid_t daemon_p
   result.daemon_cpu = cpu1.total() - cpu0.total();
   result.daemon_system = cpu1.system - cpu0.system;
   result.faults = cpu1.minor_faults - cpu0.minor_faults;
-  result.generator_cpu = OwnCpuSeconds() - own0;
+  result.generator_cpu = instaccess::bench::OwnCpuSeconds() - own0;
   const Switches cs1 = ContextSwitches(daemon_pid);
   result.switches = {cs1.voluntary - cs0.voluntary, cs1.involuntary - cs0.involuntary};
   for (auto& c : conns) close(c.fd);

@@ -7,9 +7,6 @@
 //
 //   instaccess-bench-jose [--seconds N] [--openssl PATH]
 // openssl speed runs before and after our loops and the mean is used, to damp a noisy machine.
-#include <sys/resource.h>
-#include <sys/time.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/own_cpu.h"
 #include "jose/token.h"
 
 namespace {
@@ -50,17 +48,11 @@ double OpensslSignPerSecond(const std::string& openssl, int seconds) {
   return sign_per_s;
 }
 
-// User + system CPU seconds of this process. `openssl speed` divides by *user* CPU time unless
-// given -elapsed, so on a shared, loaded machine wall-clock rates would compare unlike with like.
-// We count system time too, which can only make our figure lower.
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
+// Rates are per CPU second of this process (instaccess::bench::OwnCpuSeconds). `openssl speed`
+// divides by *user* CPU time unless given -elapsed, so on a shared, loaded machine wall-clock
+// rates would compare unlike with like. We count system time too, which can only make our figure
+// lower.
+using instaccess::bench::OwnCpuSeconds;
 
 struct Rates {
   double per_cpu_second;
@@ -72,14 +64,14 @@ Rates Rate(int seconds, F&& op) {
   for (int i = 0; i < 20; ++i) op(i);  // warm-up: blinding, caches
   const auto deadline = Clock::now() + std::chrono::seconds(seconds);
   const auto start = Clock::now();
-  const double cpu_start = CpuSeconds();
+  const double cpu_start = OwnCpuSeconds();
   std::int64_t n = 0;
   while (Clock::now() < deadline) {
     for (int i = 0; i < 16; ++i) op(static_cast<int>(n + i));
     n += 16;
   }
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  return {static_cast<double>(n) / (CpuSeconds() - cpu_start), static_cast<double>(n) / wall};
+  return {static_cast<double>(n) / (OwnCpuSeconds() - cpu_start), static_cast<double>(n) / wall};
 }
 
 [[noreturn]] void Fail(const std::string& what) {
