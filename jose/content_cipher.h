@@ -42,7 +42,8 @@ struct SealedContent {
 // Encrypts with a fresh random IV.
 Result<SealedContent> SealContent(ContentEnc enc, std::span<const std::uint8_t> cek,
                                   std::string_view aad, std::string_view plaintext);
-// Encrypts with the given IV. Only for known-answer tests: reusing an IV under one CEK breaks GCM.
+// Encrypts with the given IV, which must be fresh and random for every CEK (reusing an IV under
+// one CEK breaks GCM). For EncryptJwe, which draws CEK and IV together, and known-answer tests.
 Result<SealedContent> SealContentWithIv(ContentEnc enc, std::span<const std::uint8_t> cek,
                                         std::string_view iv, std::string_view aad,
                                         std::string_view plaintext);

@@ -137,9 +137,19 @@ Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann
   h["enc"] = std::string(ContentEncName(enc));
   auto text = DumpJson(h);
   if (!text) return text.error();
+  // The CEK and the IV come from one draw: every call into OpenSSL's DRBG also makes a getpid()
+  // system call (its fork check), about 1 us in this VM. Both are fresh for every token.
   Cek cek;
   cek.size = CekSize(enc);
-  if (RAND_bytes(cek.bytes.data(), static_cast<int>(cek.size)) != 1) return SslError("RAND_bytes");
+  std::string iv(IvSize(enc), '\0');
+  {
+    WipedBuffer drawn;
+    if (RAND_bytes(drawn.bytes.data(), static_cast<int>(cek.size + iv.size())) != 1) {
+      return SslError("RAND_bytes");
+    }
+    std::copy_n(drawn.bytes.begin(), cek.size, cek.bytes.begin());
+    std::copy_n(drawn.bytes.begin() + static_cast<std::ptrdiff_t>(cek.size), iv.size(), iv.begin());
+  }
   auto wrapped = WrapCek(key, cek.span());
   if (!wrapped) return wrapped.error();
   std::string out;
@@ -147,7 +157,7 @@ Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann
   out.reserve((text->size() + wrapped->size() + plaintext.size() + 64) * 4 / 3 + 8);
   AppendBase64Url(*text, &out);
   // The AAD is the ASCII of the encoded header (RFC 7516 §5.1 step 14).
-  auto sealed = SealContent(enc, cek.span(), out, plaintext);
+  auto sealed = SealContentWithIv(enc, cek.span(), iv, out, plaintext);
   if (!sealed) return sealed.error();
   for (const std::string* part : {&*wrapped, &sealed->iv, &sealed->ciphertext, &sealed->tag}) {
     out += '.';

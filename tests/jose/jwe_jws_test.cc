@@ -7,6 +7,7 @@
 
 #include "common/ssl_ptr.h"
 #include "jose/base64url.h"
+#include "jose/compact.h"
 #include "jose/content_cipher.h"
 #include "jose/jwe.h"
 #include "jose/jws.h"
@@ -95,8 +96,14 @@ BOOST_AUTO_TEST_CASE(every_key_transport_and_content_alg_round_trips) {
         BOOST_CHECK(back->plaintext == pt);
         BOOST_CHECK_EQUAL(back->kid, key->kid());
         BOOST_CHECK_EQUAL(trace.implicit_rejections, 0);
-        // Fresh CEK and IV: the same plaintext never gives the same token.
-        BOOST_CHECK(*EncryptJwe(*key, enc, {{"kid", key->kid()}}, pt) != *jwe);
+        // Fresh CEK and IV: the same plaintext never gives the same encrypted key or IV.
+        const std::string other = *EncryptJwe(*key, enc, {{"kid", key->kid()}}, pt);
+        auto again = SplitCompact(other, 5);
+        auto first = SplitCompact(*jwe, 5);
+        BOOST_REQUIRE(again && first);
+        BOOST_CHECK((*again)[1] != (*first)[1]);
+        BOOST_CHECK((*again)[2] != (*first)[2]);
+        BOOST_CHECK_EQUAL(Base64UrlDecode((*again)[2])->size(), IvSize(enc));
       }
     }
   }
