@@ -54,7 +54,7 @@ struct Args {
   int connections = 16;
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int rounds = 1;
-  bool batch = true;  // the load generator's scheduling policy during the phases
+  bool batch = true;  // SCHED_BATCH for the generator in the throughput phases
 };
 
 // Sets this thread's scheduling policy for its lifetime, then restores it (openssl speed, which
@@ -397,9 +397,9 @@ Round RunRound(const Args& a, pid_t pid) {
               a.cores, round.ossl.sign_multi, round.ossl.verify_multi, before.sign_multi,
               after.sign_multi);
   // cpu us/req is the daemon's CPU (user + system) per answered request. cs/req, sys % and
-  // faults/req say where the daemon's CPU beyond RSA goes: wake-ups, kernel
-  // time (socket I/O, scheduling) and first touches of memory. gen us/req is the load
-  // generator's own CPU, taken from the same two cores.
+  // faults/req say where its CPU beyond RSA goes: wake-ups, kernel time (socket I/O,
+  // scheduling) and first touches of memory. gen us/req is the load generator's own CPU, taken
+  // from the same two cores.
   std::printf("%-28s %8s %6s %6s %7s %7s %10s %11s %5s %10s %10s\n", "phase", "req/s", "x sign",
               "failed", "p50 us", "p99 us", "cpu us/req", "cs/req v+i", "sys %", "faults/req",
               "gen us/req");
