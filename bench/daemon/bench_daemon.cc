@@ -4,8 +4,10 @@
 //   instaccess-bench-daemon --socket var/instaccessd.sock [--seconds 5] [--connections 16]
 //                           [--rounds N]
 //
-// openssl speed runs before and after the phases; the mean of the two is the baseline. With
-// --rounds N the whole sequence repeats and the summary gives the median of the rounds.
+// openssl speed runs before the issue phase, between it and the cold decrypt phase, and after
+// that; each of the two phases is set beside the mean of the runs on either side of it, because
+// this shared host drifts by 10% within half a minute. With --rounds N the whole sequence
+// repeats and the summary gives the median of the rounds.
 // Phases: issue (N connections), cold decrypt (each token issued in the first phase decrypted
 // once), cached decrypt (16 connections repeating one token), latency at 4 connections. The
 // daemon's CPU time per request is read from /proc/<pid>/stat (pid from SO_PEERCRED) and set
@@ -144,6 +146,10 @@ struct OpensslRates {
   double sign_multi = 0, verify_multi = 0;  // with -multi <cores>
 };
 
+OpensslRates MeanOf(const OpensslRates& x, const OpensslRates& y) {
+  return {(x.sign_multi + y.sign_multi) / 2, (x.verify_multi + y.verify_multi) / 2};
+}
+
 OpensslRates OpensslSpeed(int cores, int seconds) {
   std::string cmd = "openssl speed -multi " + std::to_string(cores) + " -seconds " +
                     std::to_string(seconds) + " rsa2048 2>/dev/null";
@@ -177,7 +183,15 @@ struct PhaseResult {
   double generator_cpu = 0;  // seconds, this process
   Switches switches;
   std::vector<double> latencies_us;
+  OpensslRates base;  // openssl speed around this phase
   double rate() const { return static_cast<double>(ok) / seconds; }
+  double VsSign() const { return rate() / base.sign_multi; }
+  // The CPU one request's RSA work costs: one private and one public operation, per core.
+  double RsaCpu(int cores) const { return cores / base.sign_multi + cores / base.verify_multi; }
+  double CpuPerRequest() const {
+    return daemon_cpu / static_cast<double>(std::max<std::uint64_t>(ok, 1));
+  }
+  double CpuRatio(int cores) const { return CpuPerRequest() / RsaCpu(cores); }
   double Percentile(double q) {
     if (latencies_us.empty()) return 0;
     std::sort(latencies_us.begin(), latencies_us.end());
@@ -332,15 +346,10 @@ PhaseResult RunPhase(const Args& a, int connections, int seconds, int policy, pi
 }
 
 struct Round {
-  OpensslRates ossl;  // mean of before and after
   PhaseResult issue, cold, cached, cached4, issue4;
-  double rsa_cpu = 0;  // seconds of CPU for one private + one public operation, per core
-  double Ratio(const PhaseResult& r) const {
-    return r.daemon_cpu / static_cast<double>(std::max<std::uint64_t>(r.ok, 1)) / rsa_cpu;
-  }
 };
 
-// openssl speed before, the five phases, openssl speed after; prints the round's table.
+// The five phases with openssl speed around the two throughput ones; prints the round's table.
 Round RunRound(const Args& a, pid_t pid) {
   const std::string issue_body = R"({"claims":{"sub":"bench-user","acct":"bench-acct"}})";
   const std::string kIssue = "/api/v1/inst_access_tokens";
@@ -353,8 +362,8 @@ Round RunRound(const Args& a, pid_t pid) {
   const int throughput = a.batch ? SCHED_BATCH : SCHED_OTHER;
   const int latency = SCHED_OTHER;
   Round round;
-  // openssl speed runs before and after our phases and the mean is the baseline: on a shared
-  // machine one run alone moved by up to 10% between runs of this bench.
+  // openssl speed runs on either side of each throughput phase and their mean is its baseline:
+  // on this shared machine one run alone moved by up to 13% within one round.
   const OpensslRates before = OpensslSpeed(a.cores, a.seconds);
 
   std::vector<std::string> tokens;
@@ -364,6 +373,8 @@ Round RunRound(const Args& a, pid_t pid) {
                            tokens.push_back(Field(body, "token"));
                            return true;
                          });
+  const OpensslRates between = OpensslSpeed(a.cores, a.seconds);
+  round.issue.base = MeanOf(before, between);
 
   // Every connection takes the next token from one shared list, so all of them stay busy until
   // the list runs out. Per-connection lists could leave one loop's connections idle at the end
@@ -376,6 +387,8 @@ Round RunRound(const Args& a, pid_t pid) {
         return Request{kDecrypt, "{\"token\":\"" + tokens[next++] + "\"}"};
       },
       status_is(200));
+  const OpensslRates after = OpensslSpeed(a.cores, a.seconds);
+  round.cold.base = MeanOf(between, after);
 
   const Request cached_request{kDecrypt, "{\"token\":\"" + tokens.at(0) + "\"}"};
   round.cached =
@@ -383,19 +396,13 @@ Round RunRound(const Args& a, pid_t pid) {
   round.cached4 = RunPhase(a, 4, a.seconds, latency, pid, always(cached_request), status_is(200));
   round.issue4 =
       RunPhase(a, 4, a.seconds, latency, pid, always({kIssue, issue_body}), status_is(201));
+  // The 4-connection issue phase is a latency test; its rate is set beside the last run.
+  round.issue4.base = after;
 
-  const OpensslRates after = OpensslSpeed(a.cores, a.seconds);
-  round.ossl = {(before.sign_multi + after.sign_multi) / 2,
-                (before.verify_multi + after.verify_multi) / 2};
-  // The CPU one request's RSA work costs: one private and one public operation, per core.
-  double per_core_sign = round.ossl.sign_multi / a.cores;
-  double per_core_verify = round.ossl.verify_multi / a.cores;
-  round.rsa_cpu = 1.0 / per_core_sign + 1.0 / per_core_verify;
-
-  std::printf("\nopenssl speed -multi %d rsa2048: %.0f sign/s, %.0f verify/s (mean of %.0f before "
-              "and %.0f after)\n",
-              a.cores, round.ossl.sign_multi, round.ossl.verify_multi, before.sign_multi,
-              after.sign_multi);
+  std::printf("\nopenssl speed -multi %d rsa2048 sign/s: %.0f before issue, %.0f before cold "
+              "decrypt, %.0f after it; verify/s %.0f, %.0f, %.0f\n",
+              a.cores, before.sign_multi, between.sign_multi, after.sign_multi,
+              before.verify_multi, between.verify_multi, after.verify_multi);
   // cpu us/req is the daemon's CPU (user + system) per answered request. cs/req, sys % and
   // faults/req say where its CPU beyond RSA goes: wake-ups, kernel time (socket I/O,
   // scheduling) and first touches of memory. gen us/req is the load generator's own CPU, taken
@@ -407,9 +414,9 @@ Round RunRound(const Args& a, pid_t pid) {
     const double ok = static_cast<double>(std::max<std::uint64_t>(r.ok, 1));
     std::printf("%-28s %8.0f %6s %6llu %7.0f %7.0f %10.1f %5.2f+%5.2f %5.1f %10.3f %10.1f\n",
                 name.c_str(), r.rate(),
-                vs_sign ? (std::to_string(r.rate() / round.ossl.sign_multi).substr(0, 5)).c_str() : "-",
+                vs_sign ? (std::to_string(r.VsSign()).substr(0, 5)).c_str() : "-",
                 static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99),
-                r.daemon_cpu / ok * 1e6,
+                r.CpuPerRequest() * 1e6,
                 static_cast<double>(r.switches.voluntary) / ok,
                 static_cast<double>(r.switches.involuntary) / ok,
                 r.daemon_cpu > 0 ? 100 * r.daemon_system / r.daemon_cpu : 0.0,
@@ -420,10 +427,11 @@ Round RunRound(const Args& a, pid_t pid) {
   row("cached decrypt (16 conns)", round.cached, false);
   row("cached decrypt (4 conns)", round.cached4, false);
   row("issue (4 conns)", round.issue4, true);
-  std::printf("daemon CPU per request / CPU of its RSA work (1 private + 1 public = %.0f us):\n",
-              round.rsa_cpu * 1e6);
-  std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.Ratio(round.issue),
-              round.Ratio(round.cold));
+  std::printf("daemon CPU per request / CPU of its RSA work (1 private + 1 public, from openssl "
+              "speed: %.0f us around issue, %.0f us around cold decrypt):\n",
+              round.issue.RsaCpu(a.cores) * 1e6, round.cold.RsaCpu(a.cores) * 1e6);
+  std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.issue.CpuRatio(a.cores),
+              round.cold.CpuRatio(a.cores));
   std::printf("  cached decrypt: %.1f us of daemon CPU per request\n",
               round.cached.daemon_cpu / static_cast<double>(round.cached.ok) * 1e6);
   std::fflush(stdout);
@@ -488,7 +496,8 @@ int main(int argc, char** argv) {
                       : "SCHED_OTHER (every answer's wake-up preempts an event loop)");
   std::vector<Round> rounds;
   for (int r = 0; r < a.rounds; ++r) {
-    std::printf("round %d of %d: openssl speed -multi %d rsa2048, the phases, openssl speed again\n",
+    std::printf("round %d of %d: openssl speed -multi %d rsa2048 before, between and after the "
+                "throughput phases; the latency phases\n",
                 r + 1, a.rounds, a.cores);
     rounds.push_back(RunRound(a, pid));
   }
@@ -501,11 +510,11 @@ int main(int argc, char** argv) {
   std::printf("\nmedian of %d round(s)%s:\n", a.rounds,
               a.rounds > 1 ? "" : " (one round: --rounds 5 damps a noisy machine)");
   std::printf("  issue %.3f x sign, cold decrypt %.3f x sign   (goal >= 0.80)\n",
-              median_of([](Round& r) { return r.issue.rate() / r.ossl.sign_multi; }),
-              median_of([](Round& r) { return r.cold.rate() / r.ossl.sign_multi; }));
+              median_of([](Round& r) { return r.issue.VsSign(); }),
+              median_of([](Round& r) { return r.cold.VsSign(); }));
   std::printf("  CPU per request / RSA CPU: issue %.3f, cold decrypt %.3f   (goal <= 1.10)\n",
-              median_of([](Round& r) { return r.Ratio(r.issue); }),
-              median_of([](Round& r) { return r.Ratio(r.cold); }));
+              median_of([&a](Round& r) { return r.issue.CpuRatio(a.cores); }),
+              median_of([&a](Round& r) { return r.cold.CpuRatio(a.cores); }));
   std::printf("  cached decrypt %.0f req/s at 16 connections   (goal >= 60000)\n",
               median_of([](Round& r) { return r.cached.rate(); }));
   std::printf("  p99 at 4 connections: cached %.0f us, issue %.0f us   (goal <= 2000)\n",
