@@ -1,6 +1,10 @@
 #include "daemon/metrics.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "jose/rsa_cpu.h"
 
 namespace instaccess::daemon {
 
@@ -53,6 +57,18 @@ std::string Metrics::Render() const {
   std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(latency_sum_us_.load()) / 1e6);
   line(std::string("instaccess_request_duration_seconds_sum ") + sum);
   line("instaccess_request_duration_seconds_count " + std::to_string(cumulative));
+  line("# HELP instaccess_rsa_operation_cpu_seconds CPU time of RSA operations; one in " +
+       std::to_string(jose::kRsaCpuSampleEvery) + " per thread is timed, decryption never.");
+  line("# TYPE instaccess_rsa_operation_cpu_seconds summary");
+  for (auto [kind, name] : {std::pair{jose::RsaOpKind::kSign, "sign"},
+                            std::pair{jose::RsaOpKind::kVerify, "verify"},
+                            std::pair{jose::RsaOpKind::kEncrypt, "encrypt"}}) {
+    const jose::RsaCpuTotals t = jose::RsaCpuSoFar(kind);
+    std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(t.cpu_ns) / 1e9);
+    line(std::string("instaccess_rsa_operation_cpu_seconds_sum{op=\"") + name + "\"} " + sum);
+    line(std::string("instaccess_rsa_operation_cpu_seconds_count{op=\"") + name + "\"} " +
+         std::to_string(t.timed_ops));
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "jose/base64url.h"
 #include "jose/json_strict.h"
 #include "jose/openssl_algs.h"
+#include "jose/rsa_cpu.h"
 
 namespace instaccess::jose {
 
@@ -40,10 +41,13 @@ Result<std::string> SignRaw(const RsaKey& key, std::string_view signing_input) {
     return SslError("RSA sign setup");
   }
   std::string sig(sig_len, '\0');
-  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len,
-                    digest.data(), digest.size()) != 1) {
-    return SslError("RSA sign");
+  int rc = 0;
+  {
+    const internal::RsaCpuTimer timer(RsaOpKind::kSign);
+    rc = EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &sig_len,
+                       digest.data(), digest.size());
   }
+  if (rc != 1) return SslError("RSA sign");
   sig.resize(sig_len);
   return sig;
 }
@@ -54,9 +58,12 @@ bool VerifyRaw(const RsaKey& key, std::string_view signing_input, std::string_vi
   if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()))) return false;
   Digest digest{};
   EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kVerify);
-  bool ok = Sha256Of(signing_input, &digest) && ctx &&
-            EVP_PKEY_verify(ctx.get(), U8(signature), signature.size(), digest.data(),
-                            digest.size()) == 1;
+  bool ok = Sha256Of(signing_input, &digest) && ctx;
+  if (ok) {
+    const internal::RsaCpuTimer timer(RsaOpKind::kVerify);
+    ok = EVP_PKEY_verify(ctx.get(), U8(signature), signature.size(), digest.data(),
+                         digest.size()) == 1;
+  }
   ClearSslErrors();
   return ok;
 }

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "jose/rsa_cpu.h"
 #include "tests/api/api_test_util.h"
 
 namespace instaccess::testing::api {
@@ -28,6 +29,12 @@ std::uint64_t MetricValue(const std::string& text, const std::string& series) {
   std::size_t at = text.find("\n" + series + " ");
   BOOST_REQUIRE_MESSAGE(at != std::string::npos, "no metric " << series);
   return std::stoull(text.substr(at + series.size() + 2));
+}
+
+double MetricSeconds(const std::string& text, const std::string& series) {
+  std::size_t at = text.find("\n" + series + " ");
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "no metric " << series);
+  return std::stod(text.substr(at + series.size() + 2));
 }
 
 std::size_t CountChar(const std::string& s, char c) {
@@ -603,6 +610,28 @@ BOOST_AUTO_TEST_CASE(metrics_count_issues_and_cached_decrypts) {
   BOOST_TEST(t1.find("instaccess_active_key_age_seconds{purpose=\"sig\"}") != std::string::npos);
   BOOST_TEST(d.GetJson("/api/v1/status").at("load").at("tokens_issued") ==
              MetricValue(t1, "instaccess_tokens_issued_total"));
+}
+
+// One worker thread, so 32 operations of a kind are 32 in a row on one thread: exactly two of
+// them are timed (jose/rsa_cpu.h). Decryption's private operation never is.
+BOOST_AUTO_TEST_CASE(metrics_report_the_cpu_of_sampled_rsa_operations) {
+  static_assert(jose::kRsaCpuSampleEvery == 16, "the counts below assume one in 16");
+  Daemon d("[daemon]\nworkers = 1\n");
+  const std::string t0 = d.Get("/metrics").body;
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 32; ++i) tokens.push_back(d.Issue());
+  for (const std::string& token : tokens) BOOST_REQUIRE(d.Decrypt(token).status == 200);
+  const std::string t1 = d.Get("/metrics").body;
+  BOOST_TEST(t1.find("# TYPE instaccess_rsa_operation_cpu_seconds summary") != std::string::npos);
+  for (const char* op : {"sign", "verify", "encrypt"}) {
+    const std::string count =
+        std::string("instaccess_rsa_operation_cpu_seconds_count{op=\"") + op + "\"}";
+    const std::string sum =
+        std::string("instaccess_rsa_operation_cpu_seconds_sum{op=\"") + op + "\"}";
+    BOOST_TEST(MetricValue(t1, count) - MetricValue(t0, count) == 2u, op);
+    BOOST_TEST(MetricSeconds(t1, sum) > MetricSeconds(t0, sum), op);
+  }
+  BOOST_TEST(t1.find("op=\"decrypt\"") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_path_is_404_and_wrong_method_is_405) {

@@ -1,0 +1,52 @@
+// The CPU time this process spends in RSA operations, sampled.
+//
+// DESIGN.md §7 sets the daemon's CPU per request beside the CPU of its RSA work. `openssl speed`
+// gives that figure from another process at another moment, and on a shared host the two drift
+// apart by 10% within a minute; measured here, both come from the same requests. Operators get
+// the CPU one token costs (`instaccess_rsa_operation_cpu_seconds` in /metrics).
+//
+// Reading a thread's CPU clock is a system call (about 1 µs in a VM, against ~260 µs for an
+// RSA-2048 private operation), so one operation in kSampleEvery of each kind, per thread, is
+// timed; the totals count only the timed ones, and their mean is the cost of one operation.
+// These counters are the only state jose keeps: they record, and change no result.
+//
+// Decryption is never timed. Its input is a ciphertext the client chose, and a per-operation
+// CPU clock a client can read back (through /metrics) would be a finer timing oracle than any
+// the socket offers (DESIGN.md §2: Bleichenbacher, Marvin). Signing pads a digest and checks
+// nothing secret that could fail; verification and encryption use only the public key.
+#pragma once
+
+#include <cstdint>
+
+namespace instaccess::jose {
+
+enum class RsaOpKind { kSign, kVerify, kEncrypt };
+inline constexpr int kRsaOpKinds = 3;
+
+struct RsaCpuTotals {
+  std::uint64_t timed_ops = 0;
+  std::uint64_t cpu_ns = 0;  // summed over the timed operations
+};
+
+inline constexpr std::uint32_t kRsaCpuSampleEvery = 16;
+
+// Totals since the process started; any thread may read them at any time.
+RsaCpuTotals RsaCpuSoFar(RsaOpKind kind);
+
+namespace internal {
+
+// Wraps one RSA operation (only the OpenSSL call: padding checks and buffers are not RSA work).
+class RsaCpuTimer {
+ public:
+  explicit RsaCpuTimer(RsaOpKind kind);
+  ~RsaCpuTimer();
+  RsaCpuTimer(const RsaCpuTimer&) = delete;
+  RsaCpuTimer& operator=(const RsaCpuTimer&) = delete;
+
+ private:
+  RsaOpKind kind_;
+  std::int64_t start_ns_ = -1;  // -1: this operation is not one of the sampled ones
+};
+
+}  // namespace internal
+}  // namespace instaccess::jose
