@@ -1,7 +1,6 @@
 #include "jose/content_cipher.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <array>
 #include <climits>
@@ -9,6 +8,7 @@
 #include "common/ssl_error.h"
 #include "common/ssl_ptr.h"
 #include "jose/openssl_algs.h"
+#include "jose/random_pool.h"
 
 namespace instaccess::jose {
 
@@ -176,7 +176,9 @@ Result<SealedContent> SealContent(ContentEnc enc, std::span<const std::uint8_t> 
                                   std::string_view aad, std::string_view plaintext) {
   std::string iv(IvSize(enc), '\0');
   // A fresh IV per token; with GCM a repeat under one CEK would be fatal, and the CEK is fresh too.
-  if (RAND_bytes(U8(iv), Len(iv.size())) != 1) return SslError("RAND_bytes");
+  if (!RandomBytes({reinterpret_cast<std::uint8_t*>(iv.data()), iv.size()})) {
+    return SslError("RAND_bytes");
+  }
   return SealContentWithIv(enc, cek, iv, aad, plaintext);
 }
 

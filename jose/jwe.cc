@@ -1,7 +1,6 @@
 #include "jose/jwe.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/rsa.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "jose/base64url.h"
 #include "jose/json_strict.h"
 #include "jose/openssl_algs.h"
+#include "jose/random_pool.h"
 #include "jose/rsa_cpu.h"
 
 namespace instaccess::jose {
@@ -85,7 +85,7 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
   out->size = std::min(cek_size, out->bytes.size());
   // The stand-in is drawn first, every time, so success and failure do the same work.
   Cek fallback;
-  if (RAND_bytes(fallback.bytes.data(), static_cast<int>(fallback.bytes.size())) != 1) {
+  if (!RandomBytes(fallback.bytes)) {
     // No randomness: a fixed stand-in still fails the tag check (and this never happens with a
     // working DRBG); the error queue must not leak into later calls.
     ClearSslErrors();
@@ -142,18 +142,13 @@ Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann
   h["enc"] = std::string(ContentEncName(enc));
   auto text = DumpJson(h);
   if (!text) return text.error();
-  // The CEK and the IV come from one draw: every call into OpenSSL's DRBG also makes a getpid()
-  // system call (its fork check), about 1 us in this VM. Both are fresh for every token.
+  // Both fresh for every token (random_pool.h says why they come from a pool).
   Cek cek;
   cek.size = CekSize(enc);
   std::string iv(IvSize(enc), '\0');
-  {
-    WipedBuffer drawn;
-    if (RAND_bytes(drawn.bytes.data(), static_cast<int>(cek.size + iv.size())) != 1) {
-      return SslError("RAND_bytes");
-    }
-    std::copy_n(drawn.bytes.begin(), cek.size, cek.bytes.begin());
-    std::copy_n(drawn.bytes.begin() + static_cast<std::ptrdiff_t>(cek.size), iv.size(), iv.begin());
+  if (!RandomBytes(cek.span()) ||
+      !RandomBytes({reinterpret_cast<std::uint8_t*>(iv.data()), iv.size()})) {
+    return SslError("RAND_bytes");
   }
   auto wrapped = WrapCek(key, cek.span());
   if (!wrapped) return wrapped.error();

@@ -1,6 +1,5 @@
 #include "jose/token.h"
 
-#include <openssl/rand.h>
 
 #include <array>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include "jose/json_strict.h"
 #include "jose/jwe.h"
 #include "jose/jws.h"
+#include "jose/random_pool.h"
 
 namespace instaccess::jose {
 
@@ -136,7 +136,7 @@ std::string_view TokenErrorName(TokenError error) {
 
 Result<std::string> RandomUuidV4() {
   std::array<std::uint8_t, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) return SslError("RAND_bytes");
+  if (!RandomBytes(b)) return SslError("RAND_bytes");
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // variant 10xx
   static constexpr char kHex[] = "0123456789abcdef";
