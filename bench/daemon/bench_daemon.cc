@@ -78,16 +78,25 @@ class SchedPolicy {
   int saved_;
 };
 
-// The daemon's pid, from the kernel's view of a connection to it.
-pid_t ServerPid(const std::string& path) {
+// A blocking connection to the daemon's socket, or -1 (errno says why).
+int ConnectUnix(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+// The daemon's pid, from the kernel's view of a connection to it.
+pid_t ServerPid(const std::string& path) {
+  int fd = ConnectUnix(path);
   ucred c{};
   socklen_t len = sizeof c;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len) != 0) {
+  if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len) != 0) {
     std::perror(("connect " + path).c_str());
     std::exit(1);
   }
@@ -161,18 +170,15 @@ RsaOpCpu operator-(const RsaOpCpu& x, const RsaOpCpu& y) {
 }
 
 RsaOpCpu ReadRsaOpCpu(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  int fd = ConnectUnix(path);
   const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   std::string text;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+  if (fd >= 0 &&
       send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
     char buf[16384];
     for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
   }
-  close(fd);
+  if (fd >= 0) close(fd);
   RsaOpCpu r;
   const char* const ops[3] = {"sign", "verify", "encrypt"};
   for (int i = 0; i < 3; ++i) {
@@ -261,11 +267,8 @@ struct LoadConn {
 };
 
 int ConnectNonBlocking(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  int fd = ConnectUnix(path);
+  if (fd < 0) {
     std::perror(("connect " + path).c_str());
     std::exit(1);
   }
