@@ -9,6 +9,8 @@
 #include "common/ssl_ptr.h"
 #include "jose/base64url.h"
 #include "jose/json_strict.h"
+#include "jose/key_context.h"
+#include "jose/oaep.h"
 #include "jose/openssl_algs.h"
 #include "jose/random_pool.h"
 #include "jose/rsa_cpu.h"
@@ -38,10 +40,12 @@ inline std::uint32_t CtEqSize(std::size_t a, std::size_t b) {
          CtIsZero(static_cast<std::uint32_t>((a ^ b) >> 24));
 }
 
-struct WipedBuffer {
-  std::array<std::uint8_t, kMaxModulusBytes> bytes{};
-  ~WipedBuffer() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+template <std::size_t N>
+struct Wiped {
+  std::array<std::uint8_t, N> bytes{};
+  ~Wiped() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 };
+using WipedBuffer = Wiped<kMaxModulusBytes>;
 
 // RSAES-PKCS1-v1_5 decoding (RFC 8017 §7.2.2 step 3) of the k-byte block `em` for a message of
 // exactly `want` bytes, without branches or early exits on any byte of `em`:
@@ -63,8 +67,25 @@ Cek::~Cek() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek) {
   if (key.use() != Use::kEnc) return FailedPrecondition("not an encryption key");
   EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kEncrypt);
+  if (!ctx) return SslError("RSA encrypt setup");
+  // RSA-OAEP's block is encoded here and encrypted without padding (oaep.h says why); RSA1_5's
+  // padding is OpenSSL's.
+  std::span<const std::uint8_t> input = cek;
+  WipedBuffer em;
+  if (const EVP_MD* md = internal::OaepDigest(key.alg()); md != nullptr) {
+    const auto k = static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()));
+    Wiped<EVP_MAX_MD_SIZE> seed;
+    const std::span<std::uint8_t> seed_span(seed.bytes.data(),
+                                            static_cast<std::size_t>(EVP_MD_get_size(md)));
+    if (k > em.bytes.size() || !RandomBytes(seed_span)) return SslError("RSA-OAEP seed");
+    const std::span<std::uint8_t> block(em.bytes.data(), k);
+    if (!internal::OaepEncode(cek, seed_span, md, block)) {
+      return InvalidArgument("the key is too small for RSA-OAEP with this CEK");
+    }
+    input = block;
+  }
   std::size_t len = 0;
-  if (!ctx || EVP_PKEY_encrypt(ctx.get(), nullptr, &len, cek.data(), cek.size()) != 1) {
+  if (EVP_PKEY_encrypt(ctx.get(), nullptr, &len, input.data(), input.size()) != 1) {
     return SslError("RSA encrypt setup");
   }
   std::string out(len, '\0');
@@ -72,7 +93,7 @@ Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek
   {
     const internal::RsaCpuTimer timer(RsaOpKind::kEncrypt);
     rc = EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                          cek.data(), cek.size());
+                          input.data(), input.size());
   }
   if (rc != 1) return SslError("RSA encrypt");
   out.resize(len);

@@ -22,7 +22,8 @@ bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, KeyOp op) {
   switch (alg) {
     case Alg::kRsaOaep:
     case Alg::kRsaOaep256: {
-      const EVP_MD* md = alg == Alg::kRsaOaep ? Sha1() : Sha256();
+      if (op == KeyOp::kEncrypt) return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1;
+      const EVP_MD* md = OaepDigest(alg);
       return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1;
@@ -36,6 +37,12 @@ bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, KeyOp op) {
 }
 
 }  // namespace
+
+const EVP_MD* OaepDigest(Alg alg) {
+  if (alg == Alg::kRsaOaep) return Sha1();
+  if (alg == Alg::kRsaOaep256) return Sha256();
+  return nullptr;
+}
 
 EvpPkeyCtxPtr PrepareContext(EVP_PKEY* pkey, Alg alg, KeyOp op) {
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
