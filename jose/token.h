@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <span>
 #include <vector>
 
 #include "common/status.h"
@@ -80,9 +81,11 @@ Result<std::string> IssueToken(const nlohmann::json& claims, const RsaKey& sig_k
                                const RsaKey& enc_key, const IssueOptions& options);
 
 // Keys a token may have been made with, newest first (the order they are tried in without kid).
+// A view of keys the caller owns (the daemon's key set): copying RsaKeys for every token touched
+// their shared reference counts, which both event loops contend for.
 struct KeyCandidates {
-  std::vector<RsaKey> sig;  // verification keys (public part suffices)
-  std::vector<RsaKey> enc;  // decryption keys (private part needed)
+  std::span<const RsaKey> sig;  // verification keys (public part suffices)
+  std::span<const RsaKey> enc;  // decryption keys (private part needed)
 };
 
 struct ClaimPolicy {

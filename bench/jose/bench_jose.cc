@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
   if (!sig || !enc || !enc15) Fail("key generation failed");
   const nlohmann::json caller = {
       {"sub", "1~42"}, {"acct", "1~1"}, {"canvas_domain", "canvas.example.edu"}, {"masq_shard", 1}};
-  const instaccess::jose::KeyCandidates keys{{*sig}, {*enc, *enc15}};
+  const std::vector<RsaKey> verify_keys{*sig}, decrypt_keys{*enc, *enc15};
+  const instaccess::jose::KeyCandidates keys{verify_keys, decrypt_keys};
 
   double ossl_before = OpensslSignPerSecond(openssl, seconds);
 

@@ -33,10 +33,12 @@ RsaKey Load(const char* name, Alg alg) {
 }
 
 const instaccess::jose::KeyCandidates& Keys() {
-  static const instaccess::jose::KeyCandidates keys{
-      {Load("rs256.pem", Alg::kRS256), Load("ps256.pem", Alg::kPS256)},
-      {Load("rsa_oaep.pem", Alg::kRsaOaep), Load("rsa_oaep_256.pem", Alg::kRsaOaep256),
-       Load("rsa1_5.pem", Alg::kRsa1_5)}};
+  static const std::vector<RsaKey> sig{Load("rs256.pem", Alg::kRS256),
+                                       Load("ps256.pem", Alg::kPS256)};
+  static const std::vector<RsaKey> enc{Load("rsa_oaep.pem", Alg::kRsaOaep),
+                                       Load("rsa_oaep_256.pem", Alg::kRsaOaep256),
+                                       Load("rsa1_5.pem", Alg::kRsa1_5)};
+  static const instaccess::jose::KeyCandidates keys{sig, enc};
   return keys;
 }
 

@@ -30,8 +30,10 @@ nlohmann::json Claims(std::int64_t now = kNow, std::int64_t ttl = 3600,
 
 KeyCandidates Candidates() {
   // Newest first, as the keystore gives them; the keys tokens are made with are not first.
-  return {{Keys().rs256_other, Keys().rs256, Keys().ps256},
-          {Keys().oaep_other, Keys().oaep, Keys().oaep256, Keys().rsa1_5}};
+  static const std::vector<RsaKey> sig = {Keys().rs256_other, Keys().rs256, Keys().ps256};
+  static const std::vector<RsaKey> enc = {Keys().oaep_other, Keys().oaep, Keys().oaep256,
+                                          Keys().rsa1_5};
+  return {sig, enc};
 }
 
 std::string Issue(const IssueOptions& o = {}, const nlohmann::json& claims = Claims(),
@@ -333,7 +335,7 @@ BOOST_AUTO_TEST_CASE(expired_only_after_the_signature_verified) {
                     "token_expired");
   // Signed by a key that is not a candidate: expired or not, it is just invalid.
   KeyCandidates keys = Candidates();
-  keys.sig = {Keys().rs256_other};
+  keys.sig = {&Keys().rs256_other, 1};
   ExpectInvalid(t, "JWS kid names no known key", {}, kNow + 7200, keys);
   // Without exp there is no expiry at all: refused.
   nlohmann::json no_exp = Claims();
@@ -357,7 +359,7 @@ BOOST_AUTO_TEST_CASE(issued_in_the_future_is_not_yet_valid) {
                     "token_not_yet_valid");
   // Forged (unverifiable) and in the future: invalid, not "not yet valid".
   KeyCandidates keys = Candidates();
-  keys.sig = {Keys().rs256_other};
+  keys.sig = {&Keys().rs256_other, 1};
   ExpectInvalid(t, "JWS kid names no known key", {}, kNow, keys);
 }
 
