@@ -13,7 +13,7 @@ using testing::TempDir;
 struct AuditFixture {
   TempDir dir;
   Db db = [this] {
-    Result<Db> d = Db::Open(dir.File("a.db"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    Result<Db> d = Db::Open(dir / "a.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (!d || !Migrate(*d).ok()) std::abort();
     return std::move(*d);
   }();

@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_points_leaves_a_consistent_store) {
   BOOST_TEST_CONTEXT("seed " << seed) {
     for (int round = 0; round < kKills && std::chrono::steady_clock::now() < deadline; ++round) {
       if (path.empty()) {
-        path = dir.File("keys-" + std::to_string(store_no++) + ".db");
+        path = dir / ("keys-" + std::to_string(store_no++) + ".db");
         PoolFactory pool;
         auto ring = SqliteKeyring::Open(testing::Options(path, pool), FixedMasterKey(1));
         BOOST_REQUIRE(ring.has_value());

@@ -25,7 +25,7 @@ constexpr std::int64_t kDay = 24 * kHour;
 
 struct RingFixture {
   TempDir dir;
-  std::string path = dir.File("keys.db");
+  std::string path = dir / "keys.db";
   PoolFactory pool{10};  // keys 0..9 stay free for imports
   std::unique_ptr<SqliteKeyring> ring;
 
@@ -266,7 +266,7 @@ BOOST_FIXTURE_TEST_CASE(revoking_the_active_key_puts_a_replacement_first, RingFi
 BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
   BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
   std::string sig = Snap()->active_sig->kid();
-  std::string backup = dir.File("backup.db");
+  std::string backup = dir / "backup.db";
   BOOST_REQUIRE(ring->Backup(backup, kT0 + 1, "admin").ok());
   BOOST_TEST((ring->Backup(backup, kT0 + 1, "admin").code() == Code::kAlreadyExists));
   // No private key appears in clear in the backup.
@@ -356,7 +356,7 @@ BOOST_AUTO_TEST_CASE(random_schedule_on_a_real_store_keeps_tokens_valid) {
   PoolFactory pool(10);
   for (int run = 0; run < 3; ++run) {
     TempDir dir;
-    SqliteKeyringOptions o = testing::Options(dir.File("keys.db"), pool);
+    SqliteKeyringOptions o = testing::Options(dir / "keys.db", pool);
     const std::int64_t tick = uniform(10, 60);
     o.schedule.sig.period = uniform(6 * tick, 20 * tick);
     o.schedule.sig.prepublish = uniform(0, o.schedule.sig.period - 1);

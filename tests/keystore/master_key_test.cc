@@ -23,18 +23,18 @@ BOOST_AUTO_TEST_SUITE(keystore_master_key)
 
 BOOST_AUTO_TEST_CASE(credential_directory_wins_over_configured_file) {
   TempDir dir;
-  std::filesystem::create_directory(dir.File("creds"));
-  WriteAll(dir.File("creds/master-key"), std::vector<std::uint8_t>(32, 1));
-  WriteAll(dir.File("configured.key"), std::vector<std::uint8_t>(32, 2));
+  std::filesystem::create_directory(dir / "creds");
+  WriteAll(dir / "creds/master-key", std::vector<std::uint8_t>(32, 1));
+  WriteAll(dir / "configured.key", std::vector<std::uint8_t>(32, 2));
   MasterKeyOptions o;
-  o.credentials_directory = dir.File("creds");
-  o.configured_file = dir.File("configured.key");
+  o.credentials_directory = dir / "creds";
+  o.configured_file = dir / "configured.key";
   Result<MasterKey> k = LoadMasterKey(o);
   BOOST_REQUIRE(k.has_value());
   BOOST_TEST(k->key.reveal_secret()[0] == 1);
   BOOST_TEST(k->source.find("credential") == 0u);
   // The credential directory without a master-key file falls through to the configured file.
-  std::filesystem::remove(dir.File("creds/master-key"));
+  std::filesystem::remove(dir / "creds/master-key");
   k = LoadMasterKey(o);
   BOOST_REQUIRE(k.has_value());
   BOOST_TEST(k->key.reveal_secret()[0] == 2);
@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(credential_directory_wins_over_configured_file) {
 BOOST_AUTO_TEST_CASE(any_length_but_32_is_refused) {
   TempDir dir;
   for (std::size_t n : {0u, 31u, 33u, 64u}) {
-    std::string path = dir.File("k" + std::to_string(n));
+    std::string path = dir / ("k" + std::to_string(n));
     WriteAll(path, std::vector<std::uint8_t>(n, 'a'));
     MasterKeyOptions o;
     o.configured_file = path;
@@ -57,13 +57,13 @@ BOOST_AUTO_TEST_CASE(any_length_but_32_is_refused) {
 BOOST_AUTO_TEST_CASE(missing_configured_file_is_an_error_not_a_new_key) {
   TempDir dir;
   MasterKeyOptions o;
-  o.configured_file = dir.File("absent.key");
+  o.configured_file = dir / "absent.key";
   o.embedded_default = true;
-  o.dev_key_file = dir.File("var/master.key");
+  o.dev_key_file = dir / "var/master.key";
   Result<MasterKey> k = LoadMasterKey(o);
   BOOST_REQUIRE(!k.has_value());
   BOOST_TEST(k.error().message().find("store.master_key_file") != std::string::npos);
-  BOOST_TEST(!testing::Exists(dir.File("var/master.key")));
+  BOOST_TEST(!testing::Exists(dir / "var/master.key"));
 }
 
 BOOST_AUTO_TEST_CASE(no_source_outside_embedded_default_is_an_error) {
@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(embedded_default_generates_a_private_dev_key_loudly) {
   std::vector<std::string> logged;
   MasterKeyOptions o;
   o.embedded_default = true;
-  o.dev_key_file = dir.File("var/sub/master.key");
+  o.dev_key_file = dir / "var/sub/master.key";
   o.log = [&logged](LogLevel level, std::string_view m) {
     BOOST_TEST((level == LogLevel::kWarning));
     logged.emplace_back(m);
@@ -89,8 +89,8 @@ BOOST_AUTO_TEST_CASE(embedded_default_generates_a_private_dev_key_loudly) {
   BOOST_TEST(k->warning.find("DEVELOPMENT MASTER KEY") != std::string::npos);
   BOOST_REQUIRE(logged.size() == 1u);
   BOOST_TEST(ModeOf(o.dev_key_file) == 0600u);
-  BOOST_TEST(ModeOf(dir.File("var/sub")) == 0700u);
-  BOOST_TEST(ModeOf(dir.File("var")) == 0700u);
+  BOOST_TEST(ModeOf(dir / "var/sub") == 0700u);
+  BOOST_TEST(ModeOf(dir / "var") == 0700u);
   BOOST_TEST(ReadAll(o.dev_key_file).size() == 32u);
   // The second start reads the same key and still warns.
   Result<MasterKey> again = LoadMasterKey(o);
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(embedded_default_generates_a_private_dev_key_loudly) {
 
 BOOST_AUTO_TEST_CASE(loose_permissions_are_warned_about) {
   TempDir dir;
-  std::string path = dir.File("m.key");
+  std::string path = dir / "m.key";
   WriteAll(path, std::vector<std::uint8_t>(32, 3));
   ::chmod(path.c_str(), 0644);
   MasterKeyOptions o;

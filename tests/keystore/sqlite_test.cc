@@ -12,7 +12,7 @@ namespace {
 using testing::TempDir;
 
 Db OpenMem(const TempDir& dir) {
-  Result<Db> db = Db::Open(dir.File("t.db"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  Result<Db> db = Db::Open(dir / "t.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   BOOST_REQUIRE(db.has_value());
   BOOST_REQUIRE(db->Exec("CREATE TABLE t (a INTEGER, b TEXT, c BLOB)").ok());
   return std::move(*db);
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   Result<Stmt> bad = db.Prepare("SELEC nonsense");
   BOOST_REQUIRE(!bad.has_value());
   BOOST_TEST(bad.error().message().find("syntax error") != std::string::npos);
-  Result<Db> missing = Db::Open(dir.File("no/such/dir.db"), SQLITE_OPEN_READWRITE);
+  Result<Db> missing = Db::Open(dir / "no/such/dir.db", SQLITE_OPEN_READWRITE);
   BOOST_REQUIRE(!missing.has_value());
   BOOST_TEST(missing.error().message().find("no/such/dir.db") != std::string::npos);
 }

@@ -26,7 +26,7 @@ constexpr UnixTime kT0 = 1'700'000'000;
 
 struct StoreFixture {
   TempDir dir;
-  std::string path = dir.File("keys.db");
+  std::string path = dir / "keys.db";
   PoolFactory pool;
 
   Result<std::unique_ptr<SqliteKeyring>> OpenRing(std::uint8_t key = 1) {
@@ -94,7 +94,7 @@ BOOST_FIXTURE_TEST_CASE(wrong_master_key_leaves_a_hot_wal_alone, StoreFixture) {
   MakeStore();
   // Capture the store with committed transactions still in its WAL, as after a crash.
   TempDir crashed;
-  std::string copy = crashed.File("keys.db");
+  std::string copy = crashed / "keys.db";
   {
     auto ring = OpenRing();
     BOOST_REQUIRE(ring.has_value());
@@ -252,7 +252,7 @@ BOOST_FIXTURE_TEST_CASE(newer_schema_is_refused_untouched, StoreFixture) {
 BOOST_FIXTURE_TEST_CASE(read_only_directory_is_a_clear_error, StoreFixture) {
   MakeStore();
   std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
-  std::string ro = dir.File("ro");
+  std::string ro = dir / "ro";
   std::filesystem::create_directory(ro);
   std::filesystem::copy_file(path, ro + "/keys.db");
   ::chmod((ro + "/keys.db").c_str(), 0644);

@@ -1,5 +1,5 @@
-// Shared helpers for the keystore suites: a temp directory per test, a pool of RSA keys made
-// once per process (so tests are not mostly key generation), file comparison.
+// Shared helpers for the keystore suites: a pool of RSA keys made once per process (so tests
+// are not mostly key generation), file comparison; temp directories from tests/support.
 #pragma once
 
 #include <unistd.h>
@@ -19,33 +19,12 @@
 #include "common/secret_bytes.h"
 #include "jose/rsa_key.h"
 #include "keystore/sqlite_keyring.h"
+#include "tests/support/temp_dir.h"
 
 namespace instaccess::keystore::testing {
 
-// Makes and removes a private temp directory.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "keystore-test-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    char* made = ::mkdtemp(buf.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// Directories for tests come from the shared test support (one TempDir for every suite).
+using TempDir = instaccess::testing::TempDir;
 
 inline std::vector<std::uint8_t> ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
