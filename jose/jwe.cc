@@ -74,10 +74,11 @@ Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek
   WipedBuffer em;
   if (const EVP_MD* md = internal::OaepDigest(key.alg()); md != nullptr) {
     const auto k = static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()));
+    if (k > em.bytes.size()) return FailedPrecondition("modulus larger than 8192 bits");
     Wiped<EVP_MAX_MD_SIZE> seed;
     const std::span<std::uint8_t> seed_span(seed.bytes.data(),
                                             static_cast<std::size_t>(EVP_MD_get_size(md)));
-    if (k > em.bytes.size() || !RandomBytes(seed_span)) return SslError("RSA-OAEP seed");
+    if (!RandomBytes(seed_span)) return SslError("RSA-OAEP seed");
     const std::span<std::uint8_t> block(em.bytes.data(), k);
     if (!internal::OaepEncode(cek, seed_span, md, block)) {
       return InvalidArgument("the key is too small for RSA-OAEP with this CEK");
