@@ -8,6 +8,7 @@
 #include "common/ssl_error.h"
 #include "common/ssl_ptr.h"
 #include "jose/base64url.h"
+#include "jose/constant_time.h"
 #include "jose/json_strict.h"
 #include "jose/key_context.h"
 #include "jose/oaep.h"
@@ -26,19 +27,9 @@ const unsigned char* U8(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-// Constant-time primitives: all-ones / all-zeros masks, no branches on the values. The empty asm
-// keeps the optimiser from proving a mask is boolean and turning selects back into branches.
-inline std::uint32_t Barrier(std::uint32_t v) {
-  __asm__("" : "+r"(v));
-  return v;
-}
-inline std::uint32_t CtIsZero(std::uint32_t x) { return Barrier(0u - ((~x & (x - 1)) >> 31)); }
-inline std::uint32_t CtEq(std::uint32_t a, std::uint32_t b) { return CtIsZero(a ^ b); }
-inline std::uint32_t CtEqSize(std::size_t a, std::size_t b) {
-  // Sizes here are ≤ 2^24, so truncation cannot make unequal values equal.
-  return CtEq(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)) &
-         CtIsZero(static_cast<std::uint32_t>((a ^ b) >> 24));
-}
+using internal::CtEq;
+using internal::CtEqSize;
+using internal::CtIsZero;
 
 template <std::size_t N>
 struct Wiped {
@@ -121,8 +112,7 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
   // `usable` depends only on public facts (the key and the token's length), so branching on it
   // reveals nothing the attacker does not know.
   if (usable) {
-    const bool raw = key.alg() == Alg::kRsa1_5;
-    // RSA1_5's context has no padding (key_context.h): the block is checked below.
+    // Neither context has padding (key_context.h): the block is checked below, in constant time.
     EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kDecrypt);
     int rc = 0;
     if (ctx) {
@@ -130,18 +120,19 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
       rc = EVP_PKEY_decrypt(ctx.get(), em.bytes.data(), &em_len, U8(encrypted_key),
                             encrypted_key.size());
     }
-    good = CtEq(static_cast<std::uint32_t>(rc), 1);
-    if (raw) {
-      good &= CtEqSize(em_len, k) & Pkcs1Type2Mask(em.bytes.data(), k, cek_size);
+    good = CtEq(static_cast<std::uint32_t>(rc), 1) & CtEqSize(em_len, k);
+    // Which decoder runs depends on the key's algorithm only, a public fact.
+    if (const EVP_MD* md = internal::OaepDigest(key.alg()); md != nullptr) {
+      good &= internal::OaepDecodeMask(std::span(em.bytes.data(), k), cek_size, md);
     } else {
-      good &= CtEqSize(em_len, cek_size);
+      good &= Pkcs1Type2Mask(em.bytes.data(), k, cek_size);
     }
     // A failed decryption leaves entries in this thread's error queue; they must not outlive
     // the call (nor differ observably between the failure kinds).
     ClearSslErrors();
   }
-  // The message sits at the end of the block for RSA1_5 and at the start for OAEP's output.
-  const std::size_t offset = key.alg() == Alg::kRsa1_5 ? k - cek_size : 0;
+  // Both decoders leave the message at the end of the block.
+  const std::size_t offset = usable ? k - cek_size : 0;
   for (std::size_t i = 0; i < out->size; ++i) {
     std::uint8_t real = usable ? em.bytes[offset + i] : 0;
     auto mask = static_cast<std::uint8_t>(good);

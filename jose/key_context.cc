@@ -21,13 +21,8 @@ bool ConfigureSignature(EVP_PKEY_CTX* ctx, Alg alg) {
 bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, KeyOp op) {
   switch (alg) {
     case Alg::kRsaOaep:
-    case Alg::kRsaOaep256: {
-      if (op == KeyOp::kEncrypt) return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1;
-      const EVP_MD* md = OaepDigest(alg);
-      return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) == 1 &&
-             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1;
-    }
+    case Alg::kRsaOaep256:
+      return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1;  // oaep.h encodes, decodes
     case Alg::kRsa1_5:
       return EVP_PKEY_CTX_set_rsa_padding(
                  ctx, op == KeyOp::kDecrypt ? RSA_NO_PADDING : RSA_PKCS1_PADDING) == 1;

@@ -13,7 +13,7 @@ namespace instaccess::jose::internal {
 
 // A context initialised for `op` with `alg`'s padding (RFC 7518 §3.3, §3.5, §4.2, §4.3), or null
 // when OpenSSL refuses. RSA1_5 decryption uses no padding: jwe.cc removes it in constant time.
-// RSA-OAEP encryption has no padding either: jwe.cc encodes the block (oaep.h).
+// RSA-OAEP has no padding in either direction: oaep.h encodes and decodes the block.
 EvpPkeyCtxPtr PrepareContext(EVP_PKEY* pkey, Alg alg, KeyOp op);
 
 // The hash of OAEP and its MGF1: SHA-1 for RSA-OAEP, SHA-256 for RSA-OAEP-256; null otherwise.

@@ -1,5 +1,6 @@
-// EME-OAEP encoding (jose/oaep.h): PKCS #1 v2.1's own known answers, and OpenSSL's OAEP decoder
-// (an implementation that is not ours) recovering what we encode, for both JOSE hashes.
+// EME-OAEP (jose/oaep.h): PKCS #1 v2.1's own known answers; OpenSSL's OAEP (an implementation that
+// is not ours) decoding what we encode and encoding what we decode, for both JOSE hashes; and the
+// decoder refusing each field of a block that is wrong.
 #include "jose/oaep.h"
 
 #include <openssl/core_names.h>
@@ -8,6 +9,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +73,75 @@ std::optional<Bytes> OpensslOaepDecrypt(EVP_PKEY* pkey, const EVP_MD* md, const 
   return out;
 }
 
+// OpenSSL's RSA-OAEP encryption of `message` under `pkey`'s public half.
+Bytes OpensslOaepEncrypt(EVP_PKEY* pkey, const EVP_MD* md, const Bytes& message) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  BOOST_REQUIRE(EVP_PKEY_encrypt_init(ctx.get()) == 1);
+  BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1);
+  BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) == 1);
+  BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md) == 1);
+  std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_size(pkey));
+  Bytes out(len);
+  BOOST_REQUIRE(EVP_PKEY_encrypt(ctx.get(), out.data(), &len, message.data(), message.size()) == 1);
+  out.resize(len);
+  return out;
+}
+
+// The RSA private operation alone (RSADP, no padding): the encoded block inside a ciphertext.
+Bytes RawDecrypt(EVP_PKEY* pkey, const Bytes& ciphertext) {
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  BOOST_REQUIRE(EVP_PKEY_decrypt_init(ctx.get()) == 1);
+  BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) == 1);
+  std::size_t len = ciphertext.size();
+  Bytes out(len);
+  BOOST_REQUIRE(EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data(),
+                                 ciphertext.size()) == 1);
+  out.resize(len);
+  return out;
+}
+
+// out ^= MGF1(seed), written apart from oaep.cc so the tests can mask a block by hand.
+void XorMgf1(const EVP_MD* md, const Bytes& seed, std::uint8_t* out, std::size_t n) {
+  const auto h = static_cast<std::size_t>(EVP_MD_get_size(md));
+  for (std::uint32_t counter = 0; counter * h < n; ++counter) {
+    Bytes input = seed;
+    for (int shift : {24, 16, 8, 0}) input.push_back(static_cast<std::uint8_t>(counter >> shift));
+    Bytes digest(h);
+    BOOST_REQUIRE(EVP_Digest(input.data(), input.size(), digest.data(), nullptr, md, nullptr) == 1);
+    for (std::size_t i = 0; i < h && counter * h + i < n; ++i) out[counter * h + i] ^= digest[i];
+  }
+}
+
+// 0x00 || maskedSeed || maskedDB for a DB given whole (so a test can break any field of it).
+Bytes MaskBlock(const EVP_MD* md, const Bytes& seed, const Bytes& db) {
+  Bytes em(1);
+  Bytes masked_db = db;
+  XorMgf1(md, seed, masked_db.data(), masked_db.size());
+  Bytes masked_seed = seed;
+  XorMgf1(md, masked_db, masked_seed.data(), masked_seed.size());
+  em.insert(em.end(), masked_seed.begin(), masked_seed.end());
+  em.insert(em.end(), masked_db.begin(), masked_db.end());
+  return em;
+}
+
+// DB = Hash("") || zeros || 0x01 || message, for a k-byte block.
+Bytes GoodDb(const EVP_MD* md, std::size_t k, const Bytes& message) {
+  const auto h = static_cast<std::size_t>(EVP_MD_get_size(md));
+  Bytes db(k - h - 1, 0);
+  BOOST_REQUIRE(EVP_Digest(nullptr, 0, db.data(), nullptr, md, nullptr) == 1);
+  db[db.size() - message.size() - 1] = 0x01;
+  std::copy(message.begin(), message.end(), db.end() - static_cast<std::ptrdiff_t>(message.size()));
+  return db;
+}
+
+// Whether OaepDecodeMask accepts `em` for a `size`-byte message, and the message it leaves.
+std::optional<Bytes> Decode(Bytes em, std::size_t size, const EVP_MD* md) {
+  const std::uint32_t mask = internal::OaepDecodeMask(em, size, md);
+  BOOST_REQUIRE(mask == 0 || mask == 0xFFFFFFFFu);
+  if (mask == 0) return std::nullopt;
+  return Bytes(em.end() - static_cast<std::ptrdiff_t>(size), em.end());
+}
+
 BOOST_AUTO_TEST_SUITE(oaep)
 
 // PKCS #1 v2.1 test vectors (oaep-vect.txt), Example 1: a 1024-bit key, SHA-1, empty label.
@@ -103,6 +175,10 @@ BOOST_AUTO_TEST_CASE(pkcs1_v2_1_example_1_known_answers) {
                                          internal::Sha1(), em));
       BOOST_TEST(em[0] == 0);
       BOOST_TEST(Hex(RawEncrypt(key.get(), em)) == ex.encryption);
+      // And the block, whose every byte the known ciphertext pins down, decodes to the message.
+      const auto back = Decode(em, FromHex(ex.message).size(), internal::Sha1());
+      BOOST_REQUIRE(back.has_value());
+      BOOST_TEST(Hex(*back) == ex.message);
     }
   }
 }
@@ -138,6 +214,89 @@ BOOST_AUTO_TEST_CASE(sizes_that_do_not_fit_are_refused) {
   BOOST_TEST(!internal::OaepEncode(message, seed, nullptr, em));
   Bytes tiny(2 * 32 + 1);  // no room even for an empty message
   BOOST_TEST(!internal::OaepEncode({}, seed, md, tiny));
+}
+
+BOOST_AUTO_TEST_CASE(decodes_what_openssl_encodes_for_both_hashes) {
+  EVP_PKEY* pkey = Keys().oaep.pkey();  // 2048 bits: k = 256
+  for (const EVP_MD* md : {internal::Sha1(), internal::Sha256()}) {
+    const auto h = static_cast<std::size_t>(EVP_MD_get_size(md));
+    for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{16}, std::size_t{32},
+                            std::size_t{64}, 256 - 2 * h - 2}) {
+      BOOST_TEST_CONTEXT(EVP_MD_get0_name(md) << ", " << len << "-byte message") {
+        Bytes message(len);
+        for (std::size_t i = 0; i < len; ++i) message[i] = static_cast<std::uint8_t>(i * 5 + 3);
+        const Bytes em = RawDecrypt(pkey, OpensslOaepEncrypt(pkey, md, message));
+        const auto back = Decode(em, len, md);
+        BOOST_REQUIRE(back.has_value());
+        BOOST_TEST(*back == message);
+        // The length is part of what is checked: one octet more or less is refused.
+        if (len > 0) BOOST_TEST(!Decode(em, len - 1, md).has_value());
+        if (len < 256 - 2 * h - 2) BOOST_TEST(!Decode(em, len + 1, md).has_value());
+        // So is the hash.
+        BOOST_TEST(!Decode(em, len, md == internal::Sha1() ? internal::Sha256() : internal::Sha1())
+                        .has_value());
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decoding_refuses_each_wrong_field) {
+  const EVP_MD* md = internal::Sha256();
+  const std::size_t k = 256, h = 32, size = 32;
+  Bytes seed(h), message(size);
+  for (std::size_t i = 0; i < h; ++i) seed[i] = static_cast<std::uint8_t>(0x3C + i);
+  for (std::size_t i = 0; i < size; ++i) message[i] = static_cast<std::uint8_t>(0xC3 - i);
+  const Bytes good_db = GoodDb(md, k, message);
+  const std::size_t separator = good_db.size() - size - 1;
+  // The hand-masked good block decodes: the cases below differ from it in one field only.
+  BOOST_REQUIRE(Decode(MaskBlock(md, seed, good_db), size, md) == message);
+
+  struct Case {
+    const char* what;
+    std::size_t at;  // index into DB
+    std::uint8_t value;
+  };
+  const Case cases[] = {
+      {"first byte of lHash", 0, static_cast<std::uint8_t>(good_db[0] ^ 0x01)},
+      {"last byte of lHash", h - 1, static_cast<std::uint8_t>(good_db[h - 1] ^ 0x80)},
+      {"first byte of PS", h, 0x01},
+      {"last byte of PS", separator - 1, 0x01},
+      {"separator 0x00", separator, 0x00},
+      {"separator 0x02", separator, 0x02},
+      {"separator 0x81", separator, 0x81},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.what) {
+      Bytes db = good_db;
+      db[c.at] = c.value;
+      BOOST_TEST(!Decode(MaskBlock(md, seed, db), size, md).has_value());
+    }
+  }
+  // The leading octet Y must be zero (the check Manger's attack targets).
+  for (int y : {0x01, 0x80, 0xFF}) {
+    BOOST_TEST_CONTEXT("Y = " << y) {
+      Bytes em = MaskBlock(md, seed, good_db);
+      em[0] = static_cast<std::uint8_t>(y);
+      BOOST_TEST(!Decode(em, size, md).has_value());
+    }
+  }
+  // A flipped bit anywhere in the masked seed or DB spoils the unmasking.
+  for (std::size_t at : {std::size_t{1}, 1 + h - 1, 1 + h, k / 2, k - 1}) {
+    BOOST_TEST_CONTEXT("bit flipped at " << at) {
+      Bytes em = MaskBlock(md, seed, good_db);
+      em[at] ^= 0x10;
+      BOOST_TEST(!Decode(em, size, md).has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decoding_refuses_sizes_that_do_not_fit) {
+  const EVP_MD* md = internal::Sha256();
+  Bytes k256(256), tiny(2 * 32 + 1), empty;
+  BOOST_TEST(internal::OaepDecodeMask(k256, 32, nullptr) == 0u);
+  BOOST_TEST(internal::OaepDecodeMask(k256, 256 - 2 * 32 - 1, md) == 0u);  // one octet too many
+  BOOST_TEST(internal::OaepDecodeMask(tiny, 0, md) == 0u);  // no room even for an empty message
+  BOOST_TEST(internal::OaepDecodeMask(empty, 0, md) == 0u);
 }
 
 // The whole key wrap: WrapCek's output opens with OpenSSL's OAEP, and two wraps of one CEK differ
