@@ -36,10 +36,10 @@ Request ToRequest(http::request<http::string_body>& req) {
 
 // Writes `response` whole (one string: Beast's serializer walked its header fields for every
 // answer, a measurable share of a cached decrypt).
-asio::awaitable<void> Write(UnixStream& stream, const Response& response, bool keep_alive,
+asio::awaitable<void> Write(UnixSocket& socket, const Response& response, bool keep_alive,
                             beast::error_code& ec) {
   const std::string bytes = SerializeResponse(response, keep_alive);
-  co_await asio::async_write(stream, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
+  co_await asio::async_write(socket, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
 }
 
 // The answer to a request that could not be parsed; the connection closes after it.
@@ -56,15 +56,25 @@ Response ParseErrorResponse(const beast::error_code& ec) {
 bool IsDisconnect(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-         ec == beast::error::timeout || ec == asio::error::broken_pipe;
+         ec == asio::error::broken_pipe;
 }
 
 }  // namespace
 
+// Touched only on the connection's event loop.
 struct Server::Connection {
-  explicit Connection(UnixSocket socket) : stream(std::move(socket)) {}
-  UnixStream stream;
-  Phase phase = Phase::kIdle;  // Touched only on the connection's event loop.
+  explicit Connection(UnixSocket s) : socket(std::move(s)), watch(socket.get_executor()) {}
+  // Sets the time by which the current wait, read or write must be done. A plain store: Beast's
+  // basic_stream armed a timer for every read and write, a timer-queue update and often a
+  // timerfd_settime call each, a measurable share of a request (docs/design.md, "Performance").
+  void ExpiresAfter(std::chrono::milliseconds timeout) { deadline = Clock::now() + timeout; }
+  void NoDeadline() { deadline = Clock::time_point::max(); }
+
+  using Clock = std::chrono::steady_clock;
+  UnixSocket socket;
+  asio::steady_timer watch;  // Wakes Watch() every tick.
+  Clock::time_point deadline = Clock::time_point::max();
+  Phase phase = Phase::kIdle;
 };
 
 // An io_context run by one thread (concurrency hint 1 lets Asio queue the thread's own work
@@ -83,6 +93,8 @@ Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits,
                RequestHandler handler, RequestObserver observer)
     : acceptor_(asio::make_strand(io)),
       limits_(limits),
+      tick_(std::max(std::chrono::milliseconds(10),
+                     std::min(limits.read_timeout, limits.idle_timeout) / 4)),
       handler_(std::move(handler)),
       observer_(std::move(observer)) {
   acceptor_.assign(asio::local::stream_protocol(), listener.release());
@@ -115,8 +127,9 @@ void Server::Drain() {
   std::scoped_lock lock(mu_);
   for (const auto& conn : connections_) {
     // Runs on the connection's loop, so it cannot interleave with the coroutine's own steps.
-    asio::post(conn->stream.get_executor(), [conn] {
-      if (conn->phase == Phase::kIdle) conn->stream.cancel();
+    asio::post(conn->socket.get_executor(), [conn] {
+      beast::error_code ignored;
+      if (conn->phase == Phase::kIdle) conn->socket.cancel(ignored);
     });
   }
 }
@@ -161,7 +174,8 @@ asio::awaitable<void> Server::Accept() {
     // Decided here, where connections arrive one at a time: a check in Serve() would run on the
     // loops, after later arrivals were counted, and could turn away connections within the limit.
     const bool over_limit = live_++ >= limits_.max_connections;
-    asio::co_spawn(conn->stream.get_executor(), Serve(conn, over_limit), asio::detached);
+    asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
+    asio::co_spawn(conn->socket.get_executor(), Serve(conn, over_limit), asio::detached);
   }
 }
 
@@ -189,7 +203,7 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
       response = JsonError(503, "overloaded", "server is busy; retry shortly");
       response.headers.emplace_back("Retry-After", "1");
     } else {
-      co_await asio::post(conn->stream.get_executor(), use_awaitable);
+      co_await asio::post(conn->socket.get_executor(), use_awaitable);
       queued_--;
       try {
         response = (*job)();
@@ -208,30 +222,44 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
   co_return response;
 }
 
+asio::awaitable<void> Server::Watch(std::shared_ptr<Connection> conn) {
+  beast::error_code ec;
+  while (conn->socket.is_open()) {
+    conn->watch.expires_after(tick_);
+    co_await conn->watch.async_wait(asio::redirect_error(use_awaitable, ec));
+    // Past its deadline, the connection's pending read or write ends with operation_aborted and
+    // Serve() closes it; when none is pending the connection is busy with a request, not late.
+    if (conn->socket.is_open() && Connection::Clock::now() >= conn->deadline) {
+      conn->socket.cancel(ec);
+    }
+  }
+}
+
 void Server::Forget(const std::shared_ptr<Connection>& conn) {
   beast::error_code ec;
-  conn->stream.socket().shutdown(asio::socket_base::shutdown_both, ec);
-  conn->stream.close();
+  conn->socket.shutdown(asio::socket_base::shutdown_both, ec);
+  conn->socket.close(ec);
+  conn->watch.cancel();
   live_--;
   std::scoped_lock lock(mu_);
   connections_.erase(conn);
 }
 
 asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_limit) {
-  UnixStream& stream = conn->stream;
+  UnixSocket& socket = conn->socket;
   beast::error_code ec;
 
   if (over_limit) {
     spdlog::warn("refusing connection: already {} open, the limit", limits_.max_connections);
     Response refusal = JsonError(503, "overloaded", "too many connections");
     refusal.headers.emplace_back("Retry-After", "1");
-    stream.expires_after(limits_.read_timeout);
-    co_await Write(stream, refusal, false, ec);
+    conn->ExpiresAfter(limits_.read_timeout);
+    co_await Write(socket, refusal, false, ec);
     Forget(conn);
     co_return;
   }
 
-  auto peer = PeerOf(stream.socket().native_handle());
+  auto peer = PeerOf(socket.native_handle());
   if (!peer) {
     spdlog::error("dropping connection: {}", peer.error().ToString());
     Forget(conn);
@@ -241,10 +269,12 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
   beast::flat_buffer buffer;
   while (!draining_) {
     // Wait for the first byte of the next request under the idle timeout...
+    // (A read, not a wait: Asio re-arms epoll with a system call for every wait, while a read
+    // tried at once costs one only when nothing has come yet.)
     conn->phase = Phase::kIdle;
     if (buffer.size() == 0) {
-      stream.expires_after(limits_.idle_timeout);
-      std::size_t n = co_await stream.async_read_some(buffer.prepare(4096),
+      conn->ExpiresAfter(limits_.idle_timeout);
+      std::size_t n = co_await socket.async_read_some(buffer.prepare(4096),
                                                       asio::redirect_error(use_awaitable, ec));
       if (ec) break;
       buffer.commit(n);
@@ -254,22 +284,24 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
     parser.body_limit(limits_.max_body);
-    stream.expires_after(limits_.read_timeout);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    conn->ExpiresAfter(limits_.read_timeout);
+    co_await http::async_read(socket, buffer, parser, asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (!IsDisconnect(ec)) {
-        co_await Write(stream, ParseErrorResponse(ec), false, ec);
+        conn->ExpiresAfter(limits_.read_timeout);
+        co_await Write(socket, ParseErrorResponse(ec), false, ec);
       }
       break;
     }
 
     conn->phase = Phase::kHandling;
+    conn->NoDeadline();
     http::request<http::string_body> req = parser.release();
     bool keep_alive = req.keep_alive();
     Response response = co_await Handle(conn, ToRequest(req), *peer);
     keep_alive = keep_alive && !draining_;
-    stream.expires_after(limits_.read_timeout);
-    co_await Write(stream, response, keep_alive, ec);
+    conn->ExpiresAfter(limits_.read_timeout);
+    co_await Write(socket, response, keep_alive, ec);
     if (ec || !keep_alive) break;
   }
   Forget(conn);

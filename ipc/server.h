@@ -14,7 +14,8 @@
 //
 // Every byte from the socket is hostile: header and body sizes are bounded before parsing
 // completes, a request must arrive within read_timeout once started, an idle connection closes
-// after idle_timeout, and past max_connections new connections get 503 and are closed. A bad
+// after idle_timeout (each checked every quarter of the shorter timeout, so enforced within a
+// quarter of it), and past max_connections new connections get 503 and are closed. A bad
 // request gets an error answer (400/413/431) and its connection is closed; the server goes on.
 //
 // Thread-safety: Start() once; Drain() from any thread; Join() once, from the thread that owns
@@ -93,6 +94,9 @@ class Server {
   struct Loop;
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> conn, bool over_limit);
+  // Cuts the connection's pending read or write off once it is past its deadline; ends when the
+  // connection is closed.
+  asio::awaitable<void> Watch(std::shared_ptr<Connection> conn);
   asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn, Request request,
                                    const Peer& peer);
   void Forget(const std::shared_ptr<Connection>& conn);
@@ -101,6 +105,7 @@ class Server {
   std::vector<std::unique_ptr<Loop>> loops_;
   std::size_t next_loop_ = 0;  // Touched only on the acceptor's strand.
   const ServerLimits limits_;
+  const std::chrono::milliseconds tick_;  // How often Watch() looks at a deadline.
   const RequestHandler handler_;
   const RequestObserver observer_;
   std::atomic<bool> draining_{false};
