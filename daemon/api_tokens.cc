@@ -154,7 +154,8 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
   if (!keys->active_sig || (options.encrypt && !keys->active_enc)) {
     return JsonError(503, "unavailable", "no active key to issue with");
   }
-  auto full = jose::BuildStandardClaims(*claims, config_.tokens.issuer, clock_.NowUnix(), ttl);
+  auto full = jose::BuildStandardClaims(std::move(*claims), config_.tokens.issuer,
+                                        clock_.NowUnix(), ttl);
   if (!full) return JsonError(400, "bad_request", full.error().message());
   // A public-only enc key (a gateway's) is fine: issuing only encrypts to it.
   auto token = jose::IssueToken(*full, *keys->active_sig,

@@ -144,13 +144,13 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
   }
 }
 
-Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann::json& header,
+Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, nlohmann::json header,
                                std::string_view plaintext) {
   // null (a default-constructed json) means no extra members.
   if (!header.is_object() && !header.is_null()) {
     return InvalidArgument("JWE header must be an object");
   }
-  nlohmann::json h = header.is_null() ? nlohmann::json::object() : header;
+  nlohmann::json h = header.is_null() ? nlohmann::json::object() : std::move(header);
   h["alg"] = std::string(AlgName(key.alg()));
   h["enc"] = std::string(ContentEncName(enc));
   auto text = DumpJson(h);

@@ -59,7 +59,7 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
                JweTrace* trace = nullptr);
 
 // `header` holds members besides alg and enc (kid, cty, typ); alg is the key's.
-Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, const nlohmann::json& header,
+Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, nlohmann::json header,
                                std::string_view plaintext);
 
 struct DecryptedJwe {

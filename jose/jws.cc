@@ -68,13 +68,12 @@ bool VerifyRaw(const RsaKey& key, std::string_view signing_input, std::string_vi
   return ok;
 }
 
-Result<std::string> SignJws(const RsaKey& key, const nlohmann::json& header,
-                            std::string_view payload) {
+Result<std::string> SignJws(const RsaKey& key, nlohmann::json header, std::string_view payload) {
   // null (a default-constructed json) means no extra members.
   if (!header.is_object() && !header.is_null()) {
     return InvalidArgument("JWS header must be an object");
   }
-  nlohmann::json h = header.is_null() ? nlohmann::json::object() : header;
+  nlohmann::json h = header.is_null() ? nlohmann::json::object() : std::move(header);
   h["alg"] = std::string(AlgName(key.alg()));
   auto text = DumpJson(h);
   if (!text) return text.error();

@@ -24,9 +24,9 @@ namespace instaccess::jose {
 Result<std::string> SignRaw(const RsaKey& key, std::string_view signing_input);
 bool VerifyRaw(const RsaKey& key, std::string_view signing_input, std::string_view signature);
 
-// `header` holds the members besides alg (typ, kid); alg is always the key's.
-Result<std::string> SignJws(const RsaKey& key, const nlohmann::json& header,
-                            std::string_view payload);
+// `header` holds the members besides alg (typ, kid); alg is always the key's. (By value, so a
+// caller done with it moves it in, like EncryptJwe's.)
+Result<std::string> SignJws(const RsaKey& key, nlohmann::json header, std::string_view payload);
 
 struct VerifiedJws {
   ProtectedHeader header;

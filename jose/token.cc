@@ -150,7 +150,7 @@ Result<std::string> RandomUuidV4() {
   return out;
 }
 
-Result<nlohmann::json> BuildStandardClaims(const nlohmann::json& caller_claims,
+Result<nlohmann::json> BuildStandardClaims(nlohmann::json caller_claims,
                                            std::string_view issuer, std::int64_t now_unix,
                                            std::int64_t ttl_seconds) {
   if (!caller_claims.is_object()) return InvalidArgument("claims must be a JSON object");
@@ -163,7 +163,7 @@ Result<nlohmann::json> BuildStandardClaims(const nlohmann::json& caller_claims,
     return InvalidArgument("ttl must be positive");
   }
   if (issuer.empty()) return InvalidArgument("issuer must not be empty");
-  nlohmann::json claims = caller_claims;
+  nlohmann::json claims = std::move(caller_claims);
   claims["iss"] = std::string(issuer);
   auto jti = RandomUuidV4();
   if (!jti) return jti.error();
@@ -180,12 +180,12 @@ Result<std::string> IssueToken(const nlohmann::json& claims, const RsaKey& sig_k
   if (!payload) return payload.error();
   nlohmann::json jws_header = {{"typ", "JWT"}};
   if (options.include_kid) jws_header["kid"] = sig_key.kid();
-  auto token = SignJws(sig_key, jws_header, *payload);
+  auto token = SignJws(sig_key, std::move(jws_header), *payload);
   if (token && options.encrypt) {
     nlohmann::json jwe_header = nlohmann::json::object();
     if (options.include_kid) jwe_header["kid"] = enc_key.kid();
     if (options.include_cty) jwe_header["cty"] = "JWT";
-    token = EncryptJwe(enc_key, options.content_enc, jwe_header, *token);
+    token = EncryptJwe(enc_key, options.content_enc, std::move(jwe_header), *token);
   }
   // Refuse to make what every receiver (us included) must refuse to open.
   if (token && token->size() > kMaxTokenSize) {

@@ -46,8 +46,9 @@ inline constexpr std::string_view kDefaultIssuer = "instructure:inst_access";
 
 // caller_claims (an object without reserved claims) + iss, jti (random UUID v4), iat = now_unix,
 // exp = now_unix + ttl_seconds. InvalidArgument on a reserved claim, a non-object or ttl <= 0.
-// The caller enforces its own upper bound on ttl (tokens.max_lifetime).
-Result<nlohmann::json> BuildStandardClaims(const nlohmann::json& caller_claims,
+// The caller enforces its own upper bound on ttl (tokens.max_lifetime). Taken by value: a caller
+// done with its claims moves them in instead of copying the tree.
+Result<nlohmann::json> BuildStandardClaims(nlohmann::json caller_claims,
                                            std::string_view issuer, std::int64_t now_unix,
                                            std::int64_t ttl_seconds);
 
