@@ -1,6 +1,7 @@
 #include "jose/base64url.h"
 
 #include <array>
+#include <cstring>
 
 namespace instaccess::jose {
 
@@ -27,33 +28,46 @@ bool DecodedSize(std::size_t text_len, std::size_t* out) {
 // Writes exactly DecodedSize() bytes to `out`. Timing depends only on the length: the key material
 // decoded here (JWK "d", "p", ...) must not leak through table lookups keyed by branch outcomes.
 bool DecodeInto(std::string_view text, std::uint8_t* out) {
-  std::uint8_t bad = 0;
+  // Every table value is ORed into `seen`: only 0xff (outside the alphabet) sets bit 6 or 7.
+  // A bad character also spills bits into its neighbours in `n`; the output is then refused.
+  std::uint32_t seen = 0;
+  std::uint32_t tail_bits = 0;  // non-canonical bits in the last character
   std::size_t o = 0;
   std::size_t i = 0;
   auto val = [&](std::size_t k) {
-    std::uint8_t v = kDecode[static_cast<unsigned char>(text[k])];
-    bad |= static_cast<std::uint8_t>(v >> 7);  // 0xff has the top bit, 0..63 do not
-    return static_cast<std::uint32_t>(v & 0x3f);
+    std::uint32_t v = kDecode[static_cast<unsigned char>(text[k])];
+    seen |= v;
+    return v;
   };
   for (; i + 4 <= text.size(); i += 4) {
-    std::uint32_t n = val(i) << 18 | val(i + 1) << 12 | val(i + 2) << 6 | val(i + 3);
+    const std::uint32_t n = val(i) << 18 | val(i + 1) << 12 | val(i + 2) << 6 | val(i + 3);
     out[o++] = static_cast<std::uint8_t>(n >> 16);
     out[o++] = static_cast<std::uint8_t>(n >> 8);
     out[o++] = static_cast<std::uint8_t>(n);
   }
-  std::size_t rest = text.size() - i;
+  const std::size_t rest = text.size() - i;
   if (rest == 2) {
-    std::uint32_t a = val(i), b = val(i + 1);
+    const std::uint32_t a = val(i), b = val(i + 1);
     out[o++] = static_cast<std::uint8_t>(a << 2 | b >> 4);
-    bad |= static_cast<std::uint8_t>((b & 0x0f) != 0);  // non-canonical tail bits
+    tail_bits = b & 0x0f;
   } else if (rest == 3) {
-    std::uint32_t a = val(i), b = val(i + 1), c = val(i + 2);
+    const std::uint32_t a = val(i), b = val(i + 1), c = val(i + 2);
     out[o++] = static_cast<std::uint8_t>(a << 2 | b >> 4);
     out[o++] = static_cast<std::uint8_t>((b & 0x0f) << 4 | c >> 2);
-    bad |= static_cast<std::uint8_t>((c & 0x03) != 0);
+    tail_bits = c & 0x03;
   }
-  return bad == 0;
+  return ((seen & 0xc0) | tail_bits) == 0;
 }
+
+// Two alphabet characters for each 12-bit value, so one lookup writes two characters: encoding is
+// half of a token's work outside OpenSSL otherwise. Only public bytes are encoded (tokens, public
+// JWK members, thumbprints), so lookups that depend on the bytes leak nothing.
+constexpr std::array<std::array<char, 2>, 4096> MakePairTable() {
+  std::array<std::array<char, 2>, 4096> t{};
+  for (std::size_t v = 0; v < t.size(); ++v) t[v] = {kAlphabet[v >> 6], kAlphabet[v & 63]};
+  return t;
+}
+constexpr std::array<std::array<char, 2>, 4096> kPairs = MakePairTable();
 
 }  // namespace
 
@@ -68,10 +82,9 @@ void AppendBase64Url(std::string_view text, std::string* out) {
   std::size_t i = 0;
   for (; i + 3 <= size; i += 3) {
     std::uint32_t n = std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
-    *o++ = kAlphabet[n >> 18 & 63];
-    *o++ = kAlphabet[n >> 12 & 63];
-    *o++ = kAlphabet[n >> 6 & 63];
-    *o++ = kAlphabet[n & 63];
+    std::memcpy(o, kPairs[n >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs[n & 0xfff].data(), 2);
+    o += 4;
   }
   const std::size_t rest = size - i;
   if (rest == 1) {

@@ -21,6 +21,8 @@ namespace instaccess::jose {
 std::string Base64UrlEncode(std::span<const std::uint8_t> bytes);
 std::string Base64UrlEncode(std::string_view bytes);
 // Appends the encoding to `out`: a compact token is built in one string, without temporaries.
+// Encoding is for public bytes: its table lookups depend on them (private key members are never
+// encoded; they are kept as PKCS#8).
 void AppendBase64Url(std::string_view bytes, std::string* out);
 
 // InvalidArgument("bad base64url") on any deviation from the canonical form.

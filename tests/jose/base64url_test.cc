@@ -26,6 +26,59 @@ BOOST_AUTO_TEST_CASE(encodes_rfc4648_examples_without_padding) {
   BOOST_CHECK_EQUAL(Base64UrlEncode(std::string_view("\xfb\xff")), "-_8");
 }
 
+// Six bits at a time from the most significant end: the definition, not the table lookups.
+std::string ReferenceEncode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  const std::size_t bits = bytes.size() * 8;
+  for (std::size_t pos = 0; pos < bits; pos += 6) {
+    unsigned v = 0;
+    for (std::size_t b = pos; b < pos + 6; ++b) {
+      const unsigned bit =
+          b < bits ? (static_cast<unsigned char>(bytes[b / 8]) >> (7 - b % 8)) & 1u : 0u;
+      v = v << 1 | bit;
+    }
+    out += kAlphabet[v];
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(every_twelve_bit_group_encodes_as_defined_in_both_halves) {
+  for (unsigned v = 0; v < 4096; ++v) {
+    const char high[3] = {static_cast<char>(v >> 4), static_cast<char>((v & 15) << 4), 0};
+    const char low[3] = {0, static_cast<char>(v >> 8), static_cast<char>(v & 255)};
+    for (const char* group : {high, low}) {
+      const std::string_view bytes(group, 3);
+      BOOST_REQUIRE_EQUAL(Base64UrlEncode(bytes), ReferenceEncode(bytes));
+    }
+  }
+  std::string bytes;
+  for (int i = 0; i < 64; ++i) {
+    BOOST_CHECK_EQUAL(Base64UrlEncode(bytes), ReferenceEncode(bytes));
+    bytes += static_cast<char>(i * 37 + 11);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_foreign_byte_is_refused_at_every_position) {
+  const std::string good = "Zm9vYmFy";  // "foobar": two full groups
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    for (char bad : {'=', '+', '/', '.', ' ', '\0', '\xff', '\x80'}) {
+      std::string text = good;
+      text[at] = bad;
+      BOOST_CHECK_MESSAGE(!Base64UrlDecode(text).has_value(), "accepted a bad byte at " << at);
+      BOOST_CHECK(!Base64UrlDecodeSecret(text).has_value());
+    }
+  }
+  for (std::string tail : {"Zm9vYg", "Zm9vYmE"}) {  // two- and three-character tails
+    for (std::size_t at = 4; at < tail.size(); ++at) {
+      std::string text = tail;
+      text[at] = '=';
+      BOOST_CHECK(!Base64UrlDecode(text).has_value());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(append_keeps_what_is_there) {
   std::string out = "head.";
   AppendBase64Url("foob", &out);
