@@ -3,6 +3,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
+#include <vector>
+
 #include "jose/base64url.h"
 #include "jose/json_strict.h"
 
@@ -61,6 +64,29 @@ BOOST_AUTO_TEST_CASE(dump_refuses_invalid_utf8_instead_of_throwing) {
   nlohmann::json j = {{"sub", std::string("\xc3\x28")}};
   BOOST_CHECK(!DumpJson(j).has_value());
   BOOST_CHECK_EQUAL(DumpJson(nlohmann::json{{"b", 1}, {"a", "x"}}).value(), R"({"a":"x","b":1})");
+}
+
+// DumpJson writes plain strings and integers itself: byte for byte what nlohmann writes.
+BOOST_AUTO_TEST_CASE(dump_writes_what_nlohmann_writes) {
+  using J = nlohmann::json;
+  const std::vector<J> values = {
+      J::object(), J::array(), J(nullptr), J(true), J(false), J(0), J(-1),
+      J(std::numeric_limits<std::int64_t>::min()), J(std::numeric_limits<std::uint64_t>::max()),
+      J(1.0), J(-0.0), J(0.1), J(1e300), J(123456789.125), J(""), J("plain ascii ~!@#$%^&*()"),
+      J("quote \" and backslash \\"), J("tab\tnewline\ncontrol\x01\x1f del\x7f"),
+      J("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), J(J::binary_t({1, 2, 3})),
+      J{{"sub", "user-1"}, {"n", 7}, {"nested", {{"a", J::array({1, "x", nullptr, 2.5})}}},
+        {"\x01key\"", "v"}, {"", J::object()}},
+      J::array({J::array(), J::object(), J::array({J::array({-7})})}),
+  };
+  for (const J& v : values) {
+    const std::string expected = v.dump(-1, ' ', false, J::error_handler_t::strict);
+    BOOST_CHECK_EQUAL(DumpJson(v).value(), expected);
+    BOOST_CHECK_EQUAL(DumpJson(J{{"k", v}}).value(), "{\"k\":" + expected + "}");
+  }
+  // Invalid UTF-8 anywhere (a member name too) is refused, not thrown.
+  BOOST_CHECK(!DumpJson(J{{std::string("\xff"), 1}}).has_value());
+  BOOST_CHECK(!DumpJson(J::array({"ok", std::string("\xe2\x82")})).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(split_counts_parts_and_limits_size) {
