@@ -35,11 +35,35 @@ Request ToRequest(http::request<http::string_body>& req) {
 }
 
 // Writes `response` whole (one string: Beast's serializer walked its header fields for every
-// answer, a measurable share of a cached decrypt).
+// answer, a measurable share of a cached decrypt). The socket is non-blocking: what fits in its
+// buffer, almost always all of it, is sent at once, and only the rest waits for the event loop
+// (an asynchronous write that completes at once still takes a trip through the loop's queue).
 asio::awaitable<void> Write(UnixSocket& socket, const Response& response, bool keep_alive,
                             beast::error_code& ec) {
   const std::string bytes = SerializeResponse(response, keep_alive);
-  co_await asio::async_write(socket, asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
+  std::size_t sent = socket.write_some(asio::buffer(bytes), ec);
+  if (ec == asio::error::would_block) {
+    sent = 0;
+    ec.clear();
+  }
+  if (ec || sent == bytes.size()) co_return;
+  co_await asio::async_write(socket, asio::buffer(bytes) + sent,
+                             asio::redirect_error(use_awaitable, ec));
+}
+
+// Parses the request from what `buffer` already holds. True when that settled it: the request is
+// complete, or `ec` says what is wrong with it. False when more bytes must be read first.
+// (Beast's async_read does the same, and then takes a trip through the loop's queue even when it
+// read nothing.)
+bool ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+                   beast::error_code& ec) {
+  parser.eager(true);  // header and body in one go, as async_read does
+  buffer.consume(parser.put(buffer.data(), ec));
+  if (ec == http::error::need_more) {
+    ec.clear();
+    return false;
+  }
+  return ec || parser.is_done();
 }
 
 // The answer to a request that could not be parsed; the connection closes after it.
@@ -248,6 +272,13 @@ void Server::Forget(const std::shared_ptr<Connection>& conn) {
 asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_limit) {
   UnixSocket& socket = conn->socket;
   beast::error_code ec;
+  // Write() sends at once what fits in the socket's buffer and must never block the loop.
+  socket.non_blocking(true, ec);
+  if (ec) {
+    spdlog::error("dropping connection: cannot make its socket non-blocking: {}", ec.message());
+    Forget(conn);
+    co_return;
+  }
 
   if (over_limit) {
     spdlog::warn("refusing connection: already {} open, the limit", limits_.max_connections);
@@ -285,7 +316,9 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
     parser.body_limit(limits_.max_body);
     conn->ExpiresAfter(limits_.read_timeout);
-    co_await http::async_read(socket, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (!ParseBuffered(parser, buffer, ec)) {
+      co_await http::async_read(socket, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
     if (ec) {
       if (!IsDisconnect(ec)) {
         conn->ExpiresAfter(limits_.read_timeout);

@@ -35,8 +35,8 @@ std::string ReferenceEncode(std::string_view bytes) {
   for (std::size_t pos = 0; pos < bits; pos += 6) {
     unsigned v = 0;
     for (std::size_t b = pos; b < pos + 6; ++b) {
-      const unsigned bit =
-          b < bits ? (static_cast<unsigned char>(bytes[b / 8]) >> (7 - b % 8)) & 1u : 0u;
+      const unsigned byte = b < bits ? static_cast<unsigned char>(bytes[b / 8]) : 0u;
+      const unsigned bit = (byte >> (7 - b % 8)) & 1u;
       v = v << 1 | bit;
     }
     out += kAlphabet[v];
