@@ -303,7 +303,12 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     // (A read, not a wait: Asio re-arms epoll with a system call for every wait, while a read
     // tried at once costs one only when nothing has come yet.)
     conn->phase = Phase::kIdle;
-    if (buffer.size() == 0) {
+    if (buffer.size() != 0) {
+      // Pipelined: the next request is already here and would be parsed, handled and answered
+      // without a pause. Going to the back of the loop's queue first keeps a client that sends
+      // requests back to back from holding the loop's other connections up.
+      co_await asio::post(socket.get_executor(), use_awaitable);
+    } else {
       conn->ExpiresAfter(limits_.idle_timeout);
       std::size_t n = co_await socket.async_read_some(buffer.prepare(4096),
                                                       asio::redirect_error(use_awaitable, ec));
