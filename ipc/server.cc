@@ -298,20 +298,11 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
   }
 
   beast::flat_buffer buffer;
-  bool first = true;
   while (!draining_) {
     // Wait for the first byte of the next request under the idle timeout...
     // (A read, not a wait: Asio re-arms epoll with a system call for every wait, while a read
     // tried at once costs one only when nothing has come yet.)
     conn->phase = Phase::kIdle;
-    if (!first) {
-      // After an answer, the back of the loop's queue: a client that sends requests back to back
-      // takes turns with the loop's other connections, and a client that waited for its answer
-      // has usually sent its next request by the time this connection reads again (reading at
-      // once finds nothing: a wasted system call, and fewer answers per wake-up of the client).
-      co_await asio::post(socket.get_executor(), use_awaitable);
-    }
-    first = false;
     if (buffer.size() == 0) {
       conn->ExpiresAfter(limits_.idle_timeout);
       std::size_t n = co_await socket.async_read_some(buffer.prepare(4096),
@@ -345,6 +336,12 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     conn->ExpiresAfter(limits_.read_timeout);
     co_await Write(socket, response, keep_alive, ec);
     if (ec || !keep_alive) break;
+    // After an answer, the back of the loop's queue: a client that sends requests back to back
+    // takes turns with the loop's other connections, and a client that waited for its answer
+    // has usually sent its next request by the time this connection reads again (reading at
+    // once finds nothing: a wasted system call, and fewer answers per wake-up of the client).
+    conn->phase = Phase::kIdle;
+    co_await asio::post(socket.get_executor(), use_awaitable);
   }
   Forget(conn);
 }
