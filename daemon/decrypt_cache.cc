@@ -20,7 +20,7 @@ DecryptCache::Key DecryptCache::KeyOf(std::string_view token) const {
   return d;
 }
 
-std::optional<DecryptCache::Entry> DecryptCache::Find(const Key& d, std::int64_t now,
+std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now,
                                                       std::int64_t skew) {
   if (capacity_ == 0) return std::nullopt;
   Shard& s = ShardFor(d);
@@ -38,7 +38,7 @@ std::optional<DecryptCache::Entry> DecryptCache::Find(const Key& d, std::int64_t
     return std::nullopt;
   }
   hits_.fetch_add(1, std::memory_order_relaxed);
-  return it->second;
+  return it->second.response_body;
 }
 
 void DecryptCache::Insert(const Key& d, Entry entry) {
@@ -59,15 +59,17 @@ void DecryptCache::Insert(const Key& d, Entry entry) {
     s.order.swap(live);
   }
   s.order.push_back(d);
-  s.map.emplace(d, std::move(entry));
+  s.map.emplace(d, Stored{std::move(entry.response_body), KidHash(entry.sig_kid),
+                          KidHash(entry.enc_kid), entry.expires_at});
 }
 
 std::size_t DecryptCache::DropKid(std::string_view kid) {
   std::size_t dropped = 0;
+  const std::size_t hash = KidHash(kid);
   for (Shard& s : shards_) {
     std::scoped_lock lock(s.mu);
     dropped += std::erase_if(s.map, [&](const auto& kv) {
-      return kv.second.sig_kid == kid || kv.second.enc_kid == kid;
+      return kv.second.sig_kid_hash == hash || kv.second.enc_kid_hash == hash;
     });
   }
   return dropped;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,8 +28,8 @@ class DecryptCache {
  public:
   struct Entry {
     std::string response_body;  // the 200 answer, ready to send
-    std::string sig_kid;
-    std::string enc_kid;
+    std::string_view sig_kid;   // the keys that made the token, for DropKid
+    std::string_view enc_kid;
     std::int64_t expires_at = 0;  // the token's exp
   };
 
@@ -41,8 +42,8 @@ class DecryptCache {
   // Computed once per request: the lookup and a later insert use the same key.
   Key KeyOf(std::string_view token) const;
 
-  // The entry for the token if cached and now < exp + skew (an expired one is dropped).
-  std::optional<Entry> Find(const Key& key, std::int64_t now, std::int64_t skew);
+  // The answer for the token if cached and now < exp + skew (an expired one is dropped).
+  std::optional<std::string> Find(const Key& key, std::int64_t now, std::int64_t skew);
   void Insert(const Key& key, Entry entry);
   // Drops every entry made with `kid` (as signing or encryption key). Returns how many.
   std::size_t DropKid(std::string_view kid);
@@ -63,9 +64,20 @@ class DecryptCache {
     }
   };
 
+  // The kids are kept as hashes: two strings fewer to allocate on every insert and to copy on
+  // every hit. Two kids with one hash only make DropKid drop an entry too many, which costs that
+  // token one full decrypt.
+  struct Stored {
+    std::string response_body;
+    std::size_t sig_kid_hash = 0;
+    std::size_t enc_kid_hash = 0;
+    std::int64_t expires_at = 0;
+  };
+  static std::size_t KidHash(std::string_view kid) { return std::hash<std::string_view>{}(kid); }
+
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<Key, Entry, KeyHash> map;  // Guarded by mu.
+    std::unordered_map<Key, Stored, KeyHash> map;  // Guarded by mu.
     std::deque<Key> order;  // Guarded by mu. Insertion order, for eviction.
   };
 

@@ -176,6 +176,14 @@ void AppendJson(const Json& value, std::string* out) {
 
 }  // namespace
 
+void AppendJsonString(std::string_view s, std::string* out) {
+  if (WrittenAsIs(s)) {
+    AppendString(s, out);
+    return;
+  }
+  *out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 Result<nlohmann::json> ParseStrictJsonObject(std::string_view text) {
   // nlohmann silently skips a UTF-8 byte order mark; RFC 8259 §8.1 says not to send one.
   if (text.starts_with("\xEF\xBB\xBF")) return InvalidArgument("JSON with a byte order mark");

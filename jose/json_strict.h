@@ -24,4 +24,9 @@ Result<nlohmann::json> ParseStrictJsonObject(std::string_view text);
 // UTF-8 (nlohmann would throw). Never throws.
 Result<std::string> DumpJson(const nlohmann::json& value);
 
+// Appends `s` to `out` as a JSON string, with the bytes DumpJson would write; invalid UTF-8
+// becomes U+FFFD instead of an error. For names the daemon holds itself, such as kids. Never throws
+// (but on allocation failure).
+void AppendJsonString(std::string_view s, std::string* out);
+
 }  // namespace instaccess::jose
