@@ -97,8 +97,9 @@ class Server {
   // Cuts the connection's pending read or write off once it is past its deadline; ends when the
   // connection is closed.
   asio::awaitable<void> Watch(std::shared_ptr<Connection> conn);
-  asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn, Request request,
-                                   const Peer& peer);
+  // `request` is the caller's and outlives the call (a deferred job may point into its body).
+  asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn,
+                                   const Request& request, const Peer& peer);
   void Forget(const std::shared_ptr<Connection>& conn);
 
   asio::local::stream_protocol::acceptor acceptor_;
