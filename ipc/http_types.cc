@@ -39,14 +39,14 @@ Response JsonOk(std::string body, int status) {
   return r;
 }
 
-std::string SerializeResponse(const Response& response, bool keep_alive) {
+void AppendResponse(const Response& response, bool keep_alive, std::string* out_string) {
+  std::string& out = *out_string;
   auto framing_safe = [](std::string_view text, bool is_name) {
     return text.find_first_of(is_name ? "\r\n:" : "\r\n") == std::string_view::npos &&
            !(is_name && text.empty());
   };
   const std::string_view reason = http::obsolete_reason(static_cast<http::status>(response.status));
-  std::string out;
-  out.reserve(160 + response.body.size());
+  out.reserve(out.size() + 160 + response.body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(response.status);
   out += ' ';
@@ -67,6 +67,11 @@ std::string SerializeResponse(const Response& response, bool keep_alive) {
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
   out += response.body;
+}
+
+std::string SerializeResponse(const Response& response, bool keep_alive) {
+  std::string out;
+  AppendResponse(response, keep_alive, &out);
   return out;
 }
 

@@ -33,19 +33,26 @@ void FillRequest(http::request<http::string_body>& req, Request* out) {
   out->body.swap(req.body());
 }
 
-// A connection keeps its last request's storage for the next one: a decrypt's body (a 1.4 KB
-// token) is past malloc's per-thread cache, and allocating it each time took 3.5 us of a cold
-// decrypt while the decrypt cache grew the heap (perf). Kept only up to this size, so 1,000 idle
-// connections hold a few MB at most.
-constexpr std::size_t kKeptBodyCapacity = 4096;
+// A connection keeps its last request's and answer's storage for the next ones: a decrypt's
+// body (a 1.4 KB token) and an issue's answer are past malloc's per-thread cache, and allocating
+// the body each time took 3.5 us of a cold decrypt while the decrypt cache grew the heap (perf).
+// Kept only up to this size, so 1,000 idle connections hold a few MB at most.
+constexpr std::size_t kKeptCapacity = 4096;
+
+void ReleaseIfLarge(std::string& s) {
+  if (s.capacity() > kKeptCapacity) std::string().swap(s);
+}
 
 // Writes `response` whole (one string: Beast's serializer walked its header fields for every
 // answer, a measurable share of a cached decrypt). The socket is non-blocking: what fits in its
 // buffer, almost always all of it, is sent at once, and only the rest waits for the event loop
 // (an asynchronous write that completes at once still takes a trip through the loop's queue).
+// `bytes` is the connection's output buffer, reused: an issue's answer (1.4 KB) is past malloc's
+// per-thread cache.
 asio::awaitable<void> Write(UnixSocket& socket, const Response& response, bool keep_alive,
-                            beast::error_code& ec) {
-  const std::string bytes = SerializeResponse(response, keep_alive);
+                            std::string& bytes, beast::error_code& ec) {
+  bytes.clear();
+  AppendResponse(response, keep_alive, &bytes);
   std::size_t sent = socket.write_some(asio::buffer(bytes), ec);
   if (ec == asio::error::would_block) {
     sent = 0;
@@ -290,7 +297,8 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     Response refusal = JsonError(503, "overloaded", "too many connections");
     refusal.headers.emplace_back("Retry-After", "1");
     conn->ExpiresAfter(limits_.read_timeout);
-    co_await Write(socket, refusal, false, ec);
+    std::string bytes;
+    co_await Write(socket, refusal, false, bytes, ec);
     Forget(conn);
     co_return;
   }
@@ -303,7 +311,8 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
   }
 
   beast::flat_buffer buffer;
-  Request request;  // reused: see kKeptBodyCapacity
+  Request request;   // reused: see kKeptCapacity
+  std::string bytes;  // the answer being written, reused too
   while (!draining_) {
     // Wait for the first byte of the next request under the idle timeout...
     // (A read, not a wait: Asio re-arms epoll with a system call for every wait, while a read
@@ -330,7 +339,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     if (ec) {
       if (!IsDisconnect(ec)) {
         conn->ExpiresAfter(limits_.read_timeout);
-        co_await Write(socket, ParseErrorResponse(ec), false, ec);
+        co_await Write(socket, ParseErrorResponse(ec), false, bytes, ec);
       }
       break;
     }
@@ -342,10 +351,11 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     Response response = co_await Handle(conn, request, *peer);
     keep_alive = keep_alive && !draining_;
     conn->ExpiresAfter(limits_.read_timeout);
-    co_await Write(socket, response, keep_alive, ec);
+    co_await Write(socket, response, keep_alive, bytes, ec);
     if (ec || !keep_alive) break;
     request.body.clear();
-    if (request.body.capacity() > kKeptBodyCapacity) std::string().swap(request.body);
+    ReleaseIfLarge(request.body);
+    ReleaseIfLarge(bytes);
     // After an answer, the back of the loop's queue: a client that sends requests back to back
     // takes turns with the loop's other connections, and a client that waited for its answer
     // has usually sent its next request by the time this connection reads again (reading at
