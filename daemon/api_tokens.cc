@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "daemon/request_body.h"
-#include "jose/json_strict.h"
 #include "daemon/service.h"
+#include "jose/json_strict.h"
 
 namespace instaccess::daemon {
 

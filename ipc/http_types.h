@@ -40,8 +40,8 @@ Response JsonOk(std::string body, int status = 200);
 // headers, Connection: close unless `keep_alive`, then the body. One string, written with one
 // system call. Extra headers whose name or value could break the framing (CR, LF, ':' in a name)
 // are dropped: handlers set them from constants, so one would be a bug, not an attack.
+std::string SerializeResponse(const Response& response, bool keep_alive);
 // The same, appended to `out` (a connection reuses one string for its answers).
 void AppendResponse(const Response& response, bool keep_alive, std::string* out);
-std::string SerializeResponse(const Response& response, bool keep_alive);
 
 }  // namespace instaccess::ipc

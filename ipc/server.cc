@@ -353,7 +353,6 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     conn->ExpiresAfter(limits_.read_timeout);
     co_await Write(socket, response, keep_alive, bytes, ec);
     if (ec || !keep_alive) break;
-    request.body.clear();
     ReleaseIfLarge(request.body);
     ReleaseIfLarge(bytes);
     // After an answer, the back of the loop's queue: a client that sends requests back to back

@@ -108,14 +108,17 @@ bool WrittenAsIs(std::string_view s) {
   return true;
 }
 
-void AppendString(std::string_view s, std::string* out) {
-  if (!WrittenAsIs(s)) {
-    *out += NlohmannDump(Json(s));
-    return;
-  }
+// Writes `s` quoted when it needs no escaping; false, and nothing written, otherwise.
+bool AppendPlainString(std::string_view s, std::string* out) {
+  if (!WrittenAsIs(s)) return false;
   *out += '"';
   *out += s;
   *out += '"';
+  return true;
+}
+
+void AppendString(std::string_view s, std::string* out) {
+  if (!AppendPlainString(s, out)) *out += NlohmannDump(Json(s));
 }
 
 // The bytes nlohmann's dump() writes, without its per-character UTF-8 state machine for plain
@@ -177,11 +180,9 @@ void AppendJson(const Json& value, std::string* out) {
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
-  if (WrittenAsIs(s)) {
-    AppendString(s, out);
-    return;
+  if (!AppendPlainString(s, out)) {
+    *out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
   }
-  *out += Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Result<nlohmann::json> ParseStrictJsonObject(std::string_view text) {

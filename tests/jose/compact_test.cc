@@ -89,7 +89,6 @@ BOOST_AUTO_TEST_CASE(dump_writes_what_nlohmann_writes) {
   BOOST_CHECK(!DumpJson(J::array({"ok", std::string("\xe2\x82")})).has_value());
 }
 
-
 // AppendJsonString (the decrypt answer's kids) writes what nlohmann writes with its replace
 // handler: the same bytes as DumpJson for valid text, U+FFFD for invalid UTF-8.
 BOOST_AUTO_TEST_CASE(append_json_string_writes_what_nlohmann_writes) {
@@ -105,6 +104,7 @@ BOOST_AUTO_TEST_CASE(append_json_string_writes_what_nlohmann_writes) {
   AppendJsonString("bad \xff", &out);
   BOOST_CHECK_EQUAL(out, "\"bad \xef\xbf\xbd\"");
 }
+
 BOOST_AUTO_TEST_CASE(split_counts_parts_and_limits_size) {
   auto five = SplitCompact("a.b.c.d.e", kJweParts);
   BOOST_REQUIRE(five.has_value());
