@@ -359,7 +359,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     // takes turns with the loop's other connections, and a client that waited for its answer
     // has usually sent its next request by the time this connection reads again (reading at
     // once finds nothing: a wasted system call, and fewer answers per wake-up of the client).
-    conn->phase = Phase::kIdle;
+    // (A Drain() meanwhile is seen by the loop's condition.)
     co_await asio::post(socket.get_executor(), use_awaitable);
   }
   Forget(conn);
