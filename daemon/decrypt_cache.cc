@@ -4,7 +4,23 @@
 
 #include <cstdlib>
 
+#include "daemon/prefaulted_memory.h"
+
 namespace instaccess::daemon {
+
+std::pmr::memory_resource* DecryptCache::EntryMemory() {
+  // One for the process, never destroyed: caches of any lifetime draw from it.
+  static auto* const memory = new PrefaultedMemory();
+  return memory;
+}
+
+std::pmr::pool_options DecryptCache::PoolOptions() {
+  std::pmr::pool_options options;
+  options.largest_required_pool_block = PrefaultedMemory::kPooledBytes;
+  // A pool's chunks grow up to this many blocks: it bounds the slack a shard keeps mapped.
+  options.max_blocks_per_chunk = 256;
+  return options;
+}
 
 DecryptCache::DecryptCache(std::size_t capacity)
     : sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
@@ -38,7 +54,7 @@ std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now,
     return std::nullopt;
   }
   hits_.fetch_add(1, std::memory_order_relaxed);
-  return it->second.response_body;
+  return std::string(it->second.response_body);
 }
 
 void DecryptCache::Insert(const Key& d, Entry entry) {
@@ -52,14 +68,14 @@ void DecryptCache::Insert(const Key& d, Entry entry) {
   }
   // Stale digests (erased on expiry or revoke) must not make the deque grow without bound.
   if (s.order.size() > 2 * per_shard_ + 16) {
-    std::deque<Key> live;
+    std::pmr::deque<Key> live(&s.pool);
     for (auto& k : s.order) {
       if (s.map.contains(k)) live.push_back(std::move(k));
     }
     s.order.swap(live);
   }
   s.order.push_back(d);
-  s.map.emplace(d, Stored{std::move(entry.response_body), KidHash(entry.sig_kid),
+  s.map.emplace(d, Stored{std::pmr::string(entry.response_body, &s.pool), KidHash(entry.sig_kid),
                           KidHash(entry.enc_kid), entry.expires_at});
 }
 

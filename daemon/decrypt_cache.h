@@ -14,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,8 +28,8 @@ namespace instaccess::daemon {
 class DecryptCache {
  public:
   struct Entry {
-    std::string response_body;  // the 200 answer, ready to send
-    std::string_view sig_kid;   // the keys that made the token, for DropKid
+    std::string_view response_body;  // the 200 answer, ready to send (the cache keeps a copy)
+    std::string_view sig_kid;        // the keys that made the token, for DropKid
     std::string_view enc_kid;
     std::int64_t expires_at = 0;  // the token's exp
   };
@@ -68,17 +69,23 @@ class DecryptCache {
   // every hit. Two kids with one hash only make DropKid drop an entry too many, which costs that
   // token one full decrypt.
   struct Stored {
-    std::string response_body;
+    std::pmr::string response_body;  // in the shard's pool
     std::size_t sig_kid_hash = 0;
     std::size_t enc_kid_hash = 0;
     std::int64_t expires_at = 0;
   };
   static std::size_t KidHash(std::string_view kid) { return std::hash<std::string_view>{}(kid); }
 
+  // Entries live in memory that was faulted in ahead of use (prefaulted_memory.h): growing the
+  // cache through malloc's heap made every cold decrypt ~5% dearer. The pool reuses what
+  // evictions free (blocks up to PrefaultedMemory::kPooledBytes).
+  static std::pmr::memory_resource* EntryMemory();
+  static std::pmr::pool_options PoolOptions();
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<Key, Stored, KeyHash> map;  // Guarded by mu.
-    std::deque<Key> order;  // Guarded by mu. Insertion order, for eviction.
+    std::pmr::unsynchronized_pool_resource pool{PoolOptions(), EntryMemory()};  // Guarded by mu.
+    std::pmr::unordered_map<Key, Stored, KeyHash> map{&pool};  // Guarded by mu.
+    std::pmr::deque<Key> order{&pool};  // Guarded by mu. Insertion order, for eviction.
   };
 
   Shard& ShardFor(const Key& d) { return shards_[d[0] % kShards]; }
