@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <new>
 
 namespace instaccess::daemon {
@@ -27,13 +28,18 @@ void* MapPopulated(std::size_t bytes) {
   return p;
 }
 
+// Bytes to skip at `at` for a block aligned to `alignment` (a power of two).
+std::size_t PadFor(const std::byte* at, std::size_t alignment) {
+  return (alignment - reinterpret_cast<std::uintptr_t>(at) % alignment) % alignment;
+}
+
 }  // namespace
 
 PrefaultedMemory::~PrefaultedMemory() {
-  // The region list lives inside the regions: read the link before unmapping.
+  // The list lives inside the regions: read the link before unmapping.
   for (Region* r = regions_; r != nullptr;) {
     Region* next = r->next;
-    munmap(r->base, kRegionBytes);
+    munmap(r, kRegionBytes);
     r = next;
   }
 }
@@ -46,28 +52,22 @@ std::size_t PrefaultedMemory::mapped_bytes() const {
 void* PrefaultedMemory::do_allocate(std::size_t bytes, std::size_t alignment) {
   if (alignment > PageSize()) throw std::bad_alloc();
   if (bytes > kPooledBytes) {
-    void* p = MapPopulated(RoundToPages(bytes));
+    const std::size_t mapped = RoundToPages(bytes);
+    void* p = MapPopulated(mapped);
     std::scoped_lock lock(mu_);
-    mapped_bytes_ += RoundToPages(bytes);
+    mapped_bytes_ += mapped;
     return p;
   }
   std::scoped_lock lock(mu_);
-  const std::size_t pad = (alignment - reinterpret_cast<std::uintptr_t>(free_) % alignment) % alignment;
+  std::size_t pad = PadFor(free_, alignment);
   if (free_ == nullptr || pad + bytes > free_bytes_) {
-    void* base = MapPopulated(kRegionBytes);
-    auto* region = static_cast<Region*>(base);
-    region->base = base;
-    region->next = regions_;
+    // A new region; its first bytes link it to the one before.
+    auto* region = new (MapPopulated(kRegionBytes)) Region{regions_};
     regions_ = region;
     mapped_bytes_ += kRegionBytes;
-    // The link takes the region's first bytes; a block starts past them, aligned to `alignment`.
-    const std::size_t header = (sizeof(Region) + alignment - 1) / alignment * alignment;
-    free_ = static_cast<std::byte*>(base) + header;
-    free_bytes_ = kRegionBytes - header;
-    void* p = free_;
-    free_ += bytes;
-    free_bytes_ -= bytes;
-    return p;
+    free_ = reinterpret_cast<std::byte*>(region + 1);
+    free_bytes_ = kRegionBytes - sizeof(Region);
+    pad = PadFor(free_, alignment);
   }
   void* p = free_ + pad;
   free_ += pad + bytes;
@@ -77,9 +77,10 @@ void* PrefaultedMemory::do_allocate(std::size_t bytes, std::size_t alignment) {
 
 void PrefaultedMemory::do_deallocate(void* p, std::size_t bytes, std::size_t /*alignment*/) {
   if (bytes <= kPooledBytes) return;  // carved from a shared region: kept (see the header)
-  munmap(p, RoundToPages(bytes));
+  const std::size_t mapped = RoundToPages(bytes);
+  munmap(p, mapped);
   std::scoped_lock lock(mu_);
-  mapped_bytes_ -= RoundToPages(bytes);
+  mapped_bytes_ -= mapped;
 }
 
 }  // namespace instaccess::daemon

@@ -39,9 +39,9 @@ class PrefaultedMemory final : public std::pmr::memory_resource {
     return this == &other;
   }
 
+  // The head of each shared region.
   struct Region {
-    void* base;
-    Region* next;  // the previous region, for the destructor
+    Region* next;  // the region mapped before it, for the destructor
   };
 
   mutable std::mutex mu_;
