@@ -61,9 +61,19 @@ void DecryptCache::Insert(const Key& d, Entry entry) {
   if (capacity_ == 0) return;
   Shard& s = ShardFor(d);
   std::scoped_lock lock(s.mu);
-  if (s.map.contains(d)) return;
-  while (s.map.size() >= per_shard_ && !s.order.empty()) {
-    s.map.erase(s.order.front());
+  // One lookup: a node for `d` is made unless one exists (each lookup in a large cache is a few
+  // cache misses). The oldest leave after, so the limit holds once this returns.
+  // (The answer is copied into the pool first; the node takes it with the pool as its allocator.)
+  const bool inserted =
+      s.map
+          .try_emplace(d, Stored{std::pmr::string(entry.response_body, &s.pool),
+                                 KidHash(entry.sig_kid), KidHash(entry.enc_kid), entry.expires_at})
+          .second;
+  if (!inserted) return;
+  while (s.map.size() > per_shard_ && !s.order.empty()) {
+    // A stale copy of `d` (its entry expired or was revoked, and the token came back) must not
+    // take the new entry with it.
+    if (s.order.front() != d) s.map.erase(s.order.front());
     s.order.pop_front();
   }
   // Stale digests (erased on expiry or revoke) must not make the deque grow without bound.
@@ -75,8 +85,6 @@ void DecryptCache::Insert(const Key& d, Entry entry) {
     s.order.swap(live);
   }
   s.order.push_back(d);
-  s.map.emplace(d, Stored{std::pmr::string(entry.response_body, &s.pool), KidHash(entry.sig_kid),
-                          KidHash(entry.enc_kid), entry.expires_at});
 }
 
 std::size_t DecryptCache::DropKid(std::string_view kid) {

@@ -48,6 +48,31 @@ BOOST_AUTO_TEST_CASE(stays_within_its_capacity_dropping_the_oldest) {
   BOOST_TEST(!cache.Find(cache.KeyOf("t0"), 0, 0).has_value());
 }
 
+// A token whose entry expired leaves a stale place in the eviction order; when it comes back to a
+// full shard, that place must not evict its new entry.
+BOOST_AUTO_TEST_CASE(a_returning_token_is_not_evicted_by_its_own_stale_place) {
+  const std::string a = "token-a";
+  // A token that shares a's shard, found by behaviour: at capacity 1 it evicts a.
+  std::string c;
+  for (int i = 0; c.empty(); ++i) {
+    BOOST_REQUIRE(i < 10'000);
+    DecryptCache probe(1);
+    probe.Insert(probe.KeyOf(a), EntryFor("x", 10'000));
+    const std::string candidate = "token-c" + std::to_string(i);
+    probe.Insert(probe.KeyOf(candidate), EntryFor("x", 10'000));
+    if (!probe.Find(probe.KeyOf(a), 0, 0)) c = candidate;
+  }
+  DecryptCache cache(1);
+  cache.Insert(cache.KeyOf(a), EntryFor("old", 1000));
+  BOOST_TEST(!cache.Find(cache.KeyOf(a), 2000, 0).has_value());  // expired: dropped
+  cache.Insert(cache.KeyOf(c), EntryFor("c", 10'000));
+  cache.Insert(cache.KeyOf(a), EntryFor("new", 10'000));  // the shard is over its share
+  auto hit = cache.Find(cache.KeyOf(a), 2000, 0);
+  BOOST_REQUIRE(hit.has_value());
+  BOOST_TEST(*hit == "new");
+  BOOST_TEST(!cache.Find(cache.KeyOf(c), 2000, 0).has_value());  // the oldest live entry left
+}
+
 BOOST_AUTO_TEST_CASE(drop_kid_removes_every_entry_made_with_that_key) {
   DecryptCache cache(100);
   cache.Insert(cache.KeyOf("t1"), EntryFor("x", 1000, "sigA", "encA"));
