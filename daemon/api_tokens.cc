@@ -1,7 +1,6 @@
 // POST /api/v1/inst_access_tokens and POST /api/v1/inst_access_tokens/decrypt.
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <cstdint>
 
 #include "daemon/request_body.h"
@@ -86,31 +85,6 @@ Response TokenErrorResponse(const Status& status) {
       break;
   }
   return JsonError(401, "invalid_token", "token is invalid");
-}
-
-// The body every gateway sends, {"token":"<compact token>"}, read without a JSON parser: the
-// decrypt cache answers repeats in a few microseconds, and a general parse would be most of them.
-// Only that exact shape qualifies (one member; base64url and dots need no escaping), so the answer
-// is the same as the strict parser's; anything else takes the strict path.
-std::optional<std::string_view> PlainTokenBody(std::string_view body) {
-  constexpr std::string_view kPrefix = "{\"token\":\"";
-  constexpr std::string_view kSuffix = "\"}";
-  if (!body.starts_with(kPrefix) || !body.ends_with(kSuffix)) return std::nullopt;
-  std::string_view token = body.substr(kPrefix.size(), body.size() - kPrefix.size() - kSuffix.size());
-  // A table and no early exit: the compiler vectorises this (a branch per character was 2 us of
-  // every decrypt on a 1.4 KB token, most of a cache hit's own work).
-  static constexpr auto kAllowed = [] {
-    std::array<std::uint8_t, 256> t{};
-    for (int c = 0; c < 256; ++c) {
-      t[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-    }
-    return t;
-  }();
-  std::uint8_t all = 1;
-  for (char c : token) all &= kAllowed[static_cast<unsigned char>(c)];
-  if (all == 0) return std::nullopt;
-  return token;
 }
 
 DecryptOutcome OutcomeOf(const Status& status) {
