@@ -25,17 +25,43 @@ bool DecodedSize(std::size_t text_len, std::size_t* out) {
   return true;
 }
 
-// Writes exactly DecodedSize() bytes to `out`. Timing depends only on the length: the key material
-// decoded here (JWK "d", "p", ...) must not leak through table lookups keyed by branch outcomes.
-bool DecodeInto(std::string_view text, std::uint8_t* out) {
-  // Every table value is ORed into `seen`: only 0xff (outside the alphabet) sets bit 6 or 7.
+// The value of an alphabet character, 0xff for any other byte, from a 256-byte table: for public
+// text (tokens), as the cache line read depends on the character.
+std::uint32_t TableValue(char c) { return kDecode[static_cast<unsigned char>(c)]; }
+
+// -1 (all bits set) when lo <= c <= hi, else 0: (c - lo) and (hi - c) are both non-negative only
+// inside the range, so the sign bit of their OR says it without a comparison.
+std::int32_t InRange(std::int32_t c, std::int32_t lo, std::int32_t hi) {
+  return ~((c - lo) | (hi - c)) >> 31;
+}
+
+// The same values as TableValue, computed with no branch and no memory access keyed by the
+// character: for private key members, which must not choose what the CPU reads or where it jumps.
+std::uint32_t ComputedValue(char ch) {
+  const std::int32_t c = static_cast<unsigned char>(ch);
+  const std::int32_t upper = InRange(c, 'A', 'Z');
+  const std::int32_t lower = InRange(c, 'a', 'z');
+  const std::int32_t digit = InRange(c, '0', '9');
+  const std::int32_t dash = InRange(c, '-', '-');
+  const std::int32_t underscore = InRange(c, '_', '_');
+  const std::int32_t value = (upper & (c - 'A')) | (lower & (c - 'a' + 26)) |
+                             (digit & (c - '0' + 52)) | (dash & 62) | (underscore & 63);
+  const std::int32_t valid = upper | lower | digit | dash | underscore;
+  return static_cast<std::uint32_t>(value | (~valid & 0xff));
+}
+
+// Writes exactly DecodedSize() bytes to `out`; returns 0 when `text` is canonical. Branches only
+// on the length: whether the characters are secret depends on Value.
+template <std::uint32_t (*Value)(char)>
+std::uint32_t DecodeInto(std::string_view text, std::uint8_t* out) {
+  // Every character's value is ORed into `seen`: only 0xff (outside the alphabet) sets bit 6 or 7.
   // A bad character also spills bits into its neighbours in `n`; the output is then refused.
   std::uint32_t seen = 0;
   std::uint32_t tail_bits = 0;  // non-canonical bits in the last character
   std::size_t o = 0;
   std::size_t i = 0;
   auto val = [&](std::size_t k) {
-    std::uint32_t v = kDecode[static_cast<unsigned char>(text[k])];
+    const std::uint32_t v = Value(text[k]);
     seen |= v;
     return v;
   };
@@ -56,7 +82,7 @@ bool DecodeInto(std::string_view text, std::uint8_t* out) {
     out[o++] = static_cast<std::uint8_t>((b & 0x0f) << 4 | c >> 2);
     tail_bits = c & 0x03;
   }
-  return ((seen & 0xc0) | tail_bits) == 0;
+  return (seen & 0xc0) | tail_bits;
 }
 
 // Two alphabet characters for each 12-bit value, so one lookup writes two characters: encoding is
@@ -114,7 +140,7 @@ Result<std::string> Base64UrlDecode(std::string_view text) {
   std::size_t n = 0;
   if (!DecodedSize(text.size(), &n)) return InvalidArgument("bad base64url");
   std::string out(n, '\0');
-  if (!DecodeInto(text, reinterpret_cast<std::uint8_t*>(out.data()))) {
+  if (DecodeInto<TableValue>(text, reinterpret_cast<std::uint8_t*>(out.data())) != 0) {
     return InvalidArgument("bad base64url");
   }
   return out;
@@ -124,8 +150,21 @@ Result<SecretBytes> Base64UrlDecodeSecret(std::string_view text) {
   std::size_t n = 0;
   if (!DecodedSize(text.size(), &n)) return InvalidArgument("bad base64url");
   SecretBytes out(n);
-  if (!DecodeInto(text, out.reveal_secret().data())) return InvalidArgument("bad base64url");
+  // The one branch on the characters: whether the text was canonical.
+  if (internal::DecodeSecretInto(text, out.reveal_secret()) != 0) {
+    return InvalidArgument("bad base64url");
+  }
   return out;
 }
+
+namespace internal {
+
+std::uint32_t DecodeSecretInto(std::string_view text, std::span<std::uint8_t> out) {
+  std::size_t n = 0;
+  if (!DecodedSize(text.size(), &n) || n != out.size()) return 0xff;
+  return DecodeInto<ComputedValue>(text, out.data());
+}
+
+}  // namespace internal
 
 }  // namespace instaccess::jose

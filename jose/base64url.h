@@ -27,7 +27,16 @@ void AppendBase64Url(std::string_view bytes, std::string* out);
 
 // InvalidArgument("bad base64url") on any deviation from the canonical form.
 Result<std::string> Base64UrlDecode(std::string_view text);
-// The same, with the decoded bytes only ever in secure memory (private JWK members).
+// The same, with the decoded bytes only ever in secure memory (private JWK members). Unlike
+// Base64UrlDecode, which reads a table at an address the character picks, it maps characters with
+// arithmetic: nothing the CPU reads or jumps to depends on the text, only whether it was canonical
+// (checked under valgrind by tests/jose/base64url_constant_time_check.cc).
 Result<SecretBytes> Base64UrlDecodeSecret(std::string_view text);
+
+namespace internal {
+// Base64UrlDecodeSecret's core, which never branches on the text: decodes it into `out`, which
+// must be exactly its decoded size, and returns 0 when the text is canonical.
+std::uint32_t DecodeSecretInto(std::string_view text, std::span<std::uint8_t> out);
+}  // namespace internal
 
 }  // namespace instaccess::jose

@@ -59,6 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto decoded = instaccess::jose::Base64UrlDecode(input);
   if (decoded && instaccess::jose::Base64UrlEncode(*decoded) != input) std::abort();
+  // The secret decoder computes what the plain one looks up: same verdict, same bytes.
+  auto secret = instaccess::jose::Base64UrlDecodeSecret(input);
+  if (decoded.has_value() != secret.has_value()) std::abort();
+  if (decoded && secret->reveal_secret_as_string() != *decoded) std::abort();
 
   auto json = instaccess::jose::ParseStrictJsonObject(input);
   if (json && !json->is_object()) std::abort();

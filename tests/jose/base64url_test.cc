@@ -115,6 +115,33 @@ BOOST_AUTO_TEST_CASE(secret_decode_matches_plain_decode) {
   BOOST_CHECK(!Base64UrlDecodeSecret("Zm9vY").has_value());
 }
 
+// The secret decoder computes what the plain one looks up in its table. Both must accept the same
+// byte values at every position of a full group and of both tails, and decode them alike: 64
+// values where a character carries six bits, 4 and 16 where it ends a 2- or 3-character tail.
+BOOST_AUTO_TEST_CASE(secret_decode_agrees_with_plain_decode_for_every_byte_everywhere) {
+  const struct {
+    std::string text;
+    std::size_t accepted_last;  // values the last character may take
+  } cases[] = {{"Zm9vYmFy", 64}, {"Zm9vYg", 4}, {"Zm9vYmE", 16}};
+  for (const auto& c : cases) {
+    for (std::size_t at = 0; at < c.text.size(); ++at) {
+      std::size_t accepted = 0;
+      for (int b = 0; b < 256; ++b) {
+        std::string text = c.text;
+        text[at] = static_cast<char>(b);
+        const auto plain = Base64UrlDecode(text);
+        const auto secret = Base64UrlDecodeSecret(text);
+        BOOST_REQUIRE_MESSAGE(plain.has_value() == secret.has_value(),
+                              "decoders disagree on byte " << b << " at " << at << " of " << c.text);
+        if (!plain) continue;
+        ++accepted;
+        BOOST_REQUIRE_EQUAL(*plain, secret->reveal_secret_as_string());
+      }
+      BOOST_CHECK_EQUAL(accepted, at + 1 == c.text.size() ? c.accepted_last : 64);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
