@@ -12,6 +12,7 @@
 #include "jose/json_strict.h"
 #include "jose/key_context.h"
 #include "jose/oaep.h"
+#include "jose/pkcs1.h"
 #include "jose/openssl_algs.h"
 #include "jose/random_pool.h"
 #include "jose/rsa_cpu.h"
@@ -29,7 +30,6 @@ const unsigned char* U8(std::string_view s) {
 
 using internal::CtEq;
 using internal::CtEqSize;
-using internal::CtIsZero;
 
 template <std::size_t N>
 struct Wiped {
@@ -37,19 +37,6 @@ struct Wiped {
   ~Wiped() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 };
 using WipedBuffer = Wiped<kMaxModulusBytes>;
-
-// RSAES-PKCS1-v1_5 decoding (RFC 8017 §7.2.2 step 3) of the k-byte block `em` for a message of
-// exactly `want` bytes, without branches or early exits on any byte of `em`:
-//   em = 0x00 || 0x02 || PS (k - want - 3 non-zero bytes) || 0x00 || M (want bytes).
-// With the length fixed in advance the separator's position is known, so "wrong CEK length"
-// shows up as a zero inside PS or a non-zero separator; PS is ≥ 8 bytes for any k ≥ 256.
-std::uint32_t Pkcs1Type2Mask(const std::uint8_t* em, std::size_t k, std::size_t want) {
-  std::uint32_t good = CtIsZero(em[0]) & CtEq(em[1], 2);
-  const std::size_t sep = k - want - 1;
-  for (std::size_t i = 2; i < sep; ++i) good &= ~CtIsZero(em[i]);
-  good &= CtIsZero(em[sep]);
-  return good;
-}
 
 }  // namespace
 
@@ -125,7 +112,7 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
     if (const EVP_MD* md = internal::OaepDigest(key.alg()); md != nullptr) {
       good &= internal::OaepDecodeMask(std::span(em.bytes.data(), k), cek_size, md);
     } else {
-      good &= Pkcs1Type2Mask(em.bytes.data(), k, cek_size);
+      good &= internal::Pkcs1Type2Mask(std::span(em.bytes.data(), k), cek_size);
     }
     // A failed decryption leaves entries in this thread's error queue; they must not outlive
     // the call (nor differ observably between the failure kinds).
