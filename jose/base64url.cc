@@ -51,7 +51,7 @@ std::uint32_t ComputedValue(char ch) {
 }
 
 // Writes exactly DecodedSize() bytes to `out`; returns 0 when `text` is canonical. Branches only
-// on the length: whether the characters are secret depends on Value.
+// on the length; Value decides whether a character can pick an address (TableValue) or not.
 template <std::uint32_t (*Value)(char)>
 std::uint32_t DecodeInto(std::string_view text, std::uint8_t* out) {
   // Every character's value is ORed into `seen`: only 0xff (outside the alphabet) sets bit 6 or 7.

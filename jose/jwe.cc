@@ -12,8 +12,8 @@
 #include "jose/json_strict.h"
 #include "jose/key_context.h"
 #include "jose/oaep.h"
-#include "jose/pkcs1.h"
 #include "jose/openssl_algs.h"
+#include "jose/pkcs1.h"
 #include "jose/random_pool.h"
 #include "jose/rsa_cpu.h"
 
