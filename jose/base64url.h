@@ -30,7 +30,8 @@ Result<std::string> Base64UrlDecode(std::string_view text);
 // The same, with the decoded bytes only ever in secure memory (private JWK members). Unlike
 // Base64UrlDecode, which reads a table at an address the character picks, it maps characters with
 // arithmetic: nothing the CPU reads or jumps to depends on the text, only whether it was canonical
-// (checked under valgrind by tests/jose/constant_time_check.cc).
+// (checked under valgrind by tests/jose/constant_time_check.cc). The JSON parser that produced the
+// text is not constant-time (docs/tokens.md): this keeps the decoder from adding a leak of its own.
 Result<SecretBytes> Base64UrlDecodeSecret(std::string_view text);
 
 namespace internal {
