@@ -8,12 +8,12 @@
 #include "common/ssl_error.h"
 #include "common/ssl_ptr.h"
 #include "jose/base64url.h"
+#include "jose/cek_block.h"
 #include "jose/constant_time.h"
 #include "jose/json_strict.h"
 #include "jose/key_context.h"
 #include "jose/oaep.h"
 #include "jose/openssl_algs.h"
-#include "jose/pkcs1.h"
 #include "jose/random_pool.h"
 #include "jose/rsa_cpu.h"
 
@@ -91,15 +91,18 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
     ClearSslErrors();
   }
   const std::size_t k = static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()));
-  WipedBuffer em;
-  std::size_t em_len = k;
+  // The stand-in goes out unless the block below proves the real CEK.
+  std::copy_n(fallback.bytes.begin(), out->size, out->bytes.begin());
   std::uint32_t good = 0;
   const bool usable = key.use() == Use::kEnc && key.has_private() && k <= kMaxModulusBytes &&
                       cek_size <= out->bytes.size() && encrypted_key.size() == k;
   // `usable` depends only on public facts (the key and the token's length), so branching on it
   // reveals nothing the attacker does not know.
   if (usable) {
-    // Neither context has padding (key_context.h): the block is checked below, in constant time.
+    // Neither context has padding (key_context.h): the block is checked in constant time, by
+    // SelectCekFromBlock, with the decoder of the key's algorithm (a public fact).
+    WipedBuffer em;
+    std::size_t em_len = k;
     EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kDecrypt);
     int rc = 0;
     if (ctx) {
@@ -107,23 +110,13 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
       rc = EVP_PKEY_decrypt(ctx.get(), em.bytes.data(), &em_len, U8(encrypted_key),
                             encrypted_key.size());
     }
-    good = CtEq(static_cast<std::uint32_t>(rc), 1) & CtEqSize(em_len, k);
-    // Which decoder runs depends on the key's algorithm only, a public fact.
-    if (const EVP_MD* md = internal::OaepDigest(key.alg()); md != nullptr) {
-      good &= internal::OaepDecodeMask(std::span(em.bytes.data(), k), cek_size, md);
-    } else {
-      good &= internal::Pkcs1Type2Mask(std::span(em.bytes.data(), k), cek_size);
-    }
+    const std::uint32_t rsa_ok = CtEq(static_cast<std::uint32_t>(rc), 1) & CtEqSize(em_len, k);
+    good = internal::SelectCekFromBlock(std::span(em.bytes.data(), k),
+                                        internal::OaepDigest(key.alg()), rsa_ok,
+                                        std::span(fallback.bytes.data(), out->size), out->span());
     // A failed decryption leaves entries in this thread's error queue; they must not outlive
     // the call (nor differ observably between the failure kinds).
     ClearSslErrors();
-  }
-  // Both decoders leave the message at the end of the block.
-  const std::size_t offset = usable ? k - cek_size : 0;
-  for (std::size_t i = 0; i < out->size; ++i) {
-    std::uint8_t real = usable ? em.bytes[offset + i] : 0;
-    auto mask = static_cast<std::uint8_t>(good);
-    out->bytes[i] = static_cast<std::uint8_t>((real & mask) | (fallback.bytes[i] & ~mask));
   }
   if (trace != nullptr) {
     ++trace->unwraps;

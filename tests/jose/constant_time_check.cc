@@ -1,7 +1,9 @@
 // Checks under valgrind's memcheck that the code handling secret bytes neither branches on them
 // nor reads memory at an address they pick (DESIGN.md §2):
-// - the RSA1_5 and RSA-OAEP decoders of an unwrapped key block (pkcs1.h, oaep.h), on good blocks
-//   and on each kind of bad one, so that a padding oracle has nothing to time;
+// - what UnwrapCek does after the RSA private operation (cek_block.h): the RSA1_5 or RSA-OAEP
+//   decoding of the block (pkcs1.h, oaep.h, with OpenSSL's SHA-1 and SHA-256 inside) and the
+//   choice between the real CEK and the stand-in, on good blocks and on each kind of bad one, so
+//   that a padding oracle has nothing to time;
 // - the base64url decoder of private JWK members (base64url.h).
 // The secret is marked undefined, and memcheck counts every jump, conditional move and address
 // computed from undefined bytes. Two controls, a table lookup and a branch keyed by a secret,
@@ -19,8 +21,8 @@
 #include <vector>
 
 #include "jose/base64url.h"
+#include "jose/cek_block.h"
 #include "jose/oaep.h"
-#include "jose/pkcs1.h"
 
 namespace instaccess::jose::internal {
 namespace {
@@ -76,12 +78,30 @@ bool ControlsAreSeen() {
 Bytes Pkcs1Block(std::size_t k, const Bytes& message) {
   Bytes em(k);
   em[1] = 2;
-  for (std::size_t i = 2; i < k - message.size() - 1; ++i) em[i] = static_cast<std::uint8_t>(1 + i % 255);
+  for (std::size_t i = 2; i < k - message.size() - 1; ++i) {
+    em[i] = static_cast<std::uint8_t>(1 + i % 255);
+  }
   std::copy(message.begin(), message.end(), em.end() - static_cast<std::ptrdiff_t>(message.size()));
   return em;
 }
 
-bool Pkcs1DecodesBlind() {
+// One secret block through SelectCekFromBlock: the block blind, then the CEK it chose must be the
+// real one exactly when `want_real`, the stand-in otherwise.
+bool SelectsBlind(const std::string& what, Bytes em, const EVP_MD* md, const Bytes& cek,
+                  bool want_real) {
+  const Bytes fallback(cek.size(), 0xee);
+  Bytes out(cek.size());
+  std::uint32_t good = 0;
+  bool ok = Blind(what.c_str(), em, [&] {
+    good = SelectCekFromBlock(em, md, ~0u, fallback, out);
+  });
+  Declassify(good);
+  Declassify(std::span(out));
+  ok = Expect(good == (want_real ? ~0u : 0u), (what + ": wrong verdict").c_str()) && ok;
+  return Expect(out == (want_real ? cek : fallback), (what + ": wrong CEK").c_str()) && ok;
+}
+
+bool Pkcs1SelectsBlind() {
   const Bytes cek(32, 0xa5);
   const std::size_t k = 256;
   const std::size_t sep = k - cek.size() - 1;
@@ -89,49 +109,38 @@ bool Pkcs1DecodesBlind() {
     const char* name;
     std::size_t at;  // byte to set, or k for none
     std::uint8_t value;
-    std::uint32_t want;
   };
-  const Case cases[] = {{"pkcs1 good block", k, 0, ~0u},
-                        {"pkcs1 first byte not zero", 0, 1, 0},
-                        {"pkcs1 block type not 2", 1, 1, 0},
-                        {"pkcs1 zero inside the padding (a shorter message)", sep - 5, 0, 0},
-                        {"pkcs1 separator not zero (a longer message)", sep, 3, 0}};
-  bool ok = true;
+  const Case cases[] = {{"first byte not zero", 0, 1},
+                        {"block type not 2", 1, 1},
+                        {"zero inside the padding (a shorter message)", sep - 5, 0},
+                        {"separator not zero (a longer message)", sep, 3}};
+  bool ok = SelectsBlind("RSA1_5, good block", Pkcs1Block(k, cek), nullptr, cek, true);
   for (const Case& c : cases) {
     Bytes em = Pkcs1Block(k, cek);
-    if (c.at < k) em[c.at] = c.value;
-    std::uint32_t mask = 0;
-    ok = Blind(c.name, em, [&] { mask = Pkcs1Type2Mask(em, cek.size()); }) && ok;
-    Declassify(mask);
-    ok = Expect(mask == c.want, c.name) && ok;
+    em[c.at] = c.value;
+    ok = SelectsBlind(std::string("RSA1_5, ") + c.name, em, nullptr, cek, false) && ok;
   }
   return ok;
 }
 
-bool OaepDecodesBlind(const char* name, const EVP_MD* md) {
-  const Bytes cek(16, 0x3c);
+bool OaepSelectsBlind(const std::string& name, const EVP_MD* md) {
+  const Bytes cek(32, 0x3c);
   const Bytes seed(static_cast<std::size_t>(EVP_MD_get_size(md)), 0x5a);
   Bytes good(256);
   if (!Expect(OaepEncode(cek, seed, md, good), "OaepEncode")) return false;
-  bool ok = true;
-  // The good block, then a byte broken in each field: the leading zero, the masked seed, the
-  // masked DB (lHash, padding or separator after unmasking), the message.
-  for (std::size_t at : {std::size_t{256}, std::size_t{0}, std::size_t{5}, std::size_t{60},
-                         std::size_t{200}, std::size_t{250}}) {
+  bool ok = SelectsBlind(name + ", good block", good, md, cek, true);
+  // A byte broken in each field: the leading zero, the masked seed, the masked DB (lHash, padding
+  // or separator after unmasking), the message.
+  const std::size_t broken[] = {0, 5, 60, 200, 250};
+  for (std::size_t at : broken) {
     Bytes em = good;
-    if (at < em.size()) em[at] ^= 0x40;
-    std::uint32_t mask = 0;
-    ok = Blind(name, em, [&] { mask = OaepDecodeMask(em, cek.size(), md); }) && ok;
-    Declassify(mask);
-    ok = Expect(mask == (at < em.size() ? 0u : ~0u), name) && ok;
-    if (at >= em.size()) ok = Expect(Bytes(em.end() - 16, em.end()) == cek, name) && ok;
+    em[at] ^= 0x40;
+    ok = SelectsBlind(name + ", byte " + std::to_string(at) + " broken", em, md, cek, false) && ok;
   }
-  // The right block read for a message of another length: a zero where the separator should be.
-  Bytes em = good;
-  std::uint32_t mask = ~0u;
-  ok = Blind(name, em, [&] { mask = OaepDecodeMask(em, 32, md); }) && ok;
-  Declassify(mask);
-  return Expect(mask == 0, name) && ok;
+  // The right block taken for a message of another length: a zero where the separator should be.
+  return SelectsBlind(name + ", read for 16 bytes", good, md, Bytes(cek.begin(), cek.begin() + 16),
+                      false) &&
+         ok;
 }
 
 bool Base64UrlDecodesBlind() {
@@ -165,9 +174,9 @@ int main() {
     return 2;
   }
   bool ok = ControlsAreSeen();
-  ok = Pkcs1DecodesBlind() && ok;
-  ok = OaepDecodesBlind("oaep sha-1 (RSA-OAEP)", EVP_sha1()) && ok;
-  ok = OaepDecodesBlind("oaep sha-256 (RSA-OAEP-256)", EVP_sha256()) && ok;
+  ok = Pkcs1SelectsBlind() && ok;
+  ok = OaepSelectsBlind("RSA-OAEP (SHA-1)", EVP_sha1()) && ok;
+  ok = OaepSelectsBlind("RSA-OAEP-256", EVP_sha256()) && ok;
   ok = Base64UrlDecodesBlind() && ok;
   ok = ControlsAreSeen() && ok;  // still seen when the same sites report again
   if (ok) std::fprintf(stderr, "PASS: no branch or address depended on a secret\n");
