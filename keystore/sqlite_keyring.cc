@@ -450,9 +450,11 @@ Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> pu
     if (!changes) return changes.error();
     INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, "manual rotation"));
     ApplyChanges(rows_, *changes);
+    // Each purpose is published as it commits: if the next one fails, readers must still see
+    // the rotation that happened, not sign with the key it retired.
+    PublishLocked();
     kids.push_back(fresh.has_value() ? fresh->info.kid : kid);
   }
-  PublishLocked();
   return kids;
 }
 

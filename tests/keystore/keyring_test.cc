@@ -169,6 +169,44 @@ BOOST_FIXTURE_TEST_CASE(manual_rotate_promotes_pending_or_generates, RingFixture
   BOOST_TEST(audit->back().actor == "admin");
 }
 
+// Rotating both purposes commits one purpose at a time. When the second fails (here: no enc key
+// can be generated), the first has happened, and what readers see must say so: a snapshot still
+// signing with the key the store has just retired would also plan the schedule from stale rows.
+BOOST_AUTO_TEST_CASE(a_rotation_of_both_that_fails_half_way_publishes_the_half_that_happened) {
+  TempDir dir;
+  const std::string path = dir / "keys.db";
+  PoolFactory pool(10);
+  auto fail_enc = std::make_shared<std::atomic<bool>>(false);
+  SqliteKeyringOptions options = testing::Options(path, pool);
+  options.key_factory = [inner = pool.factory(), fail_enc](int bits, jose::Alg alg)
+      -> Result<jose::RsaKey> {
+    if (fail_enc->load() && jose::UseOf(alg) == jose::Use::kEnc) {
+      return Status(Code::kInternal, "no enc key today");
+    }
+    return inner(bits, alg);
+  };
+  auto ring = SqliteKeyring::Open(options, FixedMasterKey(1));
+  BOOST_REQUIRE(ring.has_value());
+  BOOST_REQUIRE((*ring)->ApplyDue(kT0, "scheduler").has_value());
+  const std::string sig0 = (*ring)->Snapshot()->active_sig->kid();
+  const std::string enc0 = (*ring)->Snapshot()->active_enc->kid();
+
+  fail_enc->store(true);
+  BOOST_TEST(!(*ring)->Rotate(std::nullopt, kT0 + 60, "admin").has_value());
+  auto snap = (*ring)->Snapshot();
+  BOOST_REQUIRE(snap->active_sig.has_value());
+  BOOST_TEST(snap->active_sig->kid() != sig0);  // the sig rotation committed
+  BOOST_TEST(snap->active_enc->kid() == enc0);  // the enc one did not
+  const KeyInfo* old_sig = snap->FindInfo(sig0);
+  BOOST_REQUIRE(old_sig != nullptr);
+  BOOST_TEST((old_sig->state == KeyState::kRetired));
+  // The store agrees with the snapshot.
+  ring->reset();
+  auto reopened = SqliteKeyring::Open(options, FixedMasterKey(1));
+  BOOST_REQUIRE(reopened.has_value());
+  BOOST_TEST((*reopened)->Snapshot()->active_sig->kid() == snap->active_sig->kid());
+}
+
 BOOST_FIXTURE_TEST_CASE(import_private_public_and_activate, RingFixture) {
   BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
   // A private PEM without activate: accepted (verifies) until revoked, not used.
