@@ -39,6 +39,9 @@ void FillRequest(http::request<http::string_body>& req, Request* out) {
 // Kept only up to this size, so 1,000 idle connections hold a few MB at most.
 constexpr std::size_t kKeptCapacity = 4096;
 
+// The most one read of a request asks for (what Beast's async_read reads at a time).
+constexpr std::size_t kReadSize = 64 * 1024;
+
 void ReleaseIfLarge(std::string& s) {
   if (s.capacity() > kKeptCapacity) std::string().swap(s);
 }
@@ -85,6 +88,9 @@ Response ParseErrorResponse(const beast::error_code& ec) {
   }
   if (ec == http::error::body_limit) {
     return JsonError(413, "payload_too_large", "request body too large");
+  }
+  if (ec == http::error::buffer_overflow) {
+    return JsonError(400, "bad_request", "a line of the request is too long");
   }
   return JsonError(400, "bad_request", "malformed HTTP request");
 }
@@ -310,7 +316,12 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     co_return;
   }
 
-  beast::flat_buffer buffer;
+  // Capped: Beast limits a request's header and body, but not the line that announces a chunk,
+  // so a client could otherwise grow this buffer without end (by gigabytes within one read
+  // timeout over a Unix socket). The parser consumes what it has parsed, so the buffer never
+  // needs more than a header and one read beyond it; past the cap the read fails with
+  // buffer_overflow and the client gets a 400.
+  beast::flat_buffer buffer(limits_.max_header + limits_.max_body + kReadSize);
   Request request;   // reused: see kKeptCapacity
   std::string bytes;  // the answer being written, reused too
   while (!draining_) {

@@ -295,6 +295,41 @@ BOOST_AUTO_TEST_CASE(a_10_mb_body_gets_413_without_a_hang) {
   ExpectStillServing(d);
 }
 
+// Kilobytes of the process's resident memory (VmRSS).
+std::size_t VmRssKb(pid_t pid) {
+  const std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+  const std::size_t at = status.find("VmRSS:");
+  BOOST_REQUIRE(at != std::string::npos);
+  return std::stoul(status.substr(at + 6));
+}
+
+// The line that announces a chunk ("1;" and a chunk extension) never ends. Beast limits the
+// header and the body, not that line: without a cap on its read buffer the daemon kept all of it,
+// gigabytes within one read timeout over a Unix socket.
+BOOST_AUTO_TEST_CASE(a_chunk_line_that_never_ends_gets_400_and_does_not_grow_the_daemon) {
+  Daemon d;
+  const std::size_t rss_before = VmRssKb(d.process->pid());
+  constexpr std::size_t kOffered = 64 * 1024 * 1024;
+  std::size_t sent = 0;
+  {
+    RawConnection c(d.socket, 10s);
+    c.Send(
+        "POST /api/v1/inst_access_tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n1;");
+    const std::string junk(64 * 1024, 'a');
+    while (sent < kOffered && c.Send(junk)) sent += junk.size();  // fails once the daemon closed
+    auto reply = c.ReadReply();
+    BOOST_REQUIRE(reply.has_value());
+    ExpectError(*reply, 400, "bad_request", "too long");
+    BOOST_TEST(c.ClosedWithin(5s));
+  }
+  BOOST_TEST(sent < kOffered, "the daemon read all " << sent << " bytes");
+  const std::size_t rss_after = VmRssKb(d.process->pid());
+  BOOST_TEST(rss_after < rss_before + 16 * 1024, "VmRSS " << rss_before << " -> " << rss_after
+                                                           << " kB");
+  ExpectStillServing(d);
+}
+
 BOOST_AUTO_TEST_CASE(pipelined_requests_cut_in_half_are_both_answered_in_order) {
   Daemon d;
   const std::string first = IssueRequest("first"), second = IssueRequest("second");
