@@ -184,6 +184,8 @@ ipc::Reply Service::Decrypt(const ipc::Request& req) {
 }
 
 Response Service::DecryptUncached(std::string_view token, const DecryptCache::Key& key) {
+  // Before the snapshot: a revoke between the two is then seen by Insert (decrypt_cache.h).
+  const std::uint64_t cache_generation = cache_.Generation();
   auto keys = keyring_.Snapshot();
   jose::KeyCandidates candidates{keys->verify, keys->decrypt};
   std::string detail;
@@ -205,7 +207,8 @@ Response Service::DecryptUncached(std::string_view token, const DecryptCache::Ke
   text += ",\"sig_kid\":";
   jose::AppendJsonString(opened->sig_kid, &text);
   text += '}';
-  cache_.Insert(key, {text, opened->sig_kid, opened->enc_kid, opened->expires_at});
+  cache_.Insert(key, {text, opened->sig_kid, opened->enc_kid, opened->expires_at},
+                cache_generation);
   metrics_.CountDecrypt(DecryptOutcome::kOk);
   return ipc::JsonOk(std::move(text));
 }

@@ -56,7 +56,9 @@ struct Config {
   RotationConfig rotation_enc{"RSA-OAEP", "A128CBC-HS256", 2048, Seconds(7 * 24 * 3600),
                               Seconds(3600)};
   struct Cache {
-    std::size_t entries = 100000;  // about 100 MB at worst; gateways repeat the same tokens
+    // About 50 MB full with Canvas-sized answers, 120 MB at worst (answers over 1,000 bytes are
+    // not kept); gateways repeat the same tokens.
+    std::size_t entries = 100000;
   } cache;
   struct Access {
     std::vector<std::string> issue, decrypt, admin, read;

@@ -57,10 +57,15 @@ std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now,
   return std::string(it->second.response_body);
 }
 
-void DecryptCache::Insert(const Key& d, Entry entry) {
-  if (capacity_ == 0) return;
+void DecryptCache::Insert(const Key& d, Entry entry, std::uint64_t generation) {
+  if (capacity_ == 0 || entry.response_body.size() > kMaxAnswer) return;
   Shard& s = ShardFor(d);
   std::scoped_lock lock(s.mu);
+  // Checked under the shard's lock, which DropKid takes after it changes the generation: either
+  // this sees the change and keeps nothing, or DropKid's pass over this shard comes after the
+  // insert and erases it. (A caller that read the generation after the change took its key
+  // snapshot after the revoke was published, so it cannot have used the revoked key.)
+  if (generation != generation_.load()) return;
   // One lookup: a node for `d` is made unless one exists (each lookup in a large cache is a few
   // cache misses). The oldest leave after, so the limit holds once this returns.
   // (The answer is copied into the pool first; the node takes it with the pool as its allocator.)
@@ -88,6 +93,7 @@ void DecryptCache::Insert(const Key& d, Entry entry) {
 }
 
 std::size_t DecryptCache::DropKid(std::string_view kid) {
+  generation_.fetch_add(1);  // before any shard is cleared: see Insert
   std::size_t dropped = 0;
   const std::size_t hash = KidHash(kid);
   for (Shard& s : shards_) {

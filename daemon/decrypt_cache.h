@@ -3,7 +3,12 @@
 // bounded (oldest entries leave first), and every entry made with a revoked key is dropped.
 //
 // An entry exists only for a token that fully verified; a hit still re-checks exp against the
-// caller's now, so an entry never outlives its token.
+// caller's now, so an entry never outlives its token. Answers longer than kMaxAnswer are not
+// kept, so `capacity` entries bound the memory too.
+//
+// Revocation races a decrypt in flight: a token opened with a key snapshot taken before the
+// revoke must not be inserted after DropKid has run. Callers read Generation() before taking
+// their key snapshot and hand it to Insert, which keeps nothing if a DropKid ran since.
 //
 // Thread-safety: all methods from any thread; the map is split in shards with a mutex each.
 #pragma once
@@ -34,6 +39,12 @@ class DecryptCache {
     std::int64_t expires_at = 0;  // the token's exp
   };
 
+  // Canvas-sized answers (claims and two kids) are about 0.5 KB; a client that mints tokens with
+  // large claims gets them decrypted every time instead of filling the cache with them. With its
+  // terminating NUL an answer then fits the pool's 1 KiB blocks: an entry is at most about 1.2 KB
+  // with its node and its place in the eviction order.
+  static constexpr std::size_t kMaxAnswer = 1000;
+
   // capacity 0 turns the cache off.
   explicit DecryptCache(std::size_t capacity);
 
@@ -45,7 +56,11 @@ class DecryptCache {
 
   // The answer for the token if cached and now < exp + skew (an expired one is dropped).
   std::optional<std::string> Find(const Key& key, std::int64_t now, std::int64_t skew);
-  void Insert(const Key& key, Entry entry);
+  // Changes whenever DropKid runs. Read it before taking the key snapshot a token is opened with.
+  std::uint64_t Generation() const { return generation_.load(); }
+  // Keeps `entry` unless DropKid ran after `generation` was read, or the answer is longer than
+  // kMaxAnswer.
+  void Insert(const Key& key, Entry entry, std::uint64_t generation);
   // Drops every entry made with `kid` (as signing or encryption key). Returns how many.
   std::size_t DropKid(std::string_view kid);
 
@@ -98,6 +113,7 @@ class DecryptCache {
   const std::size_t capacity_;
   const std::size_t per_shard_;
   std::array<Shard, kShards> shards_;
+  std::atomic<std::uint64_t> generation_{0};  // sequentially consistent: see Insert
   std::atomic<std::uint64_t> hits_{0};
   std::atomic<std::uint64_t> misses_{0};
 };
