@@ -214,6 +214,13 @@ Result<OpenedStore> OpenStoreFile(const std::string& path, const SecretBytes& ma
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT) return ErrnoStatus("cannot open key store " + path, errno);
     if (!create_if_missing) return NotFound("key store " + path + " does not exist");
+    // A -wal without its store: the file was lost or moved, and SQLite would replay the -wal into
+    // a new store of that name. Nothing is created; the operator decides.
+    if (::stat((path + "-wal").c_str(), &st) == 0) {
+      return DataLoss("key store " + path + " is missing but " + path +
+                      "-wal is there: the store was lost or moved; restore it (or move the -wal "
+                      "away to start afresh); nothing was created");
+    }
     INSTACCESS_RETURN_IF_ERROR(CreateNewStore(path, master_key));
   }
   INSTACCESS_RETURN_IF_ERROR(CheckStoreReadOnly(path, master_key));

@@ -68,6 +68,21 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// Folds the store's -wal into it and closes it, so that no -wal is left beside the file: SQLite
+// removes the -wal and -shm when the last connection closes, and would replay a -wal left there
+// into whatever file later takes the store's name.
+Status CheckpointAway(const std::string& store_path) {
+  {
+    Result<Db> db = Db::Open(store_path, SQLITE_OPEN_READWRITE);
+    if (!db) return db.error();
+    INSTACCESS_RETURN_IF_ERROR(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  if (Exists(store_path + "-wal")) {
+    return Unavailable("cannot fold " + store_path + "-wal into the store; nothing was restored");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RekeyStore(const std::string& path, const SecretBytes& old_key, const SecretBytes& new_key,
@@ -145,14 +160,17 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   }
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(tmp));
   if (Exists(store_path)) {
+    INSTACCESS_RETURN_IF_ERROR(CheckpointAway(store_path));
+    // The old store stays under a second name, a hard link: the store's own name then holds the
+    // old store, and after the rename below the restored one, at every instant. (Moving the old
+    // one aside first left a moment with no store, and a start after a crash there would have
+    // made a new, empty one.)
     std::string aside = store_path + ".replaced-" + std::to_string(now);
-    INSTACCESS_RETURN_IF_ERROR(Rename(store_path, aside));
-    for (const char* suffix : {"-wal", "-shm"}) {
-      // A -wal left beside the restored file would be replayed into it: move it with its db.
-      if (Exists(store_path + suffix)) {
-        INSTACCESS_RETURN_IF_ERROR(Rename(store_path + suffix, aside + suffix));
-      }
+    if (::link(store_path.c_str(), aside.c_str()) != 0) {
+      return Unavailable("cannot keep the old store as " + aside + ": " + std::strerror(errno) +
+                         "; nothing was restored");
     }
+    INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(aside));
   }
   INSTACCESS_RETURN_IF_ERROR(Rename(tmp, store_path));
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(store_path));

@@ -316,7 +316,8 @@ BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
   BOOST_TEST(CheckStoreReadOnly(backup, FixedMasterKey(1)).ok());
   // Change the store, then restore the backup over it.
   BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 2, "admin").has_value());
-  BOOST_TEST(Snap()->active_sig->kid() != sig);
+  const std::string rotated = Snap()->active_sig->kid();
+  BOOST_TEST(rotated != sig);
   // Refused while the daemon holds the store.
   BOOST_TEST(!RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3, "restore").ok());
   ring.reset();
@@ -324,7 +325,21 @@ BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
   BOOST_TEST(wrong.message().find("master key") != std::string::npos);
   Status s = RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3, "restore");
   BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
-  BOOST_TEST(Exists(path + ".replaced-" + std::to_string(kT0 + 3)));
+  // The replaced store is kept whole under another name, its -wal folded in: nothing lost.
+  const std::string aside = path + ".replaced-" + std::to_string(kT0 + 3);
+  BOOST_TEST(!Exists(aside + "-wal"));
+  BOOST_TEST(!Exists(path + "-wal"));
+  BOOST_TEST(CheckStoreReadOnly(aside, FixedMasterKey(1)).ok());
+  {
+    Result<Db> old_store = Db::Open(aside, SQLITE_OPEN_READONLY);
+    BOOST_REQUIRE(old_store.has_value());
+    Result<Stmt> q = old_store->Prepare(
+        "SELECT kid FROM keys WHERE purpose = 'sig' AND state = 'active'");
+    BOOST_REQUIRE(q.has_value());
+    Result<bool> row = q->Step();
+    BOOST_REQUIRE(row.has_value() && *row);
+    BOOST_TEST(q->Text(0) == rotated);
+  }
   Reopen();
   BOOST_TEST(Snap()->active_sig->kid() == sig);
   auto audit = ring->ReadAuditLog(0, 100);

@@ -275,6 +275,19 @@ BOOST_FIXTURE_TEST_CASE(read_only_directory_is_a_clear_error, StoreFixture) {
   ::chmod(ro.c_str(), 0755);
 }
 
+// The store file is gone but its -wal is still there (lost, moved by hand, a crash of a tool):
+// a new store under that name would have the old -wal replayed into it. Start-up refuses and
+// creates nothing.
+BOOST_FIXTURE_TEST_CASE(a_wal_without_its_store_is_refused_and_nothing_is_created, StoreFixture) {
+  WriteAll(path + "-wal", std::vector<std::uint8_t>(4096, 0x5a));
+  auto ring = OpenRing();
+  BOOST_REQUIRE(!ring.has_value());
+  BOOST_TEST((ring.error().code() == Code::kDataLoss));
+  BOOST_TEST(ring.error().message().find("-wal") != std::string::npos, ring.error().message());
+  BOOST_TEST(!testing::Exists(path));
+  BOOST_TEST(ReadAll(path + "-wal").size() == 4096u);
+}
+
 BOOST_FIXTURE_TEST_CASE(second_opener_fails_fast, StoreFixture) {
   auto first = OpenRing();
   BOOST_REQUIRE(first.has_value());
