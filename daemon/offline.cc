@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "daemon/clock.h"
 #include "daemon/daemon.h"
+#include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "keystore/master_key.h"
 #include "keystore/store_tools.h"
@@ -23,9 +26,24 @@ int Fail(const char* command, const Status& s) {
   return kExitKeys;
 }
 
+// rekey and restore hold master keys and unseal every private key: hardened as the daemon is,
+// before any key is read (no core file, not dumpable, OpenSSL's secure heap).
+bool Harden(const char* command) {
+  std::vector<std::string> warnings;
+  if (Status s = HardenProcess(&warnings); !s.ok()) {
+    std::cerr << "instaccessd " << command << ": " << s.message() << "\n";
+    return false;
+  }
+  for (const std::string& w : warnings) {
+    std::cerr << "instaccessd " << command << ": warning: " << w << "\n";
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunRekey(const Config& config, const std::string& new_key_file) {
+  if (!Harden("rekey")) return kExitFailure;
   auto old_key = keystore::LoadMasterKey(MasterKeyOptionsFrom(config));
   if (!old_key) return Fail("rekey", old_key.error());
   auto new_key = keystore::ReadMasterKeyFile(new_key_file);
@@ -41,6 +59,7 @@ int RunRekey(const Config& config, const std::string& new_key_file) {
 }
 
 int RunRestore(const Config& config, const std::string& backup_file) {
+  if (!Harden("restore")) return kExitFailure;
   auto key = keystore::LoadMasterKey(MasterKeyOptionsFrom(config));
   if (!key) return Fail("restore", key.error());
   Status s = keystore::RestoreStore(backup_file, config.store.path, key->key,

@@ -1,13 +1,16 @@
 // The offline commands against real stores: instaccessd rekey and instaccessd restore, and the
 // start-up refusal of a wrong master key.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/temp_dir.h"
@@ -64,6 +67,43 @@ BOOST_AUTO_TEST_CASE(backup_then_restore_brings_the_keys_back) {
   }
   BOOST_TEST(kept_old);
   WithDaemon(dir, [&] { BOOST_TEST(ActiveKids(socket) == kids_at_backup); });
+}
+
+// rekey and restore read the master key and unseal every private key: they must harden
+// themselves as the daemon does, before reading any key. The master key file is a FIFO, so the
+// command waits in open() until this test opens the other end: by then it must already run
+// with no core files, although prlimit started it with them allowed.
+BOOST_AUTO_TEST_CASE(rekey_and_restore_harden_themselves_before_reading_a_key) {
+  const std::vector<std::vector<std::string>> commands = {{"rekey", "--new-key"}, {"restore"}};
+  for (std::vector<std::string> args : commands) {
+    const std::string command = args[0];
+    TempDir dir;
+    const std::string fifo = dir / "master.fifo";
+    BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    WriteFile(dir / "instaccessd.toml", "[store]\nmaster_key_file = \"" + fifo + "\"\n");
+    WriteFile(dir / "argument", "");  // the new key file or the backup: never reached
+    args.push_back(dir / "argument");
+    DaemonProcess p({dir.path().string(),
+                     args,
+                     {},
+                     "",
+                     {},
+                     {"/usr/bin/prlimit", "--core=unlimited:unlimited"}});
+    // Opening the write end without blocking succeeds once the command has the read end open.
+    int writer = -1;
+    BOOST_REQUIRE_MESSAGE(Eventually(
+                              [&] {
+                                writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                                return writer >= 0;
+                              },
+                              30s),
+                          command << " never opened the master key file: " << p.Stderr());
+    const std::string limits = ReadFile("/proc/" + std::to_string(p.pid()) + "/limits");
+    ::close(writer);  // an empty key: the command refuses it and exits
+    BOOST_TEST(std::regex_search(limits, std::regex("Max core file size +0 +0 ")),
+               command << ": " << limits);
+    BOOST_TEST(p.Wait(30s).value_or(-1) != 0);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(rekey_reseals_and_the_old_key_no_longer_opens_the_store) {
