@@ -300,6 +300,7 @@ Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optiona
   for (const KeyInfo& k : changes.updated) {
     if (k.state == KeyState::kActive) order.push_back(&k);
   }
+  bool wiped = false;
   for (const KeyInfo* k : order) {
     Result<Stmt> s = db.Prepare(
         "UPDATE keys SET state = ?2, activate_at = ?3, retire_at = ?4, expire_at = ?5, "
@@ -319,6 +320,7 @@ Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optiona
       if (!w) return w.error();
       w->Bind(1, std::string_view(k->kid));
       INSTACCESS_RETURN_IF_ERROR(w->Run());
+      wiped = true;
     }
     INSTACCESS_RETURN_IF_ERROR(AppendAudit(db, at, actor, ActionFor(k->state), k->kid,
                                            std::string(why) + "; " + Describe(*k)));
@@ -365,6 +367,13 @@ Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optiona
   INSTACCESS_RETURN_IF_ERROR(m->Run());
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
   high_water_ = hw;
+  if (wiped) {
+    // The wiped bytes are gone from the new page image (secure_delete), but not yet from the
+    // store's older copy of the page or from the -wal: fold it in now. The change is committed
+    // either way; a failure here (an I/O error) leaves them until the next checkpoint, and the
+    // next write reports the I/O error.
+    (void)FoldWal(db);
+  }
   // Keep the parsed new key, so publishing does not unseal what we just sealed.
   if (fresh.has_value()) {
     auto& cache = fresh->key.has_private() ? private_cache_ : public_cache_;

@@ -37,6 +37,10 @@ Status SetPragmas(Db& db) {
   // rare, so the extra fsync costs nothing that matters.
   INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL"));
   INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON"));
+  // Space freed in a page is overwritten with zeros: a destroyed or revoked key's sealed private
+  // part, or one re-sealed by rekey, must not linger in the file (it would still open under the
+  // master key). The -wal's older images of a page go with a checkpoint (FoldWal).
+  INSTACCESS_RETURN_IF_ERROR(db.Exec("PRAGMA secure_delete = ON"));
   // The journal mode must really be WAL (a read-only medium, say, would leave it unchanged).
   Result<Stmt> s = db.Prepare("PRAGMA journal_mode");
   if (!s) return s.error();
@@ -124,6 +128,18 @@ StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {
 
 StoreLock::~StoreLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+Status FoldWal(Db& db) {
+  Result<Stmt> s = db.Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!s) return s.error();
+  Result<bool> row = s->Step();
+  if (!row) return row.error();
+  // (busy, frames in the -wal, frames copied): busy means a reader kept it from finishing.
+  if (!*row || s->Int(0) != 0) {
+    return Unavailable(db.path() + ": the -wal could not be folded into the store");
+  }
+  return Status::Ok();
 }
 
 Status SyncFileAndDir(const std::string& path) {

@@ -56,4 +56,9 @@ Status CheckMasterKey(Db& db, const SecretBytes& master_key);
 // fsync of a file and of its directory entry.
 Status SyncFileAndDir(const std::string& path);
 
+// Copies every page in the -wal into the store and empties the -wal (a TRUNCATE checkpoint).
+// After a change that removed key material: until then the -wal, and the store's own copy of the
+// page, still hold the bytes as they were.
+Status FoldWal(Db& db);
+
 }  // namespace instaccess::keystore

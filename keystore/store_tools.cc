@@ -75,7 +75,7 @@ Status CheckpointAway(const std::string& store_path) {
   {
     Result<Db> db = Db::Open(store_path, SQLITE_OPEN_READWRITE);
     if (!db) return db.error();
-    INSTACCESS_RETURN_IF_ERROR(db->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+    INSTACCESS_RETURN_IF_ERROR(FoldWal(*db));
   }
   if (Exists(store_path + "-wal")) {
     return Unavailable("cannot fold " + store_path + "-wal into the store; nothing was restored");
@@ -120,7 +120,11 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   INSTACCESS_RETURN_IF_ERROR(
       AppendAudit(db, now, actor, "rekey", std::nullopt,
                   std::to_string(rows->size()) + " private keys re-sealed under a new master key"));
-  return txn->Commit();
+  INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+  // Nothing sealed under the old key may stay in the files: VACUUM rewrites the store without
+  // free space (older deletions may predate secure_delete), and FoldWal empties the -wal.
+  INSTACCESS_RETURN_IF_ERROR(db.Exec("VACUUM"));
+  return FoldWal(db);
 }
 
 Status RestoreStore(const std::string& backup_path, const std::string& store_path,

@@ -301,6 +301,41 @@ BOOST_FIXTURE_TEST_CASE(revoking_the_active_key_puts_a_replacement_first, RingFi
                            "sealed_private IS NULL") == 2);
 }
 
+// "Revoked" and "destroyed" mean the sealed private part is gone from the files, not only from
+// its row: SQLite keeps an overwritten record's bytes in the page's free space, and older images
+// of the page in the store and the -wal until a checkpoint. A copy of the files taken after the
+// revoke would still open the key under the master key.
+BOOST_FIXTURE_TEST_CASE(a_revoked_keys_sealed_bytes_leave_the_store_files, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  const std::string sig = Snap()->active_sig->kid();
+  ring.reset();  // the store allows one connection: read the sealed bytes, then open again
+  std::vector<std::uint8_t> sealed;
+  {
+    Result<Db> db = Db::Open(path, SQLITE_OPEN_READONLY);
+    BOOST_REQUIRE(db.has_value());
+    Result<Stmt> q = db->Prepare("SELECT sealed_private FROM keys WHERE kid = ?1");
+    BOOST_REQUIRE(q.has_value());
+    q->Bind(1, std::string_view(sig));
+    Result<bool> row = q->Step();
+    BOOST_REQUIRE(row.has_value() && *row);
+    sealed = q->Blob(0);
+  }
+  BOOST_REQUIRE(sealed.size() > 64u);
+  const auto probe = std::span(sealed).subspan(sealed.size() / 2, 48);
+  auto holds = [&](const std::string& file) {
+    const std::vector<std::uint8_t> bytes = ReadAll(file);
+    return std::search(bytes.begin(), bytes.end(), probe.begin(), probe.end()) != bytes.end();
+  };
+  BOOST_REQUIRE(holds(path));  // the probe finds what is there
+  Reopen();
+  BOOST_REQUIRE(ring->Revoke(sig, kT0 + 5, "admin").has_value());
+  // While the daemon still runs: neither file holds it.
+  BOOST_TEST(!holds(path));
+  BOOST_TEST(!holds(path + "-wal"));
+  ring.reset();
+  BOOST_TEST(!holds(path));
+}
+
 BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
   BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
   std::string sig = Snap()->active_sig->kid();
