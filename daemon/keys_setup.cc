@@ -36,6 +36,7 @@ keystore::MasterKeyOptions MasterKeyOptionsFrom(const Config& c) {
   o.embedded_default = c.embedded;
   // The development key lives beside the store, in the embedded default's ./var.
   o.dev_key_file = (std::filesystem::path(c.store.path).parent_path() / "master.key").string();
+  o.store_path = c.store.path;
   o.log = KeystoreLog();
   return o;
 }

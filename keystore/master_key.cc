@@ -164,6 +164,11 @@ Result<MasterKey> LoadMasterKey(const MasterKeyOptions& options) {
       "), stored next to the key store: anyone who can read it can unseal every private key. "
       "For production set store.master_key_file or use systemd LoadCredentialEncrypted=.";
   if (!Exists(path)) {
+    if (!options.store_path.empty() && Exists(options.store_path)) {
+      return NotFound("the development master key " + path + " is missing, but the key store " +
+                      options.store_path + " exists and was sealed under it: put the key back "
+                      "(or restore both from a backup); no new key was generated");
+    }
     INSTACCESS_RETURN_IF_ERROR(MakeParentDirs(path));
     SecretBytes fresh = SecretBytes::Random(kMasterKeyBytes);
     INSTACCESS_RETURN_IF_ERROR(WriteNewMasterKeyFile(path, fresh));

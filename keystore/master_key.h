@@ -29,6 +29,9 @@ struct MasterKeyOptions {
   bool embedded_default = false;
   // Where the development key lives (DESIGN §6: state in ./var/).
   std::string dev_key_file = "var/master.key";
+  // The key store the key is for. A development key is generated only while no store exists:
+  // a store without its key was sealed under a key that is gone, and a new one would not open it.
+  std::string store_path;
   // Receives the loud warning about a development key, and permission warnings.
   LogFn log;
 };

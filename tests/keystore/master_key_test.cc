@@ -99,6 +99,27 @@ BOOST_AUTO_TEST_CASE(embedded_default_generates_a_private_dev_key_loudly) {
   BOOST_TEST(logged.size() == 2u);
 }
 
+// The development key was lost but its store is still there: a new key would not open the store,
+// and the new file would stay in the way of putting the right one back. Nothing is generated.
+BOOST_AUTO_TEST_CASE(no_dev_key_is_generated_for_a_store_that_exists) {
+  TempDir dir;
+  MasterKeyOptions o;
+  o.embedded_default = true;
+  o.dev_key_file = dir / "var/master.key";
+  o.store_path = dir / "var/keys.db";
+  std::filesystem::create_directories(dir / "var");
+  WriteAll(o.store_path, std::vector<std::uint8_t>(4096, 1));
+  Result<MasterKey> k = LoadMasterKey(o);
+  BOOST_REQUIRE(!k.has_value());
+  BOOST_TEST(k.error().message().find("no new key was generated") != std::string::npos,
+             k.error().message());
+  BOOST_TEST(!std::filesystem::exists(o.dev_key_file));
+  // Without the store, the first start generates one as before.
+  std::filesystem::remove(o.store_path);
+  BOOST_TEST(LoadMasterKey(o).has_value());
+  BOOST_TEST(std::filesystem::exists(o.dev_key_file));
+}
+
 BOOST_AUTO_TEST_CASE(loose_permissions_are_warned_about) {
   TempDir dir;
   std::string path = dir / "m.key";
