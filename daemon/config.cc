@@ -83,17 +83,25 @@ class Section {
     *out = *d;
   }
 
-  void Size(std::string_view key, std::size_t* out) {
+  // A size in [min, max] bytes: a byte count, or a string like "64KiB".
+  void Size(std::string_view key, std::size_t* out, std::size_t min, std::size_t max) {
     const toml::node* n = Find(key);
     if (n == nullptr) return;
+    std::size_t v = 0;
     if (n->is_integer() && **n->as_integer() > 0) {
-      *out = static_cast<std::size_t>(**n->as_integer());
-      return;
+      v = static_cast<std::size_t>(**n->as_integer());
+    } else if (n->is_string()) {
+      auto s = ParseSize(**n->as_string());
+      if (!s) return Fail(n, key, s.error().message());
+      v = *s;
+    } else {
+      return Fail(n, key, "must be a size like \"64KiB\"");
     }
-    if (!n->is_string()) return Fail(n, key, "must be a size like \"64KiB\"");
-    auto s = ParseSize(**n->as_string());
-    if (!s) return Fail(n, key, s.error().message());
-    *out = *s;
+    if (v < min || v > max) {
+      return Fail(n, key, "must be between " + std::to_string(min) + " and " +
+                              std::to_string(max) + " bytes");
+    }
+    *out = v;
   }
 
   // A file mode: "0660" as a string, or a TOML octal integer 0o660.
@@ -277,7 +285,7 @@ Result<std::size_t> ParseSize(std::string_view text) {
   else if (unit == "MiB") mult = 1ULL << 20;
   else if (unit == "GiB") mult = 1ULL << 30;
   else return bad();
-  if (n == 0) return bad();
+  if (n == 0 || n > (1ULL << 40) / mult) return bad();  // 1 TiB at most, and no overflow
   return static_cast<std::size_t>(n * mult);
 }
 
@@ -360,9 +368,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
   }
   {
     Section s = top.Table("limits");
-    s.Size("max_body", &c.limits.max_body);
-    s.Size("max_header", &c.limits.max_header);
-    s.Size("max_token", &c.limits.max_token);
+    // Bounded: each is memory a client may make the daemon hold per connection (the read
+    // buffer is capped at max_header + max_body + 64 KiB), and the HTTP parser takes the header
+    // limit as 32 bits.
+    s.Size("max_body", &c.limits.max_body, 1024, 64 << 20);
+    s.Size("max_header", &c.limits.max_header, 1024, 1 << 20);
+    s.Size("max_token", &c.limits.max_token, 1024, 1 << 20);
     s.Int("max_connections", &c.limits.max_connections, 1, 1'000'000);
     s.Duration("read_timeout", &c.limits.read_timeout);
     s.Duration("idle_timeout", &c.limits.idle_timeout);

@@ -164,9 +164,22 @@ BOOST_AUTO_TEST_CASE(durations_and_sizes_parse_strictly) {
   BOOST_TEST(*ParseSize("64KiB") == 65536u);
   BOOST_TEST(*ParseSize("1MiB") == 1048576u);
   BOOST_TEST(*ParseSize("100") == 100u);
-  for (const char* bad : {"", "KiB", "0", "64kb", "1TiB", "-1"}) {
-    BOOST_TEST(!ParseSize(bad).has_value(), bad);
+  for (const char* bad : {"", "KiB", "0", "64kb", "1TiB", "-1", "2048GiB", "17179869184GiB"}) {
+    BOOST_TEST(!ParseSize(bad).has_value(), bad);  // the last wrapped to 0 before
   }
+  BOOST_TEST(*ParseSize("1024GiB") == std::size_t{1} << 40);
+}
+
+BOOST_AUTO_TEST_CASE(request_limits_stay_in_their_ranges) {
+  BOOST_TEST(ErrorOf("[limits]\nmax_header = \"2MiB\"\n")
+                 .starts_with("test.toml:2: 'limits.max_header' must be between 1024 and 1048576"));
+  BOOST_TEST(ErrorOf("[limits]\nmax_body = 100\n")
+                 .starts_with("test.toml:2: 'limits.max_body' must be between 1024 and 67108864"));
+  BOOST_TEST(ErrorOf("[limits]\nmax_token = \"4GiB\"\n")
+                 .starts_with("test.toml:2: 'limits.max_token' must be between"));
+  auto at_max = ParseConfig("[limits]\nmax_body = \"64MiB\"\nmax_header = \"1MiB\"\n", "t", true);
+  BOOST_REQUIRE(at_max.has_value());
+  BOOST_TEST(at_max->limits.max_header == std::size_t{1} << 20);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
