@@ -163,9 +163,12 @@ int RunDaemon(Config config, std::string config_path) {
   // WATCHDOG=1 at half of WatchdogSec, from the main thread, and only while every event loop
   // has answered the previous heartbeat: a wedged main thread or event loop stops it.
   asio::steady_timer watchdog(io);
+  // Set by SIGTERM/SIGINT. cancel() does not reach a wait that has already completed and whose
+  // handler is queued: that handler would re-arm the timer, and io.run() would never return.
+  bool stopping = false;  // the signal and watchdog handlers both run on this thread
   std::function<void(const boost::system::error_code&)> on_watchdog =
       [&](const boost::system::error_code& ec) {
-        if (ec) return;
+        if (ec || stopping) return;
         if (server.Heartbeat(2 * *WatchdogInterval())) {
           NotifyWatchdog();
         } else {
@@ -208,6 +211,7 @@ int RunDaemon(Config config, std::string config_path) {
                      server.connections());
         NotifyStopping();
         server.Drain();
+        stopping = true;
         watchdog.cancel();
       };
   signals.async_wait(on_signal);
