@@ -217,7 +217,20 @@ asio::awaitable<void> Server::Accept() {
     // loops, after later arrivals were counted, and could turn away connections within the limit.
     const bool over_limit = live_++ >= limits_.max_connections;
     asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
-    asio::co_spawn(conn->socket.get_executor(), Serve(conn, over_limit), asio::detached);
+    // Serve ends with Forget(conn). An exception (bad_alloc in the parser, say) skips that, and
+    // `detached` would drop it silently: the slot, the descriptor and the watch would leak.
+    asio::co_spawn(conn->socket.get_executor(), Serve(conn, over_limit),
+                   [this, conn](std::exception_ptr failure) {
+                     if (!failure) return;
+                     try {
+                       std::rethrow_exception(failure);
+                     } catch (const std::exception& e) {
+                       spdlog::error("dropping connection: {}", e.what());
+                     } catch (...) {
+                       spdlog::error("dropping connection: unknown exception");
+                     }
+                     Forget(conn);
+                   });
   }
 }
 
