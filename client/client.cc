@@ -32,6 +32,7 @@ constexpr CodeKind kCodeKinds[] = {
     {"payload_too_large", ErrorKind::kBadRequest},
     {"unsupported_media_type", ErrorKind::kBadRequest},
     {"request_header_fields_too_large", ErrorKind::kBadRequest},
+    {"request_timeout", ErrorKind::kBadRequest},
     {"invalid_token", ErrorKind::kInvalidToken},
     {"token_expired", ErrorKind::kTokenExpired},
     {"token_not_yet_valid", ErrorKind::kTokenNotYetValid},

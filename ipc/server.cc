@@ -361,9 +361,19 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
       co_await http::async_read(socket, buffer, parser, asio::redirect_error(use_awaitable, ec));
     }
     if (ec) {
-      if (!IsDisconnect(ec)) {
+      // Watch() cancelled the read at the deadline: the request did not arrive in time. The
+      // client gets an error (DESIGN.md §5), unlike one that merely went away.
+      const bool too_slow =
+          ec == asio::error::operation_aborted && Connection::Clock::now() >= conn->deadline;
+      if (too_slow || !IsDisconnect(ec)) {
+        // A named local, not a ?: temporary inside the co_await: g++ 12 destroys such a
+        // temporary twice in a coroutine (a double free).
+        const Response error =
+            too_slow ? JsonError(408, "request_timeout",
+                                 "the request did not arrive within the read timeout")
+                     : ParseErrorResponse(ec);
         conn->ExpiresAfter(limits_.read_timeout);
-        co_await Write(socket, ParseErrorResponse(ec), false, bytes, ec);
+        co_await Write(socket, error, false, bytes, ec);
       }
       break;
     }

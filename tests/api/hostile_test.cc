@@ -192,6 +192,22 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_off_by_the_read_timeout_while_others_are_s
   ExpectStillServing(d);
 }
 
+// A request that stops half way is answered 408 when the read timeout passes (DESIGN.md §5: past
+// a limit the client gets an error), then the connection closes.
+BOOST_AUTO_TEST_CASE(a_request_that_stops_half_way_gets_408_at_the_read_timeout) {
+  Daemon d("[limits]\nread_timeout = \"2s\"\n");
+  RawConnection c(d.socket, 10s);
+  const std::string request = IssueRequest("half");
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(c.Send(request.substr(0, request.size() / 2)));
+  auto reply = c.ReadReply();
+  BOOST_REQUIRE(reply.has_value());
+  ExpectError(*reply, 408, "request_timeout", "read timeout");
+  BOOST_TEST(MillisSince(started) >= 1500);
+  BOOST_TEST(c.ClosedWithin(5s));
+  ExpectStillServing(d);
+}
+
 BOOST_AUTO_TEST_CASE(idle_connections_are_closed_after_the_idle_timeout) {
   Daemon d("[limits]\nidle_timeout = \"1s\"\n");
   RawConnection kept(d.socket, 10s);

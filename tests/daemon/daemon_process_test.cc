@@ -161,6 +161,9 @@ BOOST_AUTO_TEST_CASE(slow_request_is_cut_off_by_the_read_timeout) {
   RunningDaemon d("[limits]\nread_timeout = \"1s\"\n");
   UnixHttpConnection c(d.socket, 15s);
   c.SendRaw("GET /healthz HTTP/1.1\r\n");  // and never the rest
+  auto reply = c.Read();  // the error, then the close
+  BOOST_REQUIRE(reply.has_value());
+  BOOST_TEST(reply->status == 408);
   BOOST_TEST(c.ServerClosed());
   d.ExpectStillServing();
 }
