@@ -6,6 +6,11 @@ namespace instaccess::ipc {
 
 namespace {
 
+// What a log line shows of a client's method or path: a refused client may send 8 KiB of path in
+// every pipelined request, and each refusal is logged at warning level.
+constexpr std::size_t kLoggedChars = 128;
+std::string_view Clip(std::string_view text) { return text.substr(0, kLoggedChars); }
+
 // The non-empty segments of `path`, as views into it (no copies: this runs for every request).
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> out;
@@ -72,7 +77,8 @@ Reply Router::Dispatch(const Request& request, const Peer& peer,
     path_known = true;
     if (route.method != request.method) continue;
     if (route.role && !policy.Allows(peer, *route.role)) {
-      spdlog::warn("refused {} {} from {}: no '{}' role", request.method, request.path,
+      spdlog::warn("refused {} {}{} from {}: no '{}' role", Clip(request.method),
+                   Clip(request.path), request.path.size() > kLoggedChars ? "..." : "",
                    peer.Describe(), RoleName(*route.role));
       return JsonError(403, "forbidden", "permission denied: " + peer.User() + " has no '" +
                                              std::string(RoleName(*route.role)) + "' role");

@@ -88,6 +88,14 @@ BOOST_AUTO_TEST_CASE(another_uid_is_refused_issue_decrypt_admin_and_read) {
       d.process->Stderr().find("refused POST /api/v1/inst_access_tokens from uid 65534 (nobody)") !=
           std::string::npos,
       d.process->Stderr());
+  // ... with no more than 128 characters of a path the client chose (every refusal is a warning).
+  const std::string long_kid(4000, 'k');
+  ExpectForbidden(Curl(d, true, "POST", "/api/v1/keys/" + long_kid + "/revoke", Json::object()),
+                  "admin");
+  const std::string log = d.process->Stderr();
+  BOOST_TEST(log.find("refused POST /api/v1/keys/" + std::string(115, 'k') + "... from uid 65534") !=
+                 std::string::npos);
+  BOOST_TEST(log.find(std::string(200, 'k')) == std::string::npos);
 
   // The same client as the daemon's own user is served: the uid is what differs.
   CurlReply own = Curl(d, false, "POST", kIssuePath, kIssue);
