@@ -93,8 +93,8 @@ BOOST_AUTO_TEST_CASE(another_uid_is_refused_issue_decrypt_admin_and_read) {
   ExpectForbidden(Curl(d, true, "POST", "/api/v1/keys/" + long_kid + "/revoke", Json::object()),
                   "admin");
   const std::string log = d.process->Stderr();
-  BOOST_TEST(log.find("refused POST /api/v1/keys/" + std::string(115, 'k') + "... from uid 65534") !=
-                 std::string::npos);
+  const std::string clipped = "refused POST /api/v1/keys/" + std::string(115, 'k') + "... from";
+  BOOST_TEST(log.find(clipped) != std::string::npos);
   BOOST_TEST(log.find(std::string(200, 'k')) == std::string::npos);
 
   // The same client as the daemon's own user is served: the uid is what differs.
