@@ -247,8 +247,7 @@ bool IsPublished(const KeyInfo& k) {
 bool MayVerify(const KeyInfo& k) { return k.purpose == Purpose::kSig && IsPublished(k); }
 
 bool MayDecrypt(const KeyInfo& k) {
-  return k.purpose == Purpose::kEnc && k.has_private &&
-         (k.state == KeyState::kActive || k.state == KeyState::kRetired);
+  return k.purpose == Purpose::kEnc && k.has_private && IsPublished(k);
 }
 
 }  // namespace instaccess::keystore

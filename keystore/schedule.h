@@ -125,7 +125,9 @@ void ApplyChanges(std::vector<KeyInfo>& keys, const RowChanges& changes);
 bool IsPublished(const KeyInfo& k);
 // May verify a signature: sig keys that are pending, active or retired (peer keys included).
 bool MayVerify(const KeyInfo& k);
-// May decrypt: enc keys with a private part that are active or retired.
+// May decrypt: enc keys with a private part that are published (pending, active, retired). A
+// pending key is in JWKS, so a peer may encrypt to it before it becomes active; it never makes
+// a token itself before then.
 bool MayDecrypt(const KeyInfo& k);
 
 }  // namespace instaccess::keystore

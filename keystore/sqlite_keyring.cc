@@ -203,7 +203,9 @@ void SqliteKeyring::PublishLocked() {
   ks->generation = ++generation_;
   ks->keys = rows_;
   ks->planned = PlanTransitions(rows_, options_.schedule);
-  // Newest first for verify/decrypt order; rows_ is oldest first.
+  // Newest first for verify/decrypt order; rows_ is oldest first. Pending enc keys decrypt last:
+  // a token without a kid is tried key by key, and until activation almost none are theirs.
+  std::vector<jose::RsaKey> pending_decrypt;
   for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
     const KeyInfo& info = *it;
     if (!IsPublished(info)) {
@@ -211,8 +213,9 @@ void SqliteKeyring::PublishLocked() {
       private_cache_.erase(info.kid);
       continue;
     }
-    // Private parts are unsealed where they are used (active keys sign/decrypt, retired enc
-    // keys decrypt) and for pending keys, so a damaged row is found before it is promoted.
+    // Private parts are unsealed where they are used (active keys sign/decrypt, pending and
+    // retired enc keys decrypt) and for pending sig keys, so a damaged row is found before it is
+    // promoted.
     bool need_private = info.has_private && (info.state != KeyState::kRetired || MayDecrypt(info));
     Result<jose::RsaKey> key = LoadKeyLocked(info, need_private);
     if (!key) {
@@ -224,7 +227,9 @@ void SqliteKeyring::PublishLocked() {
       continue;
     }
     if (MayVerify(info)) ks->verify.push_back(*key);
-    if (MayDecrypt(info)) ks->decrypt.push_back(*key);
+    if (MayDecrypt(info)) {
+      (info.state == KeyState::kPending ? pending_decrypt : ks->decrypt).push_back(*key);
+    }
     if (info.state == KeyState::kActive) {
       if (info.purpose == Purpose::kSig) {
         ks->active_sig = *key;
@@ -234,6 +239,7 @@ void SqliteKeyring::PublishLocked() {
     }
     ks->jwks["keys"].push_back(key->PublicJwk());
   }
+  ks->decrypt.insert(ks->decrypt.end(), pending_decrypt.begin(), pending_decrypt.end());
   for (Purpose p : kAllPurposes) {
     bool has = p == Purpose::kSig ? ks->active_sig.has_value() : ks->active_enc.has_value();
     if (!has && std::any_of(rows_.begin(), rows_.end(), [p](const KeyInfo& k) {

@@ -116,8 +116,16 @@ BOOST_FIXTURE_TEST_CASE(schedule_keeps_old_key_until_its_tokens_expire, RingFixt
     BOOST_TEST(s->Text(1) == "destroyed");
   }
   Reopen();
-  // The enc key after a week; the retired one still decrypts, newest first.
+  // The enc key after a week. Pending, it is in JWKS, so what a peer encrypts to it already
+  // opens; the active key is still tried first (tokens without a kid are tried key by key).
   BOOST_REQUIRE(ring->ApplyDue(kT0 + 7 * kDay - kHour, "scheduler").has_value());
+  ks = Snap();
+  BOOST_TEST(ks->active_enc->kid() == first_enc);
+  BOOST_REQUIRE(ks->decrypt.size() == 2u);
+  BOOST_TEST(ks->decrypt[0].kid() == first_enc);
+  const std::string pending_enc = ks->decrypt[1].kid();
+  BOOST_TEST((Info(pending_enc).state == KeyState::kPending));
+  // Active: the retired one still decrypts, newest first.
   BOOST_REQUIRE(ring->ApplyDue(kT0 + 7 * kDay, "scheduler").has_value());
   ks = Snap();
   BOOST_TEST(ks->active_enc->kid() != first_enc);
