@@ -68,19 +68,34 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Folds the store's -wal into it and closes it, so that no -wal is left beside the file: SQLite
-// removes the -wal and -shm when the last connection closes, and would replay a -wal left there
-// into whatever file later takes the store's name.
-Status CheckpointAway(const std::string& store_path) {
-  {
-    Result<Db> db = Db::Open(store_path, SQLITE_OPEN_READWRITE);
-    if (!db) return db.error();
-    INSTACCESS_RETURN_IF_ERROR(FoldWal(*db));
+// Keeps the store that a restore replaces under the name `aside`, whole, and leaves no -wal
+// beside it: SQLite would replay a -wal left there into the restored file. The store's own name
+// keeps the old store throughout (a hard link, not a move), so a crash never leaves no store,
+// which the next start would replace with a new, empty one.
+Status KeepReplacedStore(const std::string& store_path, const std::string& aside) {
+  const std::string wal = store_path + "-wal";
+  bool wal_left = Exists(wal);
+  if (wal_left) {
+    // Fold it in: SQLite removes the -wal and -shm when the last connection closes. A damaged
+    // store (often why it is being replaced) may refuse; then its -wal goes aside with it.
+    {
+      Result<Db> db = Db::Open(store_path, SQLITE_OPEN_READWRITE);
+      if (db.has_value()) (void)FoldWal(*db);
+    }
+    wal_left = Exists(wal);
   }
-  if (Exists(store_path + "-wal")) {
-    return Unavailable("cannot fold " + store_path + "-wal into the store; nothing was restored");
+  if (::link(store_path.c_str(), aside.c_str()) != 0) {
+    return Unavailable("cannot keep the old store as " + aside + ": " + std::strerror(errno) +
+                       "; nothing was restored");
   }
-  return Status::Ok();
+  if (wal_left) {
+    for (const char* suffix : {"-wal", "-shm"}) {
+      if (Exists(store_path + suffix)) {
+        INSTACCESS_RETURN_IF_ERROR(Rename(store_path + suffix, aside + suffix));
+      }
+    }
+  }
+  return SyncFileAndDir(aside);
 }
 
 }  // namespace
@@ -164,17 +179,8 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   }
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(tmp));
   if (Exists(store_path)) {
-    INSTACCESS_RETURN_IF_ERROR(CheckpointAway(store_path));
-    // The old store stays under a second name, a hard link: the store's own name then holds the
-    // old store, and after the rename below the restored one, at every instant. (Moving the old
-    // one aside first left a moment with no store, and a start after a crash there would have
-    // made a new, empty one.)
-    std::string aside = store_path + ".replaced-" + std::to_string(now);
-    if (::link(store_path.c_str(), aside.c_str()) != 0) {
-      return Unavailable("cannot keep the old store as " + aside + ": " + std::strerror(errno) +
-                         "; nothing was restored");
-    }
-    INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(aside));
+    INSTACCESS_RETURN_IF_ERROR(
+        KeepReplacedStore(store_path, store_path + ".replaced-" + std::to_string(now)));
   }
   INSTACCESS_RETURN_IF_ERROR(Rename(tmp, store_path));
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(store_path));

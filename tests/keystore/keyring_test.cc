@@ -18,6 +18,7 @@ using testing::FixedMasterKey;
 using testing::PoolFactory;
 using testing::ReadAll;
 using testing::TempDir;
+using testing::WriteAll;
 
 constexpr UnixTime kT0 = 1'700'000'000;
 constexpr std::int64_t kHour = 3600;
@@ -388,6 +389,56 @@ BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
   auto audit = ring->ReadAuditLog(0, 100);
   BOOST_TEST(audit->back().action == "restore");
   BOOST_TEST(ring->VerifyAuditChain()->ok());
+}
+
+// The store a restore replaces may be what a crash left: its latest changes only in its -wal, or
+// its file damaged (often why it is replaced). Either way the restore goes through, the replaced
+// store is kept with its changes, and no old -wal is left to be replayed into the restored file.
+BOOST_FIXTURE_TEST_CASE(restore_over_a_store_a_crash_left_keeps_its_wal_out, RingFixture) {
+  for (const bool damaged : {false, true}) {
+    BOOST_TEST_CONTEXT("damaged " << damaged) {
+      std::filesystem::remove_all(dir.path());
+      std::filesystem::create_directories(dir.path());
+      Reopen();
+      BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+      const std::string sig = Snap()->active_sig->kid();
+      const std::string backup = dir / "backup.db";
+      BOOST_REQUIRE(ring->Backup(backup, kT0 + 1, "admin").ok());
+      BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 2, "admin").has_value());
+      const std::string rotated = Snap()->active_sig->kid();
+      // SIGKILL now: the files as they are, the rotation in the -wal only.
+      std::vector<std::uint8_t> crash_db = ReadAll(path);
+      const std::vector<std::uint8_t> crash_wal = ReadAll(path + "-wal");
+      BOOST_REQUIRE(!crash_wal.empty());
+      ring.reset();
+      if (damaged) std::fill(crash_db.begin(), crash_db.begin() + 100, 0xee);  // the header
+      WriteAll(path, crash_db);
+      WriteAll(path + "-wal", crash_wal);
+
+      Status s = RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3, "restore");
+      BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+      BOOST_TEST(!Exists(path + "-wal"));
+      const std::string aside = path + ".replaced-" + std::to_string(kT0 + 3);
+      BOOST_TEST(Exists(aside));
+      // Damaged, the old store is kept as it is: SQLite may still fold its -wal in (the pages
+      // there replace the broken ones), or the -wal goes aside with it. Either way none is left
+      // beside the restored file.
+      if (!damaged) {
+        BOOST_TEST(!Exists(aside + "-wal"));  // folded in: the kept store has the rotation
+        Result<Db> old_store = Db::Open(aside, SQLITE_OPEN_READONLY);
+        BOOST_REQUIRE(old_store.has_value());
+        Result<Stmt> q =
+            old_store->Prepare("SELECT kid FROM keys WHERE purpose = 'sig' AND state = 'active'");
+        BOOST_REQUIRE(q.has_value());
+        Result<bool> row = q->Step();
+        BOOST_REQUIRE(row.has_value() && *row);
+        BOOST_TEST(q->Text(0) == rotated);
+      }
+      Reopen();
+      BOOST_TEST(Snap()->active_sig->kid() == sig);
+      BOOST_TEST(ring->VerifyAuditChain()->ok());
+    }
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(rekey_reseals_everything_under_the_new_key, RingFixture) {
