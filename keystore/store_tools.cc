@@ -136,10 +136,13 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
       AppendAudit(db, now, actor, "rekey", std::nullopt,
                   std::to_string(rows->size()) + " private keys re-sealed under a new master key"));
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
-  // Nothing sealed under the old key may stay in the files: VACUUM rewrites the store without
-  // free space (older deletions may predate secure_delete), and FoldWal empties the -wal.
-  INSTACCESS_RETURN_IF_ERROR(db.Exec("VACUUM"));
-  return FoldWal(db);
+  // Nothing sealed under the old key should stay in the files: VACUUM rewrites the store without
+  // free space (older deletions may predate secure_delete), and FoldWal empties the -wal. The
+  // rekey has committed, so a failure here must not report it as failed (the operator would keep
+  // the old key, which no longer opens the store); the old bytes then stay until space is reused.
+  (void)db.Exec("VACUUM");
+  (void)FoldWal(db);
+  return Status::Ok();
 }
 
 Status RestoreStore(const std::string& backup_path, const std::string& store_path,
