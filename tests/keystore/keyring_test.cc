@@ -47,6 +47,17 @@ struct RingFixture {
   }
 };
 
+// The active sig key's kid in a store file, read directly (a store a restore set aside).
+std::string ActiveSigKidIn(const std::string& store_file) {
+  Result<Db> db = Db::Open(store_file, SQLITE_OPEN_READONLY);
+  BOOST_REQUIRE(db.has_value());
+  Result<Stmt> q = db->Prepare("SELECT kid FROM keys WHERE purpose = 'sig' AND state = 'active'");
+  BOOST_REQUIRE(q.has_value());
+  Result<bool> row = q->Step();
+  BOOST_REQUIRE(row.has_value() && *row);
+  return q->Text(0);
+}
+
 BOOST_AUTO_TEST_SUITE(keystore_keyring)
 
 BOOST_FIXTURE_TEST_CASE(new_store_gets_its_first_keys, RingFixture) {
@@ -374,16 +385,7 @@ BOOST_FIXTURE_TEST_CASE(backup_stays_sealed_and_restores, RingFixture) {
   BOOST_TEST(!Exists(aside + "-wal"));
   BOOST_TEST(!Exists(path + "-wal"));
   BOOST_TEST(CheckStoreReadOnly(aside, FixedMasterKey(1)).ok());
-  {
-    Result<Db> old_store = Db::Open(aside, SQLITE_OPEN_READONLY);
-    BOOST_REQUIRE(old_store.has_value());
-    Result<Stmt> q = old_store->Prepare(
-        "SELECT kid FROM keys WHERE purpose = 'sig' AND state = 'active'");
-    BOOST_REQUIRE(q.has_value());
-    Result<bool> row = q->Step();
-    BOOST_REQUIRE(row.has_value() && *row);
-    BOOST_TEST(q->Text(0) == rotated);
-  }
+  BOOST_TEST(ActiveSigKidIn(aside) == rotated);
   Reopen();
   BOOST_TEST(Snap()->active_sig->kid() == sig);
   auto audit = ring->ReadAuditLog(0, 100);
@@ -425,14 +427,7 @@ BOOST_FIXTURE_TEST_CASE(restore_over_a_store_a_crash_left_keeps_its_wal_out, Rin
       // beside the restored file.
       if (!damaged) {
         BOOST_TEST(!Exists(aside + "-wal"));  // folded in: the kept store has the rotation
-        Result<Db> old_store = Db::Open(aside, SQLITE_OPEN_READONLY);
-        BOOST_REQUIRE(old_store.has_value());
-        Result<Stmt> q =
-            old_store->Prepare("SELECT kid FROM keys WHERE purpose = 'sig' AND state = 'active'");
-        BOOST_REQUIRE(q.has_value());
-        Result<bool> row = q->Step();
-        BOOST_REQUIRE(row.has_value() && *row);
-        BOOST_TEST(q->Text(0) == rotated);
+        BOOST_TEST(ActiveSigKidIn(aside) == rotated);
       }
       Reopen();
       BOOST_TEST(Snap()->active_sig->kid() == sig);
