@@ -42,7 +42,8 @@ std::optional<std::string_view> PlainTokenBody(std::string_view body) {
       body.size() < kPrefix.size() + kSuffix.size()) {
     return std::nullopt;
   }
-  std::string_view token = body.substr(kPrefix.size(), body.size() - kPrefix.size() - kSuffix.size());
+  std::string_view token =
+      body.substr(kPrefix.size(), body.size() - kPrefix.size() - kSuffix.size());
   if (!IsCompactTokenText(token)) return std::nullopt;
   return token;
 }

@@ -35,42 +35,47 @@ std::size_t StartSize(int which) {
 
 }  // namespace
 
-// The strings in a passwd or group entry point into the buffer, which is gone once
-// CallWithGrowingBuffer returns: each lookup copies out what it needs inside the call.
+// One get*_r lookup with a growing buffer. The strings in the entry point into the buffer, which
+// is gone once this returns: `take` copies out what is needed while it lives.
+template <typename Entry, typename Call, typename Take>
+void LookUp(int size_hint, Call call, Take take) {
+  internal::CallWithGrowingBuffer(StartSize(size_hint), [&](char* buffer, std::size_t size) {
+    Entry entry{};
+    Entry* found = nullptr;
+    const int rc = call(&entry, buffer, size, &found);
+    if (rc == 0 && found != nullptr) take(entry);
+    return rc;
+  });
+}
 
 std::optional<uid_t> LookUpUserId(const std::string& name) {
   std::optional<uid_t> uid;
-  internal::CallWithGrowingBuffer(StartSize(_SC_GETPW_R_SIZE_MAX), [&](char* b, std::size_t n) {
-    passwd pw{};
-    passwd* found = nullptr;
-    const int rc = getpwnam_r(name.c_str(), &pw, b, n, &found);
-    if (rc == 0 && found != nullptr) uid = pw.pw_uid;
-    return rc;
-  });
+  LookUp<passwd>(
+      _SC_GETPW_R_SIZE_MAX,
+      [&](passwd* e, char* b, std::size_t n, passwd** f) {
+        return getpwnam_r(name.c_str(), e, b, n, f);
+      },
+      [&](const passwd& pw) { uid = pw.pw_uid; });
   return uid;
 }
 
 std::optional<gid_t> LookUpGroupId(const std::string& name) {
   std::optional<gid_t> gid;
-  internal::CallWithGrowingBuffer(StartSize(_SC_GETGR_R_SIZE_MAX), [&](char* b, std::size_t n) {
-    group gr{};
-    group* found = nullptr;
-    const int rc = getgrnam_r(name.c_str(), &gr, b, n, &found);
-    if (rc == 0 && found != nullptr) gid = gr.gr_gid;
-    return rc;
-  });
+  LookUp<group>(
+      _SC_GETGR_R_SIZE_MAX,
+      [&](group* e, char* b, std::size_t n, group** f) {
+        return getgrnam_r(name.c_str(), e, b, n, f);
+      },
+      [&](const group& gr) { gid = gr.gr_gid; });
   return gid;
 }
 
 std::string LookUpUserName(uid_t uid) {
   std::string user;
-  internal::CallWithGrowingBuffer(StartSize(_SC_GETPW_R_SIZE_MAX), [&](char* b, std::size_t n) {
-    passwd pw{};
-    passwd* found = nullptr;
-    const int rc = getpwuid_r(uid, &pw, b, n, &found);
-    if (rc == 0 && found != nullptr) user = pw.pw_name;
-    return rc;
-  });
+  LookUp<passwd>(
+      _SC_GETPW_R_SIZE_MAX,
+      [&](passwd* e, char* b, std::size_t n, passwd** f) { return getpwuid_r(uid, e, b, n, f); },
+      [&](const passwd& pw) { user = pw.pw_name; });
   return user;
 }
 

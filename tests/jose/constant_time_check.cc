@@ -48,7 +48,9 @@ bool Blind(const char* what, std::span<std::uint8_t> secret, Work&& work) {
   work();
   const unsigned uses = Errors() - before;
   Declassify(secret);
-  if (uses != 0) std::fprintf(stderr, "FAIL: %s: memcheck saw the secret used %u times\n", what, uses);
+  if (uses != 0) {
+    std::fprintf(stderr, "FAIL: %s: memcheck saw the secret used %u times\n", what, uses);
+  }
   return uses == 0;
 }
 
