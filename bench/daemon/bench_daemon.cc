@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "bench/own_cpu.h"
+#include "jose/rsa_cpu.h"  // only kRsaCpuSampleEvery, a constant
 
 namespace {
 
@@ -541,9 +542,10 @@ Round RunRound(const Args& a, pid_t pid) {
   std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.issue.CpuRatio(a.cores),
               round.cold.CpuRatio(a.cores));
   std::printf("the same, over the RSA CPU the daemon timed in these phases (sign %.0f us, encrypt "
-              "%.0f us, verify %.0f us; one in 16 timed):\n",
+              "%.0f us, verify %.0f us; one in %u timed):\n",
               round.issue.rsa.MeanSeconds(kSign) * 1e6, round.issue.rsa.MeanSeconds(kEncrypt) * 1e6,
-              round.cold.rsa.MeanSeconds(kVerify) * 1e6);
+              round.cold.rsa.MeanSeconds(kVerify) * 1e6,
+              static_cast<unsigned>(instaccess::jose::kRsaCpuSampleEvery));
   std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.OwnRatioIssue(),
               round.OwnRatioCold());
   std::printf("  cached decrypt: %.1f us of daemon CPU per request\n",
