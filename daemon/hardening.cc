@@ -10,8 +10,10 @@
 namespace instaccess::daemon {
 
 namespace {
-// Room for the private key BIGNUMs of a few hundred RSA-4096 keys; a power of two, as OpenSSL
-// requires. 16 bytes is OpenSSL's smallest useful chunk.
+// Room for the private key BIGNUMs of a few hundred RSA-4096 keys, or of a few dozen with the
+// copy each worker thread keeps of every key it uses (jose/key_context.h: at most 16 copies; a
+// thread that finds no room uses the shared key). A power of two, as OpenSSL requires. 16 bytes
+// is OpenSSL's smallest useful chunk.
 constexpr std::size_t kSecureHeapBytes = 1 << 20;
 constexpr std::size_t kSecureHeapMinChunk = 16;
 }  // namespace

@@ -44,7 +44,7 @@ Cek::~Cek() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 
 Result<std::string> WrapCek(const RsaKey& key, std::span<const std::uint8_t> cek) {
   if (key.use() != Use::kEnc) return FailedPrecondition("not an encryption key");
-  EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kEncrypt);
+  const KeyOpContext ctx = key.ContextFor(KeyOp::kEncrypt);
   if (!ctx) return SslError("RSA encrypt setup");
   // RSA-OAEP's block is encoded here and encrypted without padding (oaep.h says why); RSA1_5's
   // padding is OpenSSL's.
@@ -103,7 +103,7 @@ void UnwrapCek(const RsaKey& key, std::string_view encrypted_key, std::size_t ce
     // SelectCekFromBlock, with the decoder of the key's algorithm (a public fact).
     WipedBuffer em;
     std::size_t em_len = k;
-    EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kDecrypt);
+    const KeyOpContext ctx = key.ContextFor(KeyOp::kDecrypt);
     int rc = 0;
     if (ctx) {
       // Not timed (rsa_cpu.h): the input is the client's.

@@ -35,7 +35,7 @@ Result<std::string> SignRaw(const RsaKey& key, std::string_view signing_input) {
   if (!key.has_private()) return FailedPrecondition("signing needs a private key");
   Digest digest{};
   if (!Sha256Of(signing_input, &digest)) return SslError("SHA-256");
-  EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kSign);
+  const KeyOpContext ctx = key.ContextFor(KeyOp::kSign);
   std::size_t sig_len = 0;
   if (!ctx || EVP_PKEY_sign(ctx.get(), nullptr, &sig_len, digest.data(), digest.size()) != 1) {
     return SslError("RSA sign setup");
@@ -57,7 +57,7 @@ bool VerifyRaw(const RsaKey& key, std::string_view signing_input, std::string_vi
   // RFC 8017 §8.2.2: the signature is exactly k octets; shorter encodings are not accepted.
   if (signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(key.pkey()))) return false;
   Digest digest{};
-  EvpPkeyCtxPtr ctx = key.NewContext(KeyOp::kVerify);
+  const KeyOpContext ctx = key.ContextFor(KeyOp::kVerify);
   bool ok = Sha256Of(signing_input, &digest) && ctx;
   if (ok) {
     const internal::RsaCpuTimer timer(RsaOpKind::kVerify);

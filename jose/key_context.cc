@@ -2,11 +2,51 @@
 
 #include <openssl/rsa.h>
 
+#include <atomic>
+#include <bit>
+#include <cstdint>
+
 #include "jose/openssl_algs.h"
 
 namespace instaccess::jose::internal {
 
 namespace {
+
+static_assert(kContextSlots < 32, "the slots held are the bits of one 32-bit word");
+constexpr std::uint32_t kAllSlots = (std::uint32_t{1} << kContextSlots) - 1;
+
+// Bit i set: slot i is held by a live thread. The release when a thread ends publishes what it
+// wrote into its slot's contexts to the acquire of the next thread that takes the slot.
+std::atomic<std::uint32_t> g_slots_held{0};
+
+class ContextSlot {
+ public:
+  ContextSlot() {
+    std::uint32_t held = g_slots_held.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint32_t free = ~held & kAllSlots;
+      if (free == 0) return;
+      const int i = std::countr_zero(free);
+      if (g_slots_held.compare_exchange_weak(held, held | (std::uint32_t{1} << i),
+                                             std::memory_order_acquire,
+                                             std::memory_order_relaxed)) {
+        index_ = i;
+        return;
+      }
+    }
+  }
+  ~ContextSlot() {
+    if (index_ >= 0) {
+      g_slots_held.fetch_and(~(std::uint32_t{1} << index_), std::memory_order_release);
+    }
+  }
+  ContextSlot(const ContextSlot&) = delete;
+  ContextSlot& operator=(const ContextSlot&) = delete;
+  int index() const { return index_; }
+
+ private:
+  int index_ = -1;
+};
 
 // PS256 per RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash (jwcrypto, json-jwt
 // and OpenSSL's "digest" length all agree on 32).
@@ -32,6 +72,11 @@ bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, KeyOp op) {
 }
 
 }  // namespace
+
+int ThisThreadContextSlot() {
+  thread_local const ContextSlot slot;
+  return slot.index();
+}
 
 const EVP_MD* OaepDigest(Alg alg) {
   if (alg == Alg::kRsaOaep) return Sha1();

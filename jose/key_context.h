@@ -1,10 +1,16 @@
-// Internal: the EVP_PKEY_CTX each RSA operation starts from, with the key's padding and digests.
+// Internal: the EVP_PKEY_CTX each RSA operation uses, with the key's padding and digests.
 //
 // Setting up a context fetches the algorithm from OpenSSL's provider store, which costs about
-// 2.7 µs (a locked name lookup); duplicating a prepared one costs 0.1 µs (bench on 2 cores,
-// against ~250 µs for the private operation itself). RsaKey therefore prepares one context per
-// operation, the first time it does it, and each operation works on a duplicate of it.
+// 2.7 µs (a locked name lookup), so RsaKey prepares a context per operation once and keeps it.
+// Each thread that holds a slot (below) gets its own copy of the key and its own contexts, made
+// the first time it does that operation with that key and reused after: its operations touch no
+// state another thread writes. A shared key would make every operation bounce OpenSSL's counters
+// and locks between cores (the reference counts a context copy takes, the blinding lock of every
+// thread but the key's first user), about 1-2 µs of a private operation on 2 cores. A thread
+// without a slot duplicates a context prepared for all (0.1 µs) for each operation.
 #pragma once
+
+#include <cstddef>
 
 #include "common/ssl_ptr.h"
 #include "jose/rsa_key.h"
@@ -15,6 +21,14 @@ namespace instaccess::jose::internal {
 // when OpenSSL refuses. RSA1_5 decryption uses no padding: jwe.cc removes it in constant time.
 // RSA-OAEP has no padding in either direction: oaep.h encodes and decodes the block.
 EvpPkeyCtxPtr PrepareContext(EVP_PKEY* pkey, Alg alg, KeyOp op);
+
+// Threads that can hold a slot at once: a daemon has a worker per core, the main thread and the
+// scheduler. A slot is given back when its thread ends, and the next thread to ask takes it
+// (with the contexts the last holder left in each key: nobody else uses them).
+inline constexpr std::size_t kContextSlots = 16;
+
+// The calling thread's slot in [0, kContextSlots), or -1 while every slot is held.
+int ThisThreadContextSlot();
 
 // The hash of OAEP and its MGF1: SHA-1 for RSA-OAEP, SHA-256 for RSA-OAEP-256; null otherwise.
 const EVP_MD* OaepDigest(Alg alg);

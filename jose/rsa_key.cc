@@ -180,12 +180,18 @@ Use UseOf(Alg alg) { return (alg == Alg::kRS256 || alg == Alg::kPS256) ? Use::kS
 
 std::string_view UseName(Use use) { return use == Use::kSig ? "sig" : "enc"; }
 
-// Indexed by KeyOp, prepared on first use (most keys a process loads, e.g. old verification
-// keys, never do most operations). After its once_flag, a context is only read, and
-// EVP_PKEY_CTX_dup only reads its source.
+// Contexts are indexed by KeyOp and prepared on first use (most keys a process loads, e.g. old
+// verification keys, never do most operations).
 struct RsaKey::PreparedContexts {
-  std::array<std::once_flag, 4> once;
-  std::array<EvpPkeyCtxPtr, 4> by_op;
+  // Written and read only by the thread holding the slot (key_context.h).
+  struct ThreadOwn {
+    EvpPkeyPtr key;  // this thread's copy: its own blinding, Montgomery values and locks
+    std::array<EvpPkeyCtxPtr, 4> by_op;
+  };
+  std::array<ThreadOwn, internal::kContextSlots> threads;
+  // For threads without a slot: prepared once, then only read (EVP_PKEY_CTX_dup reads its source).
+  std::mutex shared_mu;
+  std::array<EvpPkeyCtxPtr, 4> shared;
 };
 
 RsaKey::RsaKey(std::shared_ptr<EVP_PKEY> pkey, Alg alg, bool has_private, std::string kid)
@@ -197,17 +203,25 @@ RsaKey::RsaKey(std::shared_ptr<EVP_PKEY> pkey, Alg alg, bool has_private, std::s
   if (kid_.empty()) kid_ = Thumbprint();
 }
 
-EvpPkeyCtxPtr RsaKey::NewContext(KeyOp op) const {
+KeyOpContext RsaKey::ContextFor(KeyOp op) const {
   const bool for_use = (use() == Use::kSig) == (op == KeyOp::kSign || op == KeyOp::kVerify);
   const bool needs_private = op == KeyOp::kSign || op == KeyOp::kDecrypt;
-  if (!for_use || (needs_private && !has_private_)) return nullptr;
+  if (!for_use || (needs_private && !has_private_)) return KeyOpContext();
   const auto i = static_cast<std::size_t>(op);
-  std::call_once(contexts_->once[i], [&] {
-    contexts_->by_op[i] = internal::PrepareContext(pkey_.get(), alg_, op);
-  });
-  const EVP_PKEY_CTX* prepared = contexts_->by_op[i].get();
-  if (prepared == nullptr) return nullptr;
-  return EvpPkeyCtxPtr(EVP_PKEY_CTX_dup(prepared));
+  const int slot = internal::ThisThreadContextSlot();
+  if (slot >= 0) {
+    PreparedContexts::ThreadOwn& own = contexts_->threads[static_cast<std::size_t>(slot)];
+    if (!own.key) own.key.reset(EVP_PKEY_dup(pkey_.get()));
+    if (own.key && !own.by_op[i]) own.by_op[i] = internal::PrepareContext(own.key.get(), alg_, op);
+    if (own.by_op[i]) return KeyOpContext(own.by_op[i].get());
+    // No room for a copy (the secure heap is full, say): the shared context still serves, and
+    // the failure must not stay in this thread's error queue.
+    ClearSslErrors();
+  }
+  const std::lock_guard lock(contexts_->shared_mu);
+  EvpPkeyCtxPtr& prepared = contexts_->shared[i];
+  if (!prepared) prepared = internal::PrepareContext(pkey_.get(), alg_, op);
+  return KeyOpContext(EvpPkeyCtxPtr(prepared ? EVP_PKEY_CTX_dup(prepared.get()) : nullptr));
 }
 
 Result<RsaKey> RsaKey::Generate(int bits, Alg alg) {

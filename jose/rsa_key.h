@@ -5,8 +5,7 @@
 // Keys under 2048 bits and public exponents other than 65537 are refused at every entry point.
 //
 // RsaKey is an immutable value with shared ownership of its EVP_PKEY: cheap to copy, safe to use
-// from many threads at once (every operation works on its own copy of a context the key
-// prepared the first time it did that operation; see key_context.h).
+// from many threads at once (each thread works on contexts of its own; see key_context.h).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +39,21 @@ enum class Use { kSig, kEnc };
 
 // The RSA operations a key may be prepared for.
 enum class KeyOp { kSign, kVerify, kEncrypt, kDecrypt };
+
+// The context for one operation (RsaKey::ContextFor): this thread's own, which the key keeps, or
+// a copy made for this operation. Use it on this thread only, and only while the key lives.
+class KeyOpContext {
+ public:
+  KeyOpContext() = default;
+  explicit KeyOpContext(EVP_PKEY_CTX* kept) : ctx_(kept) {}
+  explicit KeyOpContext(EvpPkeyCtxPtr copy) : copy_(std::move(copy)), ctx_(copy_.get()) {}
+  EVP_PKEY_CTX* get() const { return ctx_; }
+  explicit operator bool() const { return ctx_ != nullptr; }
+
+ private:
+  EvpPkeyCtxPtr copy_;  // null when ctx_ is kept by the key
+  EVP_PKEY_CTX* ctx_ = nullptr;
+};
 
 std::string_view AlgName(Alg alg);               // "RS256", "RSA-OAEP", ...
 Result<Alg> ParseAlg(std::string_view name);     // exact, case-sensitive; not in whitelist -> error
@@ -83,9 +98,10 @@ class RsaKey {
 
   // For jws/jwe inside this library.
   EVP_PKEY* pkey() const { return pkey_.get(); }
-  // A fresh context for `op`, set up for alg(); null if the key cannot do `op` (a public-only key
-  // cannot sign or decrypt; a signing key cannot encrypt) or OpenSSL is out of memory.
-  EvpPkeyCtxPtr NewContext(KeyOp op) const;
+  // A context for `op`, set up for alg(); null if the key cannot do `op` (a public-only key
+  // cannot sign or decrypt; a signing key cannot encrypt) or OpenSSL is out of memory (the next
+  // call tries again).
+  KeyOpContext ContextFor(KeyOp op) const;
 
  private:
   struct PreparedContexts;
