@@ -22,6 +22,21 @@ bool CallWithGrowingBuffer(std::size_t initial,
   }
 }
 
+std::string UserNameCache::Get(uid_t uid, Clock::time_point now) {
+  {
+    const std::lock_guard lock(mu_);
+    auto it = entries_.find(uid);
+    if (it != entries_.end() && now - it->second.fetched < kKeep) return it->second.name;
+  }
+  // Looked up outside the lock, so one slow answer holds up no other uid. Two threads missing
+  // the same uid at once both ask; either answer is right.
+  std::string name = look_up_(uid);
+  const std::lock_guard lock(mu_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();
+  entries_.insert_or_assign(uid, Entry{name, now});
+  return name;
+}
+
 }  // namespace internal
 
 namespace {
@@ -77,6 +92,11 @@ std::string LookUpUserName(uid_t uid) {
       [&](passwd* e, char* b, std::size_t n, passwd** f) { return getpwuid_r(uid, e, b, n, f); },
       [&](const passwd& pw) { user = pw.pw_name; });
   return user;
+}
+
+std::string CachedUserName(uid_t uid) {
+  static internal::UserNameCache cache(LookUpUserName);
+  return cache.Get(uid, internal::UserNameCache::Clock::now());
 }
 
 }  // namespace instaccess::ipc

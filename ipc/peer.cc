@@ -25,7 +25,7 @@ std::string ProcessName(pid_t pid) {
 
 std::string Peer::User() const {
   std::string s = "uid " + std::to_string(uid);
-  if (std::string user = LookUpUserName(uid); !user.empty()) s += " (" + user + ")";
+  if (std::string user = CachedUserName(uid); !user.empty()) s += " (" + user + ")";
   return s;
 }
 

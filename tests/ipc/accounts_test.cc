@@ -48,6 +48,43 @@ BOOST_AUTO_TEST_CASE(real_lookups_of_entries_every_system_has) {
   BOOST_TEST(!LookUpGroupId("no-such-group-instaccess").has_value());
 }
 
+// A local user knocking again and again costs one lookup a minute, not one a refusal.
+BOOST_AUTO_TEST_CASE(user_names_are_looked_up_once_a_minute_per_uid) {
+  using Clock = internal::UserNameCache::Clock;
+  std::vector<uid_t> asked;
+  internal::UserNameCache cache([&](uid_t uid) {
+    asked.push_back(uid);
+    return uid == 1001 ? std::string("alice") : std::string();
+  });
+  const Clock::time_point t0{};
+  for (int i = 0; i < 100; ++i) {
+    BOOST_TEST(cache.Get(1001, t0 + std::chrono::milliseconds(i)) == "alice");
+  }
+  BOOST_TEST(cache.Get(4242, t0).empty());  // no name is an answer too, kept as well
+  BOOST_TEST(cache.Get(4242, t0 + std::chrono::seconds(59)).empty());
+  BOOST_TEST(asked == (std::vector<uid_t>{1001, 4242}), boost::test_tools::per_element());
+  // A minute on, the name is asked again (a user renamed shows under the new name).
+  BOOST_TEST(cache.Get(1001, t0 + internal::UserNameCache::kKeep) == "alice");
+  BOOST_TEST(asked.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(the_user_name_cache_is_bounded) {
+  std::size_t lookups = 0;
+  internal::UserNameCache cache([&](uid_t) {
+    ++lookups;
+    return std::string("someone");
+  });
+  const internal::UserNameCache::Clock::time_point t0{};
+  const auto n = static_cast<uid_t>(internal::UserNameCache::kMaxEntries);
+  for (uid_t uid = 0; uid < n; ++uid) cache.Get(uid, t0);
+  cache.Get(0, t0);
+  BOOST_TEST(lookups == internal::UserNameCache::kMaxEntries);  // all kept so far
+  cache.Get(n, t0);  // one more uid: the cache starts again with it alone
+  cache.Get(0, t0);
+  BOOST_TEST(lookups == internal::UserNameCache::kMaxEntries + 2);
+  BOOST_TEST(CachedUserName(0) == "root");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

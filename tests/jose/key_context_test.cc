@@ -83,8 +83,9 @@ BOOST_AUTO_TEST_CASE(threads_beyond_the_slots_share_keys_and_get_right_answers) 
   }
   for (std::thread& t : threads) t.join();
   const std::set<int> distinct(slots.begin(), slots.end());
-  BOOST_TEST(distinct.count(-1) == 1u);  // some threads found no slot free...
-  BOOST_TEST(distinct.size() >= internal::kContextSlots);  // ...once the others held theirs
+  // Some threads found no slot free, once the others held theirs.
+  BOOST_TEST(distinct.count(-1) == 1u);
+  BOOST_TEST(distinct.size() >= internal::kContextSlots);
   for (std::size_t t = 0; t < n; ++t) BOOST_TEST(failures[t] == 0, "thread " << t);
 }
 
