@@ -220,12 +220,13 @@ void SqliteKeyring::PublishLocked() {
     Result<jose::RsaKey> key = LoadKeyLocked(info, need_private);
     if (!key) {
       std::string msg = key.error().message();
-      if (refused_.emplace(info.kid, msg).second && options_.log) {
+      if (refused_.emplace(info.kid, key.error()).second && options_.log) {
         options_.log(LogLevel::kError, msg);
       }
       ks->problems.push_back(msg);
       continue;
     }
+    refused_.erase(info.kid);
     if (MayVerify(info)) ks->verify.push_back(*key);
     if (MayDecrypt(info)) {
       (info.state == KeyState::kPending ? pending_decrypt : ks->decrypt).push_back(*key);
@@ -396,6 +397,33 @@ std::optional<UnixTime> SqliteKeyring::NextDueTime(UnixTime now) const {
   return std::max(ks->planned.front().due_at, now);
 }
 
+// A pending key whose sealed row is damaged can never be promoted, and while it is pending the
+// schedule publishes no other key for its purpose: every later rotation would promote a key that
+// nobody had seen in JWKS. So it is revoked (its row stays, audited), and the schedule then
+// publishes a new pending key as usual.
+Result<int> SqliteKeyring::RevokeDamagedPendingLocked(UnixTime at, std::string_view actor) {
+  std::vector<std::string> damaged;
+  for (const KeyInfo& k : rows_) {
+    auto it = refused_.find(k.kid);
+    if (k.state == KeyState::kPending && it != refused_.end() &&
+        it->second.code() == Code::kDataLoss) {
+      damaged.push_back(k.kid);
+    }
+  }
+  for (const std::string& kid : damaged) {
+    Result<RowChanges> rev = ComputeRevocation(rows_, kid, at);
+    if (!rev) return rev.error();
+    const std::string why =
+        "pending key " + kid + " revoked: its row is damaged (" + refused_.at(kid).message() + ")";
+    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*rev, std::nullopt, at, actor, why));
+    ApplyChanges(rows_, *rev);
+    refused_.erase(kid);
+    if (options_.log) options_.log(LogLevel::kError, why);
+  }
+  if (!damaged.empty()) PublishLocked();
+  return static_cast<int>(damaged.size());
+}
+
 Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
   UnixTime at = StampLocked(now);
@@ -403,7 +431,9 @@ Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   // next change is still stamped no earlier than tokens issued before the step. Persisted with
   // the next change.
   high_water_ = at;
-  int applied = 0;
+  Result<int> revoked = RevokeDamagedPendingLocked(at, actor);
+  if (!revoked) return revoked.error();
+  int applied = *revoked;
   for (; applied < kMaxStepsPerApply; ++applied) {
     std::optional<Transition> next = keystore::NextDue(rows_, options_.schedule, now);
     if (!next.has_value()) break;

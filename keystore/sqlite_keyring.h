@@ -78,6 +78,7 @@ class SqliteKeyring final : public Keyring {
                       std::string_view actor, std::string_view why);
   Result<jose::RsaKey> LoadKeyLocked(const KeyInfo& info, bool with_private);
   void PublishLocked();
+  Result<int> RevokeDamagedPendingLocked(UnixTime at, std::string_view actor);
   UnixTime StampLocked(UnixTime now);
 
   const SqliteKeyringOptions options_;
@@ -89,7 +90,9 @@ class SqliteKeyring final : public Keyring {
   // Parsed keys by kid; `private` entries hold private parts. Guarded by mu_.
   std::map<std::string, jose::RsaKey> public_cache_;
   std::map<std::string, jose::RsaKey> private_cache_;
-  std::map<std::string, std::string> refused_;  // kid -> why. Guarded by mu_.
+  // Keys that failed to load: kid -> why (kDataLoss: the row itself is damaged; anything else
+  // may pass at the next try, which clears the entry). Guarded by mu_.
+  std::map<std::string, Status> refused_;
   UnixTime high_water_ = 0;      // Guarded by mu_. Latest time stamped on any change.
   std::int64_t generation_ = 0;  // Guarded by mu_.
 

@@ -194,6 +194,52 @@ BOOST_FIXTURE_TEST_CASE(rows_swapped_between_kids_are_refused, StoreFixture) {
   BOOST_TEST(ks->active_enc.has_value());  // the enc key still loads
 }
 
+// A pending key whose row is damaged is revoked at the schedule's next pass, which then
+// publishes a new pending key: left pending, it would stop every later key of its purpose from
+// being published before use.
+BOOST_FIXTURE_TEST_CASE(a_damaged_pending_key_is_revoked_and_a_new_one_published, StoreFixture) {
+  MakeStore();
+  std::string pending;
+  {
+    auto ring = OpenRing();
+    BOOST_REQUIRE(ring.has_value());
+    pending = KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending);
+  }
+  {
+    Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
+    Result<Stmt> q = db->Prepare("SELECT sealed_private FROM keys WHERE kid = ?1");
+    q->Bind(1, std::string_view(pending));
+    BOOST_REQUIRE(*q->Step());
+    std::vector<std::uint8_t> sealed = q->Blob(0);
+    sealed[sealed.size() / 2] ^= 0x01;
+    Result<Stmt> u = db->Prepare("UPDATE keys SET sealed_private = ?2 WHERE kid = ?1");
+    u->Bind(1, std::string_view(pending)).BindBlob(2, sealed);
+    BOOST_REQUIRE(u->Run().ok());
+  }
+  auto ring = OpenRing();
+  BOOST_REQUIRE(ring.has_value());
+  BOOST_REQUIRE((*ring)->Snapshot()->problems.size() == 1u);
+  BOOST_TEST((*ring)->Snapshot()->jwks.dump().find(pending) == std::string::npos);
+
+  auto applied = (*ring)->ApplyDue(kT0 + 10 + 23 * 3600 + 60, "scheduler");
+  BOOST_REQUIRE_MESSAGE(applied.has_value(), applied.status().ToString());
+  BOOST_TEST(*applied == 2);  // the revocation, then the new pending key
+  auto ks = (*ring)->Snapshot();
+  BOOST_TEST(ks->problems.empty());
+  const std::string fresh = KidIn(*ks, Purpose::kSig, KeyState::kPending);
+  BOOST_TEST(fresh != pending);
+  BOOST_TEST(ks->jwks.dump().find(fresh) != std::string::npos);
+  BOOST_TEST(KidIn(*ks, Purpose::kSig, KeyState::kRevoked) == pending);
+  auto audit = (*ring)->ReadAuditLog(0, 1000);
+  BOOST_REQUIRE(audit.has_value());
+  const bool audited = std::any_of(audit->begin(), audit->end(), [&](const AuditEntry& e) {
+    return e.action == "revoke" && e.kid == pending &&
+           e.detail.find("damaged") != std::string::npos;
+  });
+  BOOST_TEST(audited);
+  BOOST_TEST((*ring)->GetHealth().ok());
+}
+
 BOOST_FIXTURE_TEST_CASE(truncated_file_is_refused_untouched, StoreFixture) {
   MakeStore();
   std::vector<std::uint8_t> bytes = ReadAll(path);
