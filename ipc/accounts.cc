@@ -95,8 +95,10 @@ std::string LookUpUserName(uid_t uid) {
 }
 
 std::string CachedUserName(uid_t uid) {
-  static internal::UserNameCache cache(LookUpUserName);
-  return cache.Get(uid, internal::UserNameCache::Clock::now());
+  // Never destroyed: a loop thread may still refuse a request while static objects are torn
+  // down at exit.
+  static internal::UserNameCache* const cache = new internal::UserNameCache(LookUpUserName);
+  return cache->Get(uid, internal::UserNameCache::Clock::now());
 }
 
 }  // namespace instaccess::ipc

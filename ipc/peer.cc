@@ -23,14 +23,15 @@ std::string ProcessName(pid_t pid) {
 
 }  // namespace
 
-std::string Peer::User() const {
+std::string Peer::User(Name name) const {
   std::string s = "uid " + std::to_string(uid);
-  if (std::string user = CachedUserName(uid); !user.empty()) s += " (" + user + ")";
+  const std::string user = name == Name::kCached ? CachedUserName(uid) : LookUpUserName(uid);
+  if (!user.empty()) s += " (" + user + ")";
   return s;
 }
 
-std::string Peer::Describe() const {
-  std::string s = User() + " pid " + std::to_string(pid);
+std::string Peer::Describe(Name name) const {
+  std::string s = User(name) + " pid " + std::to_string(pid);
   if (!process.empty()) s += " (" + process + ")";
   return s;
 }

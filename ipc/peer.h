@@ -18,10 +18,14 @@ struct Peer {
   std::vector<gid_t> groups;  // supplementary groups (SO_PEERGROUPS)
   std::string process;  // /proc/<pid>/comm at accept time, for logs only; may be empty
 
+  // Where the user's name comes from: NSS at the call (audit rows of admin actions, which must
+  // name today's user of the uid), or CachedUserName (refusals, which any local user can cause as
+  // often as it likes; the name may be a minute old).
+  enum class Name { kLookedUp, kCached };
   // "uid 1001 (alice)": what a refused client is told about itself.
-  std::string User() const;
+  std::string User(Name name = Name::kLookedUp) const;
   // "uid 1001 (alice) pid 4242 (curl)" for log lines and audit rows.
-  std::string Describe() const;
+  std::string Describe(Name name = Name::kLookedUp) const;
 };
 
 // Reads SO_PEERCRED and SO_PEERGROUPS of a connected Unix stream socket.

@@ -79,9 +79,10 @@ Reply Router::Dispatch(const Request& request, const Peer& peer,
     if (route.role && !policy.Allows(peer, *route.role)) {
       spdlog::warn("refused {} {}{} from {}: no '{}' role", Clip(request.method),
                    Clip(request.path), request.path.size() > kLoggedChars ? "..." : "",
-                   peer.Describe(), RoleName(*route.role));
-      return JsonError(403, "forbidden", "permission denied: " + peer.User() + " has no '" +
-                                             std::string(RoleName(*route.role)) + "' role");
+                   peer.Describe(Peer::Name::kCached), RoleName(*route.role));
+      return JsonError(403, "forbidden",
+                       "permission denied: " + peer.User(Peer::Name::kCached) + " has no '" +
+                           std::string(RoleName(*route.role)) + "' role");
     }
     return route.handler(request, peer, params);
   }

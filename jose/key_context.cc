@@ -39,6 +39,7 @@ class ContextSlot {
     if (index_ >= 0) {
       g_slots_held.fetch_and(~(std::uint32_t{1} << index_), std::memory_order_release);
     }
+    index_ = -1;  // a later thread-local destructor of this thread must not use the slot
   }
   ContextSlot(const ContextSlot&) = delete;
   ContextSlot& operator=(const ContextSlot&) = delete;

@@ -27,7 +27,8 @@ EvpPkeyCtxPtr PrepareContext(EVP_PKEY* pkey, Alg alg, KeyOp op);
 // (with the contexts the last holder left in each key: nobody else uses them).
 inline constexpr std::size_t kContextSlots = 16;
 
-// The calling thread's slot in [0, kContextSlots), or -1 while every slot is held.
+// The calling thread's slot in [0, kContextSlots), taken at its first call; -1 for its whole life
+// when every slot was held at that call.
 int ThisThreadContextSlot();
 
 // The hash of OAEP and its MGF1: SHA-1 for RSA-OAEP, SHA-256 for RSA-OAEP-256; null otherwise.

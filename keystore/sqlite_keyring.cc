@@ -180,10 +180,14 @@ Result<jose::RsaKey> SqliteKeyring::LoadKeyLocked(const KeyInfo& info, bool with
     public_cache_.emplace(info.kid, *pub);
     return *pub;
   }
-  if (s->IsNull(1)) return DataLoss(what + ": private part is missing");
+  if (s->IsNull(1)) {
+    sealed_unusable_.insert(info.kid);
+    return DataLoss(what + ": private part is missing");
+  }
   Result<SecretBytes> plain = Unseal(master_key_, s->BlobView(1), s->BlobView(2),
                                      SealAad(info.kid, info.purpose, info.alg));
   if (!plain) {
+    sealed_unusable_.insert(info.kid);
     return DataLoss(what +
                     ": sealed private key does not authenticate under the master key (the row "
                     "was altered or moved from another key); key refused");
@@ -220,13 +224,14 @@ void SqliteKeyring::PublishLocked() {
     Result<jose::RsaKey> key = LoadKeyLocked(info, need_private);
     if (!key) {
       std::string msg = key.error().message();
-      if (refused_.emplace(info.kid, key.error()).second && options_.log) {
-        options_.log(LogLevel::kError, msg);
-      }
+      auto [known, added] = refused_.try_emplace(info.kid, msg);
+      if ((added || known->second != msg) && options_.log) options_.log(LogLevel::kError, msg);
+      known->second = msg;
       ks->problems.push_back(msg);
       continue;
     }
     refused_.erase(info.kid);
+    sealed_unusable_.erase(info.kid);
     if (MayVerify(info)) ks->verify.push_back(*key);
     if (MayDecrypt(info)) {
       (info.state == KeyState::kPending ? pending_decrypt : ks->decrypt).push_back(*key);
@@ -397,31 +402,37 @@ std::optional<UnixTime> SqliteKeyring::NextDueTime(UnixTime now) const {
   return std::max(ks->planned.front().due_at, now);
 }
 
-// A pending key whose sealed row is damaged can never be promoted, and while it is pending the
-// schedule publishes no other key for its purpose: every later rotation would promote a key that
-// nobody had seen in JWKS. So it is revoked (its row stays, audited), and the schedule then
-// publishes a new pending key as usual.
-Result<int> SqliteKeyring::RevokeDamagedPendingLocked(UnixTime at, std::string_view actor) {
-  std::vector<std::string> damaged;
+// A pending key whose sealed private part is missing or does not authenticate can never be
+// promoted, and while it is pending the schedule publishes no other key for its purpose: every
+// later rotation would promote a key nobody had seen in JWKS. So it is revoked (audited; its
+// useless sealed bytes wiped like any revoked key's), and the schedule then publishes a new
+// pending key. If that commit fails, the key stays pending and the next pass tries again.
+void SqliteKeyring::RevokeUnusablePendingLocked(UnixTime at, std::string_view actor) {
+  std::vector<std::string> unusable;
   for (const KeyInfo& k : rows_) {
-    auto it = refused_.find(k.kid);
-    if (k.state == KeyState::kPending && it != refused_.end() &&
-        it->second.code() == Code::kDataLoss) {
-      damaged.push_back(k.kid);
+    if (k.state == KeyState::kPending && sealed_unusable_.count(k.kid) != 0) {
+      unusable.push_back(k.kid);
     }
   }
-  for (const std::string& kid : damaged) {
+  for (const std::string& kid : unusable) {
+    auto it = refused_.find(kid);
+    const std::string why = "pending key " + kid + " revoked: its row is damaged (" +
+                            (it != refused_.end() ? it->second : std::string("unusable")) + ")";
     Result<RowChanges> rev = ComputeRevocation(rows_, kid, at);
-    if (!rev) return rev.error();
-    const std::string why =
-        "pending key " + kid + " revoked: its row is damaged (" + refused_.at(kid).message() + ")";
-    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*rev, std::nullopt, at, actor, why));
+    Status committed = rev ? CommitLocked(*rev, std::nullopt, at, actor, why) : rev.error();
+    if (!committed.ok()) {
+      if (options_.log) {
+        options_.log(LogLevel::kError,
+                     "cannot revoke damaged pending key " + kid + ": " + committed.message());
+      }
+      continue;
+    }
     ApplyChanges(rows_, *rev);
     refused_.erase(kid);
+    sealed_unusable_.erase(kid);
     if (options_.log) options_.log(LogLevel::kError, why);
+    PublishLocked();
   }
-  if (!damaged.empty()) PublishLocked();
-  return static_cast<int>(damaged.size());
 }
 
 Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
@@ -431,9 +442,8 @@ Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   // next change is still stamped no earlier than tokens issued before the step. Persisted with
   // the next change.
   high_water_ = at;
-  Result<int> revoked = RevokeDamagedPendingLocked(at, actor);
-  if (!revoked) return revoked.error();
-  int applied = *revoked;
+  RevokeUnusablePendingLocked(at, actor);
+  int applied = 0;
   for (; applied < kMaxStepsPerApply; ++applied) {
     std::optional<Transition> next = keystore::NextDue(rows_, options_.schedule, now);
     if (!next.has_value()) break;

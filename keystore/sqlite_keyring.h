@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "common/secret_bytes.h"
@@ -78,7 +79,7 @@ class SqliteKeyring final : public Keyring {
                       std::string_view actor, std::string_view why);
   Result<jose::RsaKey> LoadKeyLocked(const KeyInfo& info, bool with_private);
   void PublishLocked();
-  Result<int> RevokeDamagedPendingLocked(UnixTime at, std::string_view actor);
+  void RevokeUnusablePendingLocked(UnixTime at, std::string_view actor);
   UnixTime StampLocked(UnixTime now);
 
   const SqliteKeyringOptions options_;
@@ -90,9 +91,12 @@ class SqliteKeyring final : public Keyring {
   // Parsed keys by kid; `private` entries hold private parts. Guarded by mu_.
   std::map<std::string, jose::RsaKey> public_cache_;
   std::map<std::string, jose::RsaKey> private_cache_;
-  // Keys that failed to load: kid -> why (kDataLoss: the row itself is damaged; anything else
-  // may pass at the next try, which clears the entry). Guarded by mu_.
-  std::map<std::string, Status> refused_;
+  // Keys that failed to load, kid -> why; a later load that passes clears the entry. Guarded by
+  // mu_.
+  std::map<std::string, std::string> refused_;
+  // Of those, the ones whose sealed private part is missing or does not authenticate: nothing can
+  // ever unseal it (a backup may hold the intact row). Guarded by mu_.
+  std::set<std::string> sealed_unusable_;
   UnixTime high_water_ = 0;      // Guarded by mu_. Latest time stamped on any change.
   std::int64_t generation_ = 0;  // Guarded by mu_.
 

@@ -223,7 +223,7 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_pending_key_is_revoked_and_a_new_one_published
 
   auto applied = (*ring)->ApplyDue(kT0 + 10 + 23 * 3600 + 60, "scheduler");
   BOOST_REQUIRE_MESSAGE(applied.has_value(), applied.status().ToString());
-  BOOST_TEST(*applied == 2);  // the revocation, then the new pending key
+  BOOST_TEST(*applied == 1);  // the new pending key (the revocation is not a transition)
   auto ks = (*ring)->Snapshot();
   BOOST_TEST(ks->problems.empty());
   const std::string fresh = KidIn(*ks, Purpose::kSig, KeyState::kPending);
@@ -238,6 +238,31 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_pending_key_is_revoked_and_a_new_one_published
   });
   BOOST_TEST(audited);
   BOOST_TEST((*ring)->GetHealth().ok());
+}
+
+// Only a sealed part that cannot be unsealed is reason to revoke on its own: a pending key
+// refused for an unsealed column (here its public key) keeps its row and its private part.
+BOOST_FIXTURE_TEST_CASE(a_pending_key_refused_for_another_reason_is_left_alone, StoreFixture) {
+  MakeStore();
+  std::string pending;
+  {
+    auto ring = OpenRing();
+    BOOST_REQUIRE(ring.has_value());
+    pending = KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending);
+  }
+  {
+    Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
+    Result<Stmt> u = db->Prepare("UPDATE keys SET public_der = x'3000' WHERE kid = ?1");
+    u->Bind(1, std::string_view(pending));
+    BOOST_REQUIRE(u->Run().ok());
+  }
+  auto ring = OpenRing();
+  BOOST_REQUIRE(ring.has_value());
+  BOOST_REQUIRE((*ring)->Snapshot()->problems.size() == 1u);
+  auto applied = (*ring)->ApplyDue(kT0 + 10 + 23 * 3600 + 60, "scheduler");
+  BOOST_REQUIRE_MESSAGE(applied.has_value(), applied.status().ToString());
+  BOOST_TEST(*applied == 0);
+  BOOST_TEST(KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending) == pending);
 }
 
 BOOST_FIXTURE_TEST_CASE(truncated_file_is_refused_untouched, StoreFixture) {
