@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -27,6 +28,10 @@ Status HardenProcess(std::vector<std::string>* warnings) {
     return FailedPrecondition(std::string("cannot make the process non-dumpable: ") +
                               std::strerror(errno));
   }
+  // SQLite creates the store, its -wal and -shm, and backups as 0644 less the umask, and a shell's
+  // umask is often 022: the sealed keys are safe, but their metadata and audit trail are not for
+  // other users. (The unit sets UMask=0077 too; this covers a start by hand.)
+  ::umask(0077);
   // Every client connection is a descriptor; the soft limit (often 1024) would cap
   // limits.max_connections long before the hard limit does.
   rlimit files{};

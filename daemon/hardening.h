@@ -1,6 +1,7 @@
 // Process hardening done before any key is loaded, because memory will hold private keys in
 // clear (as ssh-agent does): no core files, not dumpable (no ptrace by the same uid, /proc/PID
-// files root-owned), and OpenSSL's secure heap for private key material.
+// files root-owned), OpenSSL's secure heap for private key material, and a umask of 0077 so
+// every file the process makes is its user's alone.
 #pragma once
 
 #include <string>

@@ -106,6 +106,37 @@ BOOST_AUTO_TEST_CASE(rekey_and_restore_harden_themselves_before_reading_a_key) {
   }
 }
 
+// Started from a shell whose umask is 022, the daemon still makes every file its user's alone:
+// the store, its -wal and -shm, the development master key, a backup, the kept copy a restore
+// leaves.
+BOOST_AUTO_TEST_CASE(files_the_daemon_makes_are_its_users_alone_whatever_the_umask) {
+  const mode_t old_umask = ::umask(022);  // the children inherit it
+  TempDir dir;
+  auto check_files = [&](const std::string& when) {
+    int files = 0;
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir / "var")) {
+      if (!e.is_regular_file()) continue;
+      ++files;
+      struct stat st {};
+      BOOST_REQUIRE(::stat(e.path().c_str(), &st) == 0);
+      BOOST_TEST((st.st_mode & 077) == 0u, when << ": " << e.path() << " is open to others");
+    }
+    BOOST_TEST(files >= 2, when);
+  };
+  const std::string socket = dir / "var/instaccessd.sock";
+  WithDaemon(dir, [&] {
+    BOOST_REQUIRE(HttpPost(socket, "/api/v1/keys/rotate", R"({"purpose":"both"})").status == 200);
+    check_files("while serving");
+    HttpReply backup = HttpGet(socket, "/api/v1/backup");
+    BOOST_REQUIRE(backup.status == 200);
+    WriteFile(dir / "backup.db", backup.body);
+  });
+  std::string err;
+  BOOST_TEST(RunCommand(dir, {"restore", dir / "backup.db"}, &err) == 0, err);
+  check_files("after a restore");
+  ::umask(old_umask);
+}
+
 BOOST_AUTO_TEST_CASE(rekey_reseals_and_the_old_key_no_longer_opens_the_store) {
   TempDir dir;
   std::string socket = dir / "var/instaccessd.sock";
