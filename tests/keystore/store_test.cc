@@ -40,6 +40,15 @@ struct StoreFixture {
     BOOST_REQUIRE((*ring)->Rotate(Purpose::kSig, kT0 + 10, "test").has_value());
     BOOST_REQUIRE((*ring)->ApplyDue(kT0 + 10 + 23 * 3600, "test").has_value());
   }
+  // MakeStore's store; returns the kid of its pending sig key.
+  std::string MakeStoreWithPendingSig() {
+    MakeStore();
+    auto ring = OpenRing();
+    BOOST_REQUIRE(ring.has_value());
+    return KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending);
+  }
+  // A minute after MakeStore's last pass: nothing is due then.
+  static constexpr UnixTime kAfterPrepublish = kT0 + 10 + 23 * 3600 + 60;
   std::string KidIn(const KeySet& ks, Purpose p, KeyState s) {
     for (const KeyInfo& k : ks.keys) {
       if (k.purpose == p && k.state == s) return k.kid;
@@ -198,13 +207,7 @@ BOOST_FIXTURE_TEST_CASE(rows_swapped_between_kids_are_refused, StoreFixture) {
 // publishes a new pending key: left pending, it would stop every later key of its purpose from
 // being published before use.
 BOOST_FIXTURE_TEST_CASE(a_damaged_pending_key_is_revoked_and_a_new_one_published, StoreFixture) {
-  MakeStore();
-  std::string pending;
-  {
-    auto ring = OpenRing();
-    BOOST_REQUIRE(ring.has_value());
-    pending = KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending);
-  }
+  const std::string pending = MakeStoreWithPendingSig();
   {
     Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
     Result<Stmt> q = db->Prepare("SELECT sealed_private FROM keys WHERE kid = ?1");
@@ -221,7 +224,7 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_pending_key_is_revoked_and_a_new_one_published
   BOOST_REQUIRE((*ring)->Snapshot()->problems.size() == 1u);
   BOOST_TEST((*ring)->Snapshot()->jwks.dump().find(pending) == std::string::npos);
 
-  auto applied = (*ring)->ApplyDue(kT0 + 10 + 23 * 3600 + 60, "scheduler");
+  auto applied = (*ring)->ApplyDue(kAfterPrepublish, "scheduler");
   BOOST_REQUIRE_MESSAGE(applied.has_value(), applied.status().ToString());
   BOOST_TEST(*applied == 1);  // the new pending key (the revocation is not a transition)
   auto ks = (*ring)->Snapshot();
@@ -243,13 +246,7 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_pending_key_is_revoked_and_a_new_one_published
 // Only a sealed part that cannot be unsealed is reason to revoke on its own: a pending key
 // refused for an unsealed column (here its public key) keeps its row and its private part.
 BOOST_FIXTURE_TEST_CASE(a_pending_key_refused_for_another_reason_is_left_alone, StoreFixture) {
-  MakeStore();
-  std::string pending;
-  {
-    auto ring = OpenRing();
-    BOOST_REQUIRE(ring.has_value());
-    pending = KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending);
-  }
+  const std::string pending = MakeStoreWithPendingSig();
   {
     Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
     Result<Stmt> u = db->Prepare("UPDATE keys SET public_der = x'3000' WHERE kid = ?1");
@@ -259,7 +256,7 @@ BOOST_FIXTURE_TEST_CASE(a_pending_key_refused_for_another_reason_is_left_alone, 
   auto ring = OpenRing();
   BOOST_REQUIRE(ring.has_value());
   BOOST_REQUIRE((*ring)->Snapshot()->problems.size() == 1u);
-  auto applied = (*ring)->ApplyDue(kT0 + 10 + 23 * 3600 + 60, "scheduler");
+  auto applied = (*ring)->ApplyDue(kAfterPrepublish, "scheduler");
   BOOST_REQUIRE_MESSAGE(applied.has_value(), applied.status().ToString());
   BOOST_TEST(*applied == 0);
   BOOST_TEST(KidIn(*(*ring)->Snapshot(), Purpose::kSig, KeyState::kPending) == pending);
