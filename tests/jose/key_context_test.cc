@@ -3,6 +3,8 @@
 // many threads at once gives every one of them right answers.
 #include "jose/key_context.h"
 
+#include <openssl/err.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -49,6 +51,22 @@ BOOST_AUTO_TEST_CASE(a_thread_keeps_its_context_and_another_thread_has_its_own) 
   // A context is for one operation: a signing key has none for decryption.
   BOOST_TEST(!key.ContextFor(KeyOp::kDecrypt));
   BOOST_TEST(!Keys().oaep.ContextFor(KeyOp::kSign));
+}
+
+// Whatever OpenSSL raises on the way to a context that works must not stay in the thread's error
+// queue, where a later failure's message would pick it up.
+BOOST_AUTO_TEST_CASE(preparing_contexts_leaves_no_error_behind) {
+  for (const Alg alg : {Alg::kRS256, Alg::kPS256, Alg::kRsaOaep, Alg::kRsaOaep256, Alg::kRsa1_5}) {
+    auto key = RsaKey::Generate(2048, alg);
+    BOOST_REQUIRE(key);
+    const bool sig = key->use() == Use::kSig;
+    for (const KeyOp op : sig ? std::array{KeyOp::kSign, KeyOp::kVerify}
+                              : std::array{KeyOp::kEncrypt, KeyOp::kDecrypt}) {
+      ERR_clear_error();
+      BOOST_TEST(static_cast<bool>(key->ContextFor(op)));
+      BOOST_TEST(ERR_peek_error() == 0u, AlgName(alg) << " op " << static_cast<int>(op));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(slots_go_back_when_their_threads_end) {
