@@ -29,11 +29,11 @@ struct RsaCpuTotals {
 };
 
 // Odd on purpose. OpenSSL renews a blinding every 32 private operations, and that operation
-// costs twice as much as the others (503 against 262 us in a bare loop). With two worker
-// threads each uses a blinding of its own (OpenSSL keeps one for the first thread that used the
-// key and one for all the others), so with a stride that divides 32 every timed operation of a
-// thread falls on the same place of that cycle: the sample always, or never, holds the renewal.
-// A stride of 16 timed signatures 3 % below their true mean. An odd one visits all 32 places.
+// costs twice as much as the others (503 against 262 us in a bare loop). Each worker thread
+// signs with a copy of the key of its own (key_context.h), so with its own blinding: with a
+// stride that divides 32, every timed operation of a thread falls on the same place of that
+// cycle, and the sample always, or never, holds the renewal. A stride of 16 timed signatures 3 %
+// below their true mean. An odd one visits all 32 places.
 inline constexpr std::uint32_t kRsaCpuSampleEvery = 17;
 
 // Totals since the process started; any thread may read them at any time.
