@@ -185,7 +185,8 @@ std::string_view UseName(Use use) { return use == Use::kSig ? "sig" : "enc"; }
 struct RsaKey::PreparedContexts {
   // Written and read only by the thread holding the slot (key_context.h).
   struct ThreadOwn {
-    EvpPkeyPtr key;  // this thread's copy: its own blinding, Montgomery values and locks
+    EvpPkeyPtr key;        // this thread's copy: its own blinding, Montgomery values and locks
+    bool no_copy = false;  // copying failed once (no room): use the shared context from then on
     std::array<EvpPkeyCtxPtr, 4> by_op;
   };
   std::array<ThreadOwn, internal::kContextSlots> threads;
@@ -209,11 +210,17 @@ KeyOpContext RsaKey::ContextFor(KeyOp op) const {
   if (!for_use || (needs_private && !has_private_)) return KeyOpContext();
   const auto i = static_cast<std::size_t>(op);
   const int slot = internal::ThisThreadContextSlot();
-  if (slot >= 0) {
-    PreparedContexts::ThreadOwn& own = contexts_->threads[static_cast<std::size_t>(slot)];
-    if (!own.key) own.key.reset(EVP_PKEY_dup(pkey_.get()));
-    if (own.key && !own.by_op[i]) own.by_op[i] = internal::PrepareContext(own.key.get(), alg_, op);
-    if (own.by_op[i]) return KeyOpContext(own.by_op[i].get());
+  PreparedContexts::ThreadOwn* own =
+      slot >= 0 ? &contexts_->threads[static_cast<std::size_t>(slot)] : nullptr;
+  if (own != nullptr && !own->no_copy) {
+    if (!own->key) {
+      own->key.reset(EVP_PKEY_dup(pkey_.get()));
+      own->no_copy = !own->key;
+    }
+    if (own->key && !own->by_op[i]) {
+      own->by_op[i] = internal::PrepareContext(own->key.get(), alg_, op);
+    }
+    if (own->by_op[i]) return KeyOpContext(own->by_op[i].get());
     // No room for a copy (the secure heap is full, say): the shared context still serves, and
     // the failure must not stay in this thread's error queue.
     ClearSslErrors();
