@@ -12,8 +12,9 @@ namespace instaccess::daemon {
 
 namespace {
 // Room for the private key BIGNUMs of a few hundred RSA-4096 keys, or of a few dozen with the
-// copy each worker thread keeps of every key it uses (jose/key_context.h: at most 16 copies; a
-// thread that finds no room uses the shared key). A power of two, as OpenSSL requires. 16 bytes
+// copy each worker thread keeps of every key it uses (jose/key_context.h: at most 16 copies, and
+// none while less than a free 32 KiB block is left, which each thread's random generators and
+// newly made keys need; a thread without a copy uses the shared key). A power of two, as OpenSSL requires. 16 bytes
 // is OpenSSL's smallest useful chunk.
 constexpr std::size_t kSecureHeapBytes = 1 << 20;
 constexpr std::size_t kSecureHeapMinChunk = 16;

@@ -1,11 +1,13 @@
 #include "jose/key_context.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rsa.h>
 
 #include <atomic>
 #include <bit>
 #include <cstdint>
 
+#include "common/ssl_error.h"
 #include "jose/openssl_algs.h"
 
 namespace instaccess::jose::internal {
@@ -77,6 +79,17 @@ bool ConfigureKeyTransport(EVP_PKEY_CTX* ctx, Alg alg, KeyOp op) {
 int ThisThreadContextSlot() {
   thread_local const ContextSlot slot;
   return slot.index();
+}
+
+bool RoomForKeyCopy() {
+  if (CRYPTO_secure_malloc_initialized() == 0) return true;  // copies go to the normal heap
+  void* probe = CRYPTO_secure_malloc(kCopyHeadroom, OPENSSL_FILE, OPENSSL_LINE);
+  if (probe == nullptr) {
+    ClearSslErrors();
+    return false;
+  }
+  CRYPTO_secure_free(probe, OPENSSL_FILE, OPENSSL_LINE);
+  return true;
 }
 
 const EVP_MD* OaepDigest(Alg alg) {

@@ -31,6 +31,16 @@ inline constexpr std::size_t kContextSlots = 16;
 // when every slot was held at that call.
 int ThisThreadContextSlot();
 
+// A thread's copy of a key is a speed-up; the secure heap also holds what cannot do without it:
+// each thread's two random generators (512 bytes; every private-key operation draws its blinding
+// from them, so a thread that cannot make them cannot sign or decrypt at all) and the private
+// parts of keys made or loaded later (rotation, import). A copy is made only while a block this
+// large is still free, so copies never take the last of the heap.
+inline constexpr std::size_t kCopyHeadroom = 32 * 1024;
+
+// Whether the secure heap (when there is one) still has a free block of kCopyHeadroom bytes.
+bool RoomForKeyCopy();
+
 // The hash of OAEP and its MGF1: SHA-1 for RSA-OAEP, SHA-256 for RSA-OAEP-256; null otherwise.
 const EVP_MD* OaepDigest(Alg alg);
 

@@ -186,7 +186,7 @@ struct RsaKey::PreparedContexts {
   // Written and read only by the thread holding the slot (key_context.h).
   struct ThreadOwn {
     EvpPkeyPtr key;        // this thread's copy: its own blinding, Montgomery values and locks
-    bool no_copy = false;  // copying failed once (no room): use the shared context from then on
+    bool no_copy = false;  // no copy made once (no room): use the shared context from then on
     std::array<EvpPkeyCtxPtr, 4> by_op;
   };
   std::array<ThreadOwn, internal::kContextSlots> threads;
@@ -214,15 +214,15 @@ KeyOpContext RsaKey::ContextFor(KeyOp op) const {
       slot >= 0 ? &contexts_->threads[static_cast<std::size_t>(slot)] : nullptr;
   if (own != nullptr && !own->no_copy) {
     if (!own->key) {
-      own->key.reset(EVP_PKEY_dup(pkey_.get()));
+      own->key.reset(internal::RoomForKeyCopy() ? EVP_PKEY_dup(pkey_.get()) : nullptr);
       own->no_copy = !own->key;
     }
     if (own->key && !own->by_op[i]) {
       own->by_op[i] = internal::PrepareContext(own->key.get(), alg_, op);
     }
     if (own->by_op[i]) return KeyOpContext(own->by_op[i].get());
-    // No room for a copy (the secure heap is full, say): the shared context still serves, and
-    // the failure must not stay in this thread's error queue.
+    // No copy (the secure heap is short of room, key_context.h): the shared context still
+    // serves, and a failure must not stay in this thread's error queue.
     ClearSslErrors();
   }
   const std::lock_guard lock(contexts_->shared_mu);

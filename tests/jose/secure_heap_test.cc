@@ -1,0 +1,101 @@
+// Threads' copies of keys never take the last of OpenSSL's secure heap (key_context.h): a thread
+// that starts when little room is left still makes its random generators, signs, verifies, wraps
+// and unwraps, with the key every thread shares, and leaves no error behind.
+// Its own process: the secure heap is process-wide, made once, and must exist before the keys.
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <cstddef>
+#include <thread>
+
+#include "jose/jwe.h"
+#include "jose/jws.h"
+#include "jose/key_context.h"
+
+namespace instaccess::jose {
+namespace {
+
+// Two halves of kCopyHeadroom: the keys take room in one, the test takes the other whole.
+constexpr std::size_t kHeapBytes = 2 * internal::kCopyHeadroom;
+constexpr std::size_t kMinChunk = 16;
+
+// What one new thread sees of a key: whether the two contexts it asks for (both alive at once)
+// are one kept context (its own copy of the key) or two copies of the shared one.
+struct ThreadView {
+  int slot = -1;
+  bool got_contexts = false;
+  bool own_copy = false;
+};
+
+ThreadView ViewFromNewThread(const RsaKey& key) {
+  ThreadView v;
+  std::thread([&] {
+    v.slot = internal::ThisThreadContextSlot();
+    const KeyOpContext a = key.ContextFor(KeyOp::kSign);
+    const KeyOpContext b = key.ContextFor(KeyOp::kSign);
+    v.got_contexts = a && b;
+    v.own_copy = a.get() == b.get();
+  }).join();
+  return v;
+}
+
+BOOST_AUTO_TEST_SUITE(secure_heap)
+
+BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_shared_key) {
+  // 1: made and locked; 2: made but not locked (a low RLIMIT_MEMLOCK), which fills the same way.
+  BOOST_REQUIRE(CRYPTO_secure_malloc_init(kHeapBytes, kMinChunk) != 0);
+  auto sig = RsaKey::Generate(2048, Alg::kRS256);
+  auto enc = RsaKey::Generate(2048, Alg::kRsaOaep);
+  auto control = RsaKey::Generate(2048, Alg::kRS256);
+  BOOST_REQUIRE(sig && enc && control);
+  // The premise: private parts live in the secure heap, so a copy would take room there.
+  BOOST_REQUIRE(CRYPTO_secure_used() > 0);
+
+  // While a whole kCopyHeadroom block is free, a thread keeps a copy of its own, in the heap.
+  const std::size_t before_control = CRYPTO_secure_used();
+  const ThreadView with_room = ViewFromNewThread(*control);
+  BOOST_TEST(with_room.slot >= 0);
+  BOOST_TEST(with_room.got_contexts);
+  BOOST_TEST(with_room.own_copy);
+  BOOST_TEST(CRYPTO_secure_used() > before_control);
+
+  // Take the untouched half: what is left is less than kCopyHeadroom, in the keys' half.
+  void* half = CRYPTO_secure_malloc(kHeapBytes / 2, OPENSSL_FILE, OPENSSL_LINE);
+  BOOST_REQUIRE(half != nullptr);
+  const std::size_t before = CRYPTO_secure_used();
+
+  const ThreadView without_room = ViewFromNewThread(*sig);
+  BOOST_TEST(without_room.slot >= 0);  // with a slot, it would have kept a copy
+  BOOST_TEST(without_room.got_contexts);
+  BOOST_TEST(!without_room.own_copy);
+
+  bool signed_and_verified = false;
+  bool wrapped_and_unwrapped = false;
+  unsigned long error_left = 1;
+  std::thread([&] {
+    const std::array<const RsaKey, 1> verifiers{*sig};
+    auto jws = SignJws(*sig, nullptr, "payload");
+    signed_and_verified = jws && VerifyJws(*jws, verifiers);
+    const std::array<const RsaKey, 1> decrypters{*enc};
+    auto jwe = EncryptJwe(*enc, ContentEnc::kA128CbcHs256, nullptr, "plaintext");
+    if (jwe) {
+      auto opened = DecryptJwe(*jwe, decrypters);
+      wrapped_and_unwrapped = opened && opened->plaintext == "plaintext";
+    }
+    error_left = ERR_peek_error();
+  }).join();
+  BOOST_TEST(signed_and_verified);
+  BOOST_TEST(wrapped_and_unwrapped);
+  BOOST_TEST(error_left == 0u);
+  // No copy stayed behind in the heap (the threads' generators went with them).
+  BOOST_TEST(CRYPTO_secure_used() == before);
+  CRYPTO_secure_free(half, OPENSSL_FILE, OPENSSL_LINE);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::jose
