@@ -1,6 +1,7 @@
 // GET /healthz, /api/v1/status and /metrics.
 #include <algorithm>
 
+#include "daemon/hardening.h"
 #include "daemon/service.h"
 
 namespace instaccess::daemon {
@@ -20,6 +21,7 @@ Response Service::Status() {
   auto set = keyring_.Snapshot();
   keystore::Health h = keyring_.GetHealth();
   std::int64_t now = clock_.NowUnix();
+  const SecureHeapUse heap = SecureHeapInUse();
   nlohmann::json active = nlohmann::json::object();
   active["sig"] = set->active_sig ? nlohmann::json(set->active_sig->kid()) : nlohmann::json(nullptr);
   active["enc"] = set->active_enc ? nlohmann::json(set->active_enc->kid()) : nlohmann::json(nullptr);
@@ -64,6 +66,7 @@ Response Service::Status() {
         {"capacity", cache_.capacity()},
         {"hits", cache_.hits()},
         {"misses", cache_.misses()}}},
+      {"secure_heap", {{"used_bytes", heap.used}, {"size_bytes", heap.size}}},
       {"load",
        {{"connections", hooks_.connections ? hooks_.connections() : 0},
         {"queued", hooks_.queued ? hooks_.queued() : 0},
@@ -94,6 +97,11 @@ Response Service::MetricsText() {
          "# TYPE instaccess_cache_lookups_total counter\n"
          "instaccess_cache_lookups_total{result=\"hit\"} " + std::to_string(cache_.hits()) + "\n"
          "instaccess_cache_lookups_total{result=\"miss\"} " + std::to_string(cache_.misses()) + "\n";
+  const SecureHeapUse heap = SecureHeapInUse();
+  gauge("instaccess_secure_heap_used_bytes", "Bytes of OpenSSL's secure heap in use (private keys).",
+        " " + std::to_string(heap.used));
+  gauge("instaccess_secure_heap_size_bytes", "Size of OpenSSL's secure heap; 0 when there is none.",
+        " " + std::to_string(heap.size));
   gauge("instaccess_connections", "Open client connections.",
         " " + std::to_string(hooks_.connections ? hooks_.connections() : 0));
   gauge("instaccess_work_queue", "Expensive requests waiting for a worker.",

@@ -55,4 +55,18 @@ Status HardenProcess(std::vector<std::string>* warnings) {
   return Status::Ok();
 }
 
+SecureHeapUse SecureHeapInUse() {
+  // CRYPTO_secure_used() takes a lock that exists only once the heap was made.
+  if (CRYPTO_secure_malloc_initialized() == 0) return {};
+  return {CRYPTO_secure_used(), kSecureHeapBytes};
+}
+
+std::optional<std::string> SecureHeapWarning(SecureHeapUse use) {
+  if (use.size == 0 || use.used < use.size / 10 * 9) return std::nullopt;
+  return "OpenSSL secure heap " + std::to_string(use.used / 1024) + " of " +
+         std::to_string(use.size / 1024) +
+         " KiB used: worker threads stop copying keys (slower) and new keys may not fit; "
+         "fewer retired or imported keys, or fewer workers, free it";
+}
+
 }  // namespace instaccess::daemon

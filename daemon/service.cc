@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "daemon/hardening.h"
 #include "daemon/request_body.h"
 #include "jose/content_cipher.h"
 
@@ -82,6 +83,7 @@ std::vector<std::string> Service::Warnings() const {
   }
   if (!master_key_warning_.empty()) w.push_back(master_key_warning_);
   for (const auto& p : keyring_.Snapshot()->problems) w.push_back(p);
+  if (auto heap = SecureHeapWarning(SecureHeapInUse())) w.push_back(std::move(*heap));
   return w;
 }
 

@@ -548,7 +548,7 @@ BOOST_AUTO_TEST_CASE(status_reports_keys_store_cache_and_load) {
   Json keys = d.GetJson("/api/v1/keys");
   Json s = d.GetJson("/api/v1/status");
   for (const char* field : {"version", "uptime_seconds", "store", "active_kids", "next_rotation",
-                            "algorithms", "cache", "load", "warnings"}) {
+                            "algorithms", "cache", "secure_heap", "load", "warnings"}) {
     BOOST_TEST(s.contains(field), "no " << field);
   }
   BOOST_TEST(s.at("version").is_string());
@@ -560,6 +560,9 @@ BOOST_AUTO_TEST_CASE(status_reports_keys_store_cache_and_load) {
   BOOST_TEST(IsRfc3339(s.at("next_rotation").at("enc")));
   BOOST_TEST(s.at("cache").at("capacity") == 100000);
   BOOST_TEST(s.at("load").at("connections").get<int>() >= 1);
+  // The daemon's private keys live on OpenSSL's 1 MiB secure heap (daemon/hardening.cc).
+  BOOST_TEST(s.at("secure_heap").at("size_bytes") == 1 << 20);
+  BOOST_TEST(s.at("secure_heap").at("used_bytes").get<std::size_t>() > 0u);
   bool rsa1_5 = false;
   for (const Json& w : s.at("warnings"))
     rsa1_5 |= w.get<std::string>().find("RSA1_5") != std::string::npos;
@@ -608,6 +611,8 @@ BOOST_AUTO_TEST_CASE(metrics_count_issues_and_cached_decrypts) {
   BOOST_TEST(MetricValue(t1, "instaccess_request_duration_seconds_count") >
              MetricValue(t0, "instaccess_request_duration_seconds_count"));
   BOOST_TEST(t1.find("instaccess_active_key_age_seconds{purpose=\"sig\"}") != std::string::npos);
+  BOOST_TEST(MetricValue(t1, "instaccess_secure_heap_size_bytes") == 1u << 20);
+  BOOST_TEST(MetricValue(t1, "instaccess_secure_heap_used_bytes") > 0u);
   BOOST_TEST(d.GetJson("/api/v1/status").at("load").at("tokens_issued") ==
              MetricValue(t1, "instaccess_tokens_issued_total"));
 }

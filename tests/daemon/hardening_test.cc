@@ -1,0 +1,26 @@
+// The secure heap's status warning (daemon/hardening.h): only past 90 % of a heap that exists,
+// with the figures an operator needs.
+#include "daemon/hardening.h"
+
+#include <boost/test/unit_test.hpp>
+
+namespace instaccess::daemon {
+namespace {
+
+BOOST_AUTO_TEST_SUITE(hardening)
+
+BOOST_AUTO_TEST_CASE(secure_heap_warning_comes_at_ninety_percent_with_the_figures) {
+  constexpr std::size_t kMiB = 1 << 20;
+  BOOST_TEST(!SecureHeapWarning({0, 0}));  // no secure heap: nothing it could run out of
+  BOOST_TEST(!SecureHeapWarning({kMiB / 2, kMiB}));
+  BOOST_TEST(!SecureHeapWarning({kMiB / 10 * 9 - 1, kMiB}));
+  auto nearly_full = SecureHeapWarning({kMiB - 16 * 1024, kMiB});
+  BOOST_REQUIRE(nearly_full);
+  BOOST_TEST(nearly_full->find("1008 of 1024 KiB") != std::string::npos, *nearly_full);
+  BOOST_TEST(SecureHeapWarning({kMiB, kMiB}).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::daemon
