@@ -98,7 +98,8 @@ Response Service::MetricsText() {
          "instaccess_cache_lookups_total{result=\"hit\"} " + std::to_string(cache_.hits()) + "\n"
          "instaccess_cache_lookups_total{result=\"miss\"} " + std::to_string(cache_.misses()) + "\n";
   const SecureHeapUse heap = SecureHeapInUse();
-  gauge("instaccess_secure_heap_used_bytes", "Bytes of OpenSSL's secure heap in use (private keys).",
+  gauge("instaccess_secure_heap_used_bytes",
+        "Bytes of OpenSSL's secure heap in use: private keys, worker threads' copies, RNG state.",
         " " + std::to_string(heap.used));
   gauge("instaccess_secure_heap_size_bytes", "Size of OpenSSL's secure heap; 0 when there is none.",
         " " + std::to_string(heap.size));

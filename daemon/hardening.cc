@@ -13,9 +13,9 @@ namespace instaccess::daemon {
 namespace {
 // Room for the private key BIGNUMs of a few hundred RSA-4096 keys, or of a few dozen with the
 // copy each worker thread keeps of every key it uses (jose/key_context.h: at most 16 copies, and
-// none while less than a free 32 KiB block is left, which each thread's random generators and
-// newly made keys need; a thread without a copy uses the shared key). A power of two, as OpenSSL requires. 16 bytes
-// is OpenSSL's smallest useful chunk.
+// none while no free 64 KiB block is left, which each thread's random generators and newly made
+// keys need; a thread without a copy uses the shared key). A power of two, as OpenSSL requires.
+// 16 bytes is OpenSSL's smallest useful chunk.
 constexpr std::size_t kSecureHeapBytes = 1 << 20;
 constexpr std::size_t kSecureHeapMinChunk = 16;
 }  // namespace
@@ -62,11 +62,12 @@ SecureHeapUse SecureHeapInUse() {
 }
 
 std::optional<std::string> SecureHeapWarning(SecureHeapUse use) {
-  if (use.size == 0 || use.used < use.size / 10 * 9) return std::nullopt;
+  if (use.size == 0 || use.used * 10 < use.size * 9) return std::nullopt;
   return "OpenSSL secure heap " + std::to_string(use.used / 1024) + " of " +
          std::to_string(use.size / 1024) +
-         " KiB used: worker threads stop copying keys (slower) and new keys may not fit; "
-         "fewer retired or imported keys, or fewer workers, free it";
+         " KiB used: worker threads copy keys only while a free 64 KiB block is left (slower "
+         "without), and a new key that finds no room is refused; fewer retired or imported keys, "
+         "or fewer workers, free it";
 }
 
 }  // namespace instaccess::daemon

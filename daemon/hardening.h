@@ -24,9 +24,10 @@ struct SecureHeapUse {
 };
 SecureHeapUse SecureHeapInUse();
 
-// A status warning once the heap is 90 % full. It holds every loaded private key, a copy of each
-// per worker thread that uses it (jose/key_context.h: made only while 32 KiB are still free) and
-// each thread's random generators; a key made or loaded when it is full is refused.
+// A status warning once the heap is 90 % full, before it runs out. It holds every loaded private
+// key, a copy of each per worker thread that uses it (jose/key_context.h: made only while one
+// free 64 KiB block is left) and each thread's random generators; a key made or loaded when it
+// finds no room is refused.
 std::optional<std::string> SecureHeapWarning(SecureHeapUse use);
 
 }  // namespace instaccess::daemon

@@ -1,13 +1,13 @@
 #include "jose/key_context.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/rsa.h>
 
 #include <atomic>
 #include <bit>
 #include <cstdint>
 
-#include "common/ssl_error.h"
 #include "jose/openssl_algs.h"
 
 namespace instaccess::jose::internal {
@@ -83,11 +83,10 @@ int ThisThreadContextSlot() {
 
 bool RoomForKeyCopy() {
   if (CRYPTO_secure_malloc_initialized() == 0) return true;  // copies go to the normal heap
+  ERR_set_mark();  // OpenSSL 3.2 and later raise an error when the heap has no such block
   void* probe = CRYPTO_secure_malloc(kCopyHeadroom, OPENSSL_FILE, OPENSSL_LINE);
-  if (probe == nullptr) {
-    ClearSslErrors();
-    return false;
-  }
+  ERR_pop_to_mark();
+  if (probe == nullptr) return false;
   CRYPTO_secure_free(probe, OPENSSL_FILE, OPENSSL_LINE);
   return true;
 }

@@ -2,8 +2,9 @@
 //
 // Setting up a context fetches the algorithm from OpenSSL's provider store, which costs about
 // 2.7 µs (a locked name lookup), so RsaKey prepares a context per operation once and keeps it.
-// Each thread that holds a slot (below) gets its own copy of the key and its own contexts, made
-// the first time it does that operation with that key and reused after: its operations touch no
+// Each thread that holds a slot (below) gets its own copy of the key (while the secure heap has
+// room, below) and its own contexts, made the first time it does that operation with that key
+// and reused after: its operations touch no
 // state another thread writes. A shared key would make every operation bounce OpenSSL's counters
 // and locks between cores (the reference counts a context copy takes, the blinding lock of every
 // thread but the key's first user), about 1-2 µs of a private operation on 2 cores. A thread
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "common/ssl_ptr.h"
 #include "jose/rsa_key.h"
@@ -34,11 +36,19 @@ int ThisThreadContextSlot();
 // A thread's copy of a key is a speed-up; the secure heap also holds what cannot do without it:
 // each thread's two random generators (512 bytes; every private-key operation draws its blinding
 // from them, so a thread that cannot make them cannot sign or decrypt at all) and the private
-// parts of keys made or loaded later (rotation, import). A copy is made only while a block this
-// large is still free, so copies never take the last of the heap.
-inline constexpr std::size_t kCopyHeadroom = 32 * 1024;
+// parts of keys made or loaded later (rotation, import). A copy is made only while one free
+// block this large is left, so copies never take the last of the heap.
+inline constexpr std::size_t kCopyHeadroom = 64 * 1024;
+// Threads that probe at once may all find the block before any copies: every slot's copy of the
+// largest key (an RSA-4096 private part: six numbers in the heap's power-of-two chunks, 512 +
+// 5 x 256 bytes) may land in it, and half of it is still left for the generators of 64 threads.
+inline constexpr std::size_t kLargestKeyCopy = 2048;
+static_assert(kContextSlots * kLargestKeyCopy <= kCopyHeadroom / 2);
+// After a copy was not made, a thread does this many operations with the key on the shared
+// context before it tries again (a probe takes the secure heap's lock).
+inline constexpr std::uint32_t kCopyRetryAfter = 1024;
 
-// Whether the secure heap (when there is one) still has a free block of kCopyHeadroom bytes.
+// Whether the secure heap (when there is one) still has one free block of kCopyHeadroom bytes.
 bool RoomForKeyCopy();
 
 // The hash of OAEP and its MGF1: SHA-1 for RSA-OAEP, SHA-256 for RSA-OAEP-256; null otherwise.

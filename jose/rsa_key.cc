@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/encoder.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -185,8 +186,10 @@ std::string_view UseName(Use use) { return use == Use::kSig ? "sig" : "enc"; }
 struct RsaKey::PreparedContexts {
   // Written and read only by the thread holding the slot (key_context.h).
   struct ThreadOwn {
-    EvpPkeyPtr key;        // this thread's copy: its own blinding, Montgomery values and locks
-    bool no_copy = false;  // no copy made once (no room): use the shared context from then on
+    EvpPkeyPtr key;  // this thread's copy: its own blinding, Montgomery values and locks
+    // Operations left on the shared context before a copy is tried again, after one was not
+    // made (no room in the secure heap: the room may come back when old keys are destroyed).
+    std::uint32_t copy_retry_in = 0;
     std::array<EvpPkeyCtxPtr, 4> by_op;
   };
   std::array<ThreadOwn, internal::kContextSlots> threads;
@@ -212,18 +215,23 @@ KeyOpContext RsaKey::ContextFor(KeyOp op) const {
   const int slot = internal::ThisThreadContextSlot();
   PreparedContexts::ThreadOwn* own =
       slot >= 0 ? &contexts_->threads[static_cast<std::size_t>(slot)] : nullptr;
-  if (own != nullptr && !own->no_copy) {
-    if (!own->key) {
-      own->key.reset(internal::RoomForKeyCopy() ? EVP_PKEY_dup(pkey_.get()) : nullptr);
-      own->no_copy = !own->key;
+  if (own != nullptr && own->by_op[i]) return KeyOpContext(own->by_op[i].get());
+  if (own != nullptr) {
+    if (!own->key && own->copy_retry_in > 0) {
+      --own->copy_retry_in;
+    } else {
+      // What a failed copy or preparation raises must not stay in this thread's error queue,
+      // where a later failure's message would pick it up; what was there before stays.
+      ERR_set_mark();
+      if (!own->key) {
+        own->key.reset(internal::RoomForKeyCopy() ? EVP_PKEY_dup(pkey_.get()) : nullptr);
+        if (!own->key) own->copy_retry_in = internal::kCopyRetryAfter;
+      }
+      if (own->key) own->by_op[i] = internal::PrepareContext(own->key.get(), alg_, op);
+      ERR_pop_to_mark();
+      if (own->by_op[i]) return KeyOpContext(own->by_op[i].get());
     }
-    if (own->key && !own->by_op[i]) {
-      own->by_op[i] = internal::PrepareContext(own->key.get(), alg_, op);
-    }
-    if (own->by_op[i]) return KeyOpContext(own->by_op[i].get());
-    // No copy (the secure heap is short of room, key_context.h): the shared context still
-    // serves, and a failure must not stay in this thread's error queue.
-    ClearSslErrors();
+    // No copy (the secure heap is short of room, key_context.h): the shared context serves.
   }
   const std::lock_guard lock(contexts_->shared_mu);
   EvpPkeyCtxPtr& prepared = contexts_->shared[i];

@@ -5,16 +5,16 @@
 //                           [--rounds N]
 //
 // openssl speed runs before the issue phase, between it and the cold decrypt phase, and after
-// that; each of the two phases is set beside the mean of the runs on either side of it, because
+// that; each of those two phases is set beside the mean of the runs on either side of it, because
 // this shared host drifts by 10% within half a minute. With --rounds N the whole sequence
 // repeats and the summary gives the median of the rounds.
 // Phases: issue (N connections), cold decrypt (each token issued in the first phase decrypted
-// once), issue and cold decrypt in turn (set beside the RSA CPU the daemon timed in the same
-// phase: no drift between phases), cached decrypt (16 connections repeating one token), latency
-// at 4 connections. The
-// daemon's CPU time per request is read from /proc/<pid>/stat (pid from SO_PEERCRED) and set
-// beside the CPU cost of its RSA work (one private + one public operation per request, from
-// `openssl speed`'s per-core rates).
+// once), issue and cold decrypt in turn (after the last openssl run; its ratio is over the RSA
+// CPU the daemon timed in that same phase, so no drift between phases enters it), cached decrypt
+// (16 connections repeating one token), latency at 4 connections. The daemon's CPU time per
+// request is read from /proc/<pid>/stat (pid from SO_PEERCRED) and set beside the CPU cost of its
+// RSA work (one private + one public operation per request, from `openssl speed`'s per-core
+// rates, and from the daemon's own timing of its RSA operations).
 //
 // The client is deliberately minimal (one thread, epoll, one request at a time per connection,
 // a tiny response parser) so that it takes as little of the shared cores as possible. In the
@@ -455,7 +455,7 @@ struct Round {
   // priced as a sign: one thread alternating the two on 2048-bit keys timed them 0.999 apart),
   // and an encrypt per issue or a verify per decrypt.
   double OwnRsaCpuMixed() const {
-    const double n = static_cast<double>(std::max<std::uint64_t>(mixed_issued + mixed_decrypted, 1));
+    const auto n = static_cast<double>(std::max<std::uint64_t>(mixed_issued + mixed_decrypted, 1));
     return mixed.rsa.MeanSeconds(kSign) +
            (static_cast<double>(mixed_issued) * mixed.rsa.MeanSeconds(kEncrypt) +
             static_cast<double>(mixed_decrypted) * mixed.rsa.MeanSeconds(kVerify)) / n;
@@ -463,7 +463,8 @@ struct Round {
   double OwnRatioMixed() const { return mixed.CpuPerRequest() / OwnRsaCpuMixed(); }
 };
 
-// The five phases with openssl speed around the two throughput ones; prints the round's table.
+// The six phases, with openssl speed around the issue and cold decrypt ones; prints the round's
+// table.
 Round RunRound(const Args& a, pid_t pid) {
   const std::string issue_body = R"({"claims":{"sub":"bench-user","acct":"bench-acct"}})";
   const std::string kIssue = "/api/v1/inst_access_tokens";
@@ -476,8 +477,8 @@ Round RunRound(const Args& a, pid_t pid) {
   const int throughput = a.batch ? SCHED_BATCH : SCHED_OTHER;
   const int latency = SCHED_OTHER;
   Round round;
-  // openssl speed runs on either side of each throughput phase and their mean is its baseline:
-  // on this shared machine one run alone moved by up to 13% within one round.
+  // openssl speed runs on either side of the issue and cold decrypt phases and their mean is each
+  // one's baseline: on this shared machine one run alone moved by up to 13% within one round.
   const OpensslRates before = OpensslSpeed(a.cores, a.seconds);
 
   // The issue rate stays below the sign rate; a token is about 1.3 KB.
@@ -575,7 +576,7 @@ Round RunRound(const Args& a, pid_t pid) {
   };
   row("issue (" + std::to_string(a.connections) + " conns)", round.issue, true);
   row("cold decrypt (" + std::to_string(a.connections) + " conns)", round.cold, true);
-  row("issue + decrypt 1:1 (" + std::to_string(a.connections) + " conns)", round.mixed, true);
+  row("mixed 1:1 (" + std::to_string(a.connections) + " conns)", round.mixed, true);
   row("cached decrypt (16 conns)", round.cached, false);
   row("cached decrypt (4 conns)", round.cached4, false);
   row("issue (4 conns)", round.issue4, true);

@@ -1,6 +1,7 @@
-// Threads' copies of keys never take the last of OpenSSL's secure heap (key_context.h): a thread
-// that starts when little room is left still makes its random generators, signs, verifies, wraps
-// and unwraps, with the key every thread shares, and leaves no error behind.
+// Threads' copies of keys never take the last of OpenSSL's secure heap (key_context.h): with less
+// than kCopyHeadroom free in one block, a new thread makes no copy, yet signs, verifies, wraps and
+// unwraps with the key every thread shares and leaves no error behind; once room is back, it
+// makes its copy after kCopyRetryAfter operations.
 // Its own process: the secure heap is process-wide, made once, and must exist before the keys.
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <thread>
 
 #include "jose/jwe.h"
@@ -49,10 +51,12 @@ BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_sha
   BOOST_REQUIRE(CRYPTO_secure_malloc_init(kHeapBytes, kMinChunk) != 0);
   auto sig = RsaKey::Generate(2048, Alg::kRS256);
   auto enc = RsaKey::Generate(2048, Alg::kRsaOaep);
+  auto later = RsaKey::Generate(2048, Alg::kRS256);
+  const std::size_t before_last_key = CRYPTO_secure_used();
   auto control = RsaKey::Generate(2048, Alg::kRS256);
-  BOOST_REQUIRE(sig && enc && control);
+  BOOST_REQUIRE(sig && enc && later && control);
   // The premise: private parts live in the secure heap, so a copy would take room there.
-  BOOST_REQUIRE(CRYPTO_secure_used() > 0);
+  BOOST_REQUIRE(CRYPTO_secure_used() > before_last_key);
 
   // While a whole kCopyHeadroom block is free, a thread keeps a copy of its own, in the heap.
   const std::size_t before_control = CRYPTO_secure_used();
@@ -64,7 +68,8 @@ BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_sha
 
   // Take the untouched half: what is left is less than kCopyHeadroom, in the keys' half.
   void* half = CRYPTO_secure_malloc(kHeapBytes / 2, OPENSSL_FILE, OPENSSL_LINE);
-  BOOST_REQUIRE(half != nullptr);
+  BOOST_REQUIRE_MESSAGE(half != nullptr,
+                        "OpenSSL's buddy allocator put the keys in both halves of the heap");
   const std::size_t before = CRYPTO_secure_used();
 
   const ThreadView without_room = ViewFromNewThread(*sig);
@@ -92,7 +97,21 @@ BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_sha
   BOOST_TEST(error_left == 0u);
   // No copy stayed behind in the heap (the threads' generators went with them).
   BOOST_TEST(CRYPTO_secure_used() == before);
-  CRYPTO_secure_free(half, OPENSSL_FILE, OPENSSL_LINE);
+
+  // Room comes back (old keys destroyed, say): one thread finds none, then finds it again.
+  std::size_t after_waiting = 0;
+  std::size_t after_retry = 0;
+  std::thread([&] {
+    later->ContextFor(KeyOp::kSign);  // no room: no copy, and none tried for a while
+    CRYPTO_secure_free(half, OPENSSL_FILE, OPENSSL_LINE);
+    const std::size_t room_back = CRYPTO_secure_used();
+    for (std::uint32_t n = 0; n < internal::kCopyRetryAfter; ++n) later->ContextFor(KeyOp::kSign);
+    after_waiting = CRYPTO_secure_used() - room_back;
+    later->ContextFor(KeyOp::kSign);  // tries again, and copies
+    after_retry = CRYPTO_secure_used() - room_back;
+  }).join();
+  BOOST_TEST(after_waiting == 0u);
+  BOOST_TEST(after_retry > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
