@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "jose/key_context.h"
+
 namespace instaccess::daemon {
 
 namespace {
@@ -65,9 +67,10 @@ std::optional<std::string> SecureHeapWarning(SecureHeapUse use) {
   if (use.size == 0 || use.used * 10 < use.size * 9) return std::nullopt;
   return "OpenSSL secure heap " + std::to_string(use.used / 1024) + " of " +
          std::to_string(use.size / 1024) +
-         " KiB used: worker threads copy keys only while a free 64 KiB block is left (slower "
-         "without), and a new key that finds no room is refused; fewer retired or imported keys, "
-         "or fewer workers, free it";
+         " KiB used: worker threads copy keys only while a free " +
+         std::to_string(jose::internal::kCopyHeadroom / 1024) +
+         " KiB block is left (slower without), and a new key that finds no room is refused; "
+         "fewer retired or imported keys, or fewer workers, free it";
 }
 
 }  // namespace instaccess::daemon

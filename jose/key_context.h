@@ -4,11 +4,11 @@
 // 2.7 µs (a locked name lookup), so RsaKey prepares a context per operation once and keeps it.
 // Each thread that holds a slot (below) gets its own copy of the key (while the secure heap has
 // room, below) and its own contexts, made the first time it does that operation with that key
-// and reused after: its operations touch no
-// state another thread writes. A shared key would make every operation bounce OpenSSL's counters
-// and locks between cores (the reference counts a context copy takes, the blinding lock of every
-// thread but the key's first user), about 1-2 µs of a private operation on 2 cores. A thread
-// without a slot duplicates a context prepared for all (0.1 µs) for each operation.
+// and reused after: its operations touch no state another thread writes. A shared key would make
+// every operation bounce OpenSSL's counters and locks between cores (the reference counts a
+// context copy takes, the blinding lock of every thread but the key's first user), about 1-2 µs
+// of a private operation on 2 cores. A thread without a slot duplicates a context prepared for
+// all (0.1 µs) for each operation.
 #pragma once
 
 #include <cstddef>
@@ -40,10 +40,12 @@ int ThisThreadContextSlot();
 // block this large is left, so copies never take the last of the heap.
 inline constexpr std::size_t kCopyHeadroom = 64 * 1024;
 // Threads that probe at once may all find the block before any copies: every slot's copy of the
-// largest key (an RSA-4096 private part: six numbers in the heap's power-of-two chunks, 512 +
-// 5 x 256 bytes) may land in it, and half of it is still left for the generators of 64 threads.
-inline constexpr std::size_t kLargestKeyCopy = 2048;
-static_assert(kContextSlots * kLargestKeyCopy <= kCopyHeadroom / 2);
+// largest key may land in it, and the rest must still hold the random generators of 48 threads.
+// A copy of a generated RSA-4096 key takes 2,304 bytes of the heap (its six private numbers, in
+// power-of-two chunks; tests/jose/secure_heap_test.cc measures it).
+inline constexpr std::size_t kLargestKeyCopy = 2304;
+inline constexpr std::size_t kGeneratorsPerThread = 512;
+static_assert(kContextSlots * kLargestKeyCopy + 48 * kGeneratorsPerThread <= kCopyHeadroom);
 // After a copy was not made, a thread does this many operations with the key on the shared
 // context before it tries again (a probe takes the secure heap's lock).
 inline constexpr std::uint32_t kCopyRetryAfter = 1024;

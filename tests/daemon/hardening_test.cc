@@ -16,7 +16,8 @@ BOOST_AUTO_TEST_CASE(secure_heap_warning_comes_at_ninety_percent_with_the_figure
   BOOST_TEST(SecureHeapInUse().size == 0u);
   BOOST_TEST(!SecureHeapWarning({0, 0}));
   BOOST_TEST(!SecureHeapWarning({kMiB / 2, kMiB}));
-  BOOST_TEST(!SecureHeapWarning({kMiB / 10 * 9 - 1, kMiB}));
+  BOOST_TEST(!SecureHeapWarning({kMiB * 9 / 10, kMiB}));  // 943,718 of 1,048,576: just under
+  BOOST_TEST(SecureHeapWarning({kMiB * 9 / 10 + 1, kMiB}).has_value());
   auto nearly_full = SecureHeapWarning({kMiB - 16 * 1024, kMiB});
   BOOST_REQUIRE(nearly_full);
   BOOST_TEST(nearly_full->find("1008 of 1024 KiB") != std::string::npos, *nearly_full);

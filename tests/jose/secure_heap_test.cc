@@ -44,11 +44,17 @@ ThreadView ViewFromNewThread(const RsaKey& key) {
   return v;
 }
 
+// Makes the process's secure heap at the first call. 1: made and locked; 2: made but not locked
+// (a low RLIMIT_MEMLOCK), which fills the same way; 0: none.
+int MakeSecureHeap() {
+  static const int made = CRYPTO_secure_malloc_init(kHeapBytes, kMinChunk);
+  return made;
+}
+
 BOOST_AUTO_TEST_SUITE(secure_heap)
 
 BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_shared_key) {
-  // 1: made and locked; 2: made but not locked (a low RLIMIT_MEMLOCK), which fills the same way.
-  BOOST_REQUIRE(CRYPTO_secure_malloc_init(kHeapBytes, kMinChunk) != 0);
+  BOOST_REQUIRE(MakeSecureHeap() != 0);
   auto sig = RsaKey::Generate(2048, Alg::kRS256);
   auto enc = RsaKey::Generate(2048, Alg::kRsaOaep);
   auto later = RsaKey::Generate(2048, Alg::kRS256);
@@ -99,9 +105,11 @@ BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_sha
   BOOST_TEST(CRYPTO_secure_used() == before);
 
   // Room comes back (old keys destroyed, say): one thread finds none, then finds it again.
+  int retry_slot = -1;
   std::size_t after_waiting = 0;
   std::size_t after_retry = 0;
   std::thread([&] {
+    retry_slot = internal::ThisThreadContextSlot();
     later->ContextFor(KeyOp::kSign);  // no room: no copy, and none tried for a while
     CRYPTO_secure_free(half, OPENSSL_FILE, OPENSSL_LINE);
     const std::size_t room_back = CRYPTO_secure_used();
@@ -110,8 +118,22 @@ BOOST_AUTO_TEST_CASE(key_copies_leave_room_and_a_thread_without_one_uses_the_sha
     later->ContextFor(KeyOp::kSign);  // tries again, and copies
     after_retry = CRYPTO_secure_used() - room_back;
   }).join();
+  BOOST_TEST(retry_slot >= 0);
   BOOST_TEST(after_waiting == 0u);
   BOOST_TEST(after_retry > 0u);
+}
+
+// kCopyHeadroom's arithmetic (key_context.h) rests on what a copy of the largest key takes.
+BOOST_AUTO_TEST_CASE(a_copy_of_a_generated_rsa_4096_key_fits_its_allowance) {
+  BOOST_REQUIRE(MakeSecureHeap() != 0);
+  auto key = RsaKey::Generate(4096, Alg::kRS256);
+  BOOST_REQUIRE(key);
+  const std::size_t before = CRYPTO_secure_used();
+  const EvpPkeyPtr copy(EVP_PKEY_dup(key->pkey()));
+  BOOST_REQUIRE(copy);
+  const std::size_t taken = CRYPTO_secure_used() - before;
+  BOOST_TEST(taken > 0u);  // the private numbers are in the secure heap
+  BOOST_TEST(taken <= internal::kLargestKeyCopy);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
