@@ -469,6 +469,9 @@ Round RunRound(const Args& a, pid_t pid) {
   const std::string issue_body = R"({"claims":{"sub":"bench-user","acct":"bench-acct"}})";
   const std::string kIssue = "/api/v1/inst_access_tokens";
   const std::string kDecrypt = "/api/v1/inst_access_tokens/decrypt";
+  auto decrypt_request = [&kDecrypt](std::string_view token) {
+    return Request{kDecrypt, "{\"token\":\"" + std::string(token) + "\"}"};
+  };
   auto always = [](Request r) { return [r](int) { return std::optional<Request>(r); }; };
   auto status_is = [](int want) { return [want](int, int status, const std::string&) { return status == want; }; };
 
@@ -503,7 +506,7 @@ Round RunRound(const Args& a, pid_t pid) {
       a, a.connections, a.seconds * 2, throughput, pid,
       [&](int) -> std::optional<Request> {
         if (next >= tokens.size()) return std::nullopt;  // every token decrypted once
-        return Request{kDecrypt, "{\"token\":\"" + std::string(tokens[next++]) + "\"}"};
+        return decrypt_request(tokens[next++]);
       },
       status_is(200));
   const OpensslRates after = OpensslSpeed(a.cores, a.seconds);
@@ -527,7 +530,7 @@ Round RunRound(const Args& a, pid_t pid) {
         char& turn = decrypt_next[static_cast<std::size_t>(i)];
         const bool decrypt = turn != 0 && mixed_next < mixed_tokens.size();
         turn = !turn;
-        if (decrypt) return Request{kDecrypt, "{\"token\":\"" + mixed_tokens[mixed_next++] + "\"}"};
+        if (decrypt) return decrypt_request(mixed_tokens[mixed_next++]);
         return Request{kIssue, issue_body};
       },
       [&](int, int status, const std::string& body) {
@@ -542,7 +545,7 @@ Round RunRound(const Args& a, pid_t pid) {
         return true;
       });
   round.mixed.base = after;
-  const Request cached_request{kDecrypt, "{\"token\":\"" + std::string(tokens[0]) + "\"}"};
+  const Request cached_request = decrypt_request(tokens[0]);
   round.cached =
       RunPhase(a, 16, a.seconds, throughput, pid, always(cached_request), status_is(200));
   round.cached4 = RunPhase(a, 4, a.seconds, latency, pid, always(cached_request), status_is(200));
