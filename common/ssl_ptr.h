@@ -16,7 +16,9 @@ namespace internal {
 template <auto Fn>
 struct SslDeleter {
   template <typename T>
-  void operator()(T* p) const { Fn(p); }
+  void operator()(T* p) const {
+    Fn(p);
+  }
 };
 }  // namespace internal
 
@@ -24,8 +26,7 @@ using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, internal::SslDeleter<EVP_PKEY_free>
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, internal::SslDeleter<EVP_PKEY_CTX_free>>;
 using EvpMdPtr = std::unique_ptr<EVP_MD, internal::SslDeleter<EVP_MD_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, internal::SslDeleter<EVP_MD_CTX_free>>;
-using EvpCipherCtxPtr =
-    std::unique_ptr<EVP_CIPHER_CTX, internal::SslDeleter<EVP_CIPHER_CTX_free>>;
+using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, internal::SslDeleter<EVP_CIPHER_CTX_free>>;
 using EvpMacPtr = std::unique_ptr<EVP_MAC, internal::SslDeleter<EVP_MAC_free>>;
 using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, internal::SslDeleter<EVP_MAC_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, internal::SslDeleter<BIO_free_all>>;

@@ -67,7 +67,7 @@ inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose, like expected
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit on purpose, like expected
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "a Result needs a value or an error");
   }
@@ -95,8 +95,8 @@ class [[nodiscard]] Result {
 }  // namespace instaccess
 
 // Early return for Status-returning expressions inside functions returning Status or Result<T>.
-#define INSTACCESS_RETURN_IF_ERROR(expr)                  \
-  do {                                                    \
-    ::instaccess::Status instaccess_status_ = (expr);     \
+#define INSTACCESS_RETURN_IF_ERROR(expr)                     \
+  do {                                                       \
+    ::instaccess::Status instaccess_status_ = (expr);        \
     if (!instaccess_status_.ok()) return instaccess_status_; \
   } while (0)

@@ -1,8 +1,7 @@
 // JWKS, the key list, and the operator's key actions: rotate, import, revoke, backup.
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
@@ -145,7 +144,8 @@ Response Service::Revoke(const std::string& kid, const ipc::Request& req, const 
   if (!info) return KeystoreError(info.error(), "revoke");
   std::size_t dropped = cache_.DropKid(kid);
   if (hooks_.keys_changed) hooks_.keys_changed();
-  spdlog::warn("key {} revoked by {}; {} cached decryptions dropped", kid, peer.Describe(), dropped);
+  spdlog::warn("key {} revoked by {}; {} cached decryptions dropped", kid, peer.Describe(),
+               dropped);
   return ipc::JsonOk(KeyJson(*info).dump());
 }
 
@@ -179,7 +179,8 @@ Response Service::AuditVerify() {
   auto v = keyring_.VerifyAuditChain();
   if (!v) return KeystoreError(v.error(), "audit verify");
   nlohmann::json j = {{"entries", v->entries}, {"ok", v->ok()}};
-  j["first_broken_seq"] = v->first_broken_seq ? nlohmann::json(*v->first_broken_seq) : nlohmann::json(nullptr);
+  j["first_broken_seq"] =
+      v->first_broken_seq ? nlohmann::json(*v->first_broken_seq) : nlohmann::json(nullptr);
   j["reason"] = v->reason;
   return ipc::JsonOk(j.dump());
 }

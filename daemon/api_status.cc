@@ -23,8 +23,10 @@ Response Service::Status() {
   std::int64_t now = clock_.NowUnix();
   const SecureHeapUse heap = SecureHeapInUse();
   nlohmann::json active = nlohmann::json::object();
-  active["sig"] = set->active_sig ? nlohmann::json(set->active_sig->kid()) : nlohmann::json(nullptr);
-  active["enc"] = set->active_enc ? nlohmann::json(set->active_enc->kid()) : nlohmann::json(nullptr);
+  active["sig"] =
+      set->active_sig ? nlohmann::json(set->active_sig->kid()) : nlohmann::json(nullptr);
+  active["enc"] =
+      set->active_enc ? nlohmann::json(set->active_enc->kid()) : nlohmann::json(nullptr);
   // The next promotion per purpose, as the keyring plans it: the planned promote if the pending
   // key exists, else the promote that will follow the planned generation (the keystore promotes
   // a key no earlier than prepublish after it was made, so after downtime it is later than
@@ -39,7 +41,8 @@ Response Service::Status() {
         break;
       }
       if (t.kind == keystore::TransitionKind::kGenerate && !at) {
-        const RotationConfig& r = p == keystore::Purpose::kSig ? config_.rotation_sig : config_.rotation_enc;
+        const RotationConfig& r =
+            p == keystore::Purpose::kSig ? config_.rotation_sig : config_.rotation_enc;
         std::int64_t period_end = 0;
         for (const auto& k : set->keys) {
           if (k.purpose == p && k.state == keystore::KeyState::kActive && k.activate_at) {
@@ -49,7 +52,8 @@ Response Service::Status() {
         at = std::max(period_end, t.due_at + r.prepublish.count());
       }
     }
-    next[std::string(keystore::PurposeName(p))] = at ? nlohmann::json(Rfc3339(*at)) : nlohmann::json(nullptr);
+    next[std::string(keystore::PurposeName(p))] =
+        at ? nlohmann::json(Rfc3339(*at)) : nlohmann::json(nullptr);
   }
   nlohmann::json status = {
       {"version", INSTACCESS_VERSION},
@@ -92,11 +96,16 @@ Response Service::MetricsText() {
   if (!ages.empty()) {
     gauge("instaccess_active_key_age_seconds", "Seconds since the active key became active.", ages);
   }
-  gauge("instaccess_cache_entries", "Entries in the decrypt cache.", " " + std::to_string(cache_.size()));
-  out += "# HELP instaccess_cache_lookups_total Decrypt cache lookups by result.\n"
-         "# TYPE instaccess_cache_lookups_total counter\n"
-         "instaccess_cache_lookups_total{result=\"hit\"} " + std::to_string(cache_.hits()) + "\n"
-         "instaccess_cache_lookups_total{result=\"miss\"} " + std::to_string(cache_.misses()) + "\n";
+  gauge("instaccess_cache_entries", "Entries in the decrypt cache.",
+        " " + std::to_string(cache_.size()));
+  out +=
+      "# HELP instaccess_cache_lookups_total Decrypt cache lookups by result.\n"
+      "# TYPE instaccess_cache_lookups_total counter\n"
+      "instaccess_cache_lookups_total{result=\"hit\"} " +
+      std::to_string(cache_.hits()) +
+      "\n"
+      "instaccess_cache_lookups_total{result=\"miss\"} " +
+      std::to_string(cache_.misses()) + "\n";
   const SecureHeapUse heap = SecureHeapInUse();
   gauge("instaccess_secure_heap_used_bytes",
         "Bytes of OpenSSL's secure heap in use: private keys, worker threads' copies, RNG state.",

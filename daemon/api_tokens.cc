@@ -43,8 +43,9 @@ std::string CheckClaimType(const nlohmann::json& v, ClaimType type) {
     case ClaimType::kBoolean:
       return v.is_boolean() ? "" : "must be a boolean";
     case ClaimType::kDecimalString: {
-      bool ok = v.is_string() && !v.get_ref<const std::string&>().empty() &&
-                v.get_ref<const std::string&>().find_first_not_of("0123456789") == std::string::npos;
+      bool ok =
+          v.is_string() && !v.get_ref<const std::string&>().empty() &&
+          v.get_ref<const std::string&>().find_first_not_of("0123456789") == std::string::npos;
       return ok ? "" : "must be a string of decimal digits";
     }
   }
@@ -89,9 +90,12 @@ Response TokenErrorResponse(const Status& status) {
 
 DecryptOutcome OutcomeOf(const Status& status) {
   switch (jose::TokenErrorOf(status).value_or(jose::TokenError::kInvalidToken)) {
-    case jose::TokenError::kTokenExpired: return DecryptOutcome::kExpired;
-    case jose::TokenError::kTokenNotYetValid: return DecryptOutcome::kNotYetValid;
-    case jose::TokenError::kInvalidToken: break;
+    case jose::TokenError::kTokenExpired:
+      return DecryptOutcome::kExpired;
+    case jose::TokenError::kTokenNotYetValid:
+      return DecryptOutcome::kNotYetValid;
+    case jose::TokenError::kInvalidToken:
+      break;
   }
   return DecryptOutcome::kInvalid;
 }
@@ -109,9 +113,11 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
   std::int64_t max_ttl = config_.tokens.max_lifetime.count();
   std::int64_t ttl = config_.tokens.default_ttl.count();
   if (auto it = body->find("ttl"); it != body->end()) {
-    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > max_ttl) {
-      return JsonError(400, "bad_request",
-                       "ttl must be an integer number of seconds from 1 to " + std::to_string(max_ttl));
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
+        it->get<std::int64_t>() > max_ttl) {
+      return JsonError(
+          400, "bad_request",
+          "ttl must be an integer number of seconds from 1 to " + std::to_string(max_ttl));
     }
     ttl = it->get<std::int64_t>();
   }
@@ -129,8 +135,8 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
   if (!keys->active_sig || (options.encrypt && !keys->active_enc)) {
     return JsonError(503, "unavailable", "no active key to issue with");
   }
-  auto full = jose::BuildStandardClaims(std::move(*claims), config_.tokens.issuer,
-                                        clock_.NowUnix(), ttl);
+  auto full =
+      jose::BuildStandardClaims(std::move(*claims), config_.tokens.issuer, clock_.NowUnix(), ttl);
   if (!full) return JsonError(400, "bad_request", full.error().message());
   // A public-only enc key (a gateway's) is fine: issuing only encrypts to it.
   auto token = jose::IssueToken(*full, *keys->active_sig,

@@ -15,16 +15,26 @@ namespace {
 
 std::string_view TypeName(toml::node_type t) {
   switch (t) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -98,8 +108,9 @@ class Section {
       return Fail(n, key, "must be a size like \"64KiB\"");
     }
     if (v < min || v > max) {
-      return Fail(n, key, "must be between " + std::to_string(min) + " and " +
-                              std::to_string(max) + " bytes");
+      return Fail(
+          n, key,
+          "must be between " + std::to_string(min) + " and " + std::to_string(max) + " bytes");
     }
     *out = v;
   }
@@ -128,8 +139,8 @@ class Section {
     std::vector<std::string> values;
     for (const toml::node& item : *n->as_array()) {
       if (!item.is_string()) {
-        return Fail(&item, key, "must be an array of strings, but holds " +
-                                    std::string(TypeName(item.type())));
+        return Fail(&item, key,
+                    "must be an array of strings, but holds " + std::string(TypeName(item.type())));
       }
       const std::string& v = **item.as_string();
       if (check) {
@@ -250,11 +261,20 @@ Result<Seconds> ParseDuration(std::string_view text) {
     if (digits == 0 || digits == text.size()) return bad();
     std::int64_t unit = 0;
     switch (text[digits]) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: return bad();
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return bad();
     }
     total += n * unit;
     if (total > kMax) return bad();
@@ -280,11 +300,16 @@ Result<std::size_t> ParseSize(std::string_view text) {
   if (digits == 0) return bad();
   std::string_view unit = text.substr(digits);
   std::uint64_t mult = 0;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "KiB") mult = 1ULL << 10;
-  else if (unit == "MiB") mult = 1ULL << 20;
-  else if (unit == "GiB") mult = 1ULL << 30;
-  else return bad();
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "KiB")
+    mult = 1ULL << 10;
+  else if (unit == "MiB")
+    mult = 1ULL << 20;
+  else if (unit == "GiB")
+    mult = 1ULL << 30;
+  else
+    return bad();
   if (n == 0 || n > (1ULL << 40) / mult) return bad();  // 1 TiB at most, and no overflow
   return static_cast<std::size_t>(n * mult);
 }

@@ -1,9 +1,8 @@
 #include "daemon/daemon.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cerrno>
@@ -14,8 +13,8 @@
 #include <vector>
 
 #include "daemon/hardening.h"
-#include "daemon/logging.h"
 #include "daemon/keys_setup.h"
+#include "daemon/logging.h"
 #include "daemon/scheduler.h"
 #include "daemon/service.h"
 #include "daemon/systemd.h"
@@ -46,7 +45,6 @@ unsigned WorkerCount(int configured) {
   if (configured > 0) return static_cast<unsigned>(configured);
   return std::max(1u, std::thread::hardware_concurrency());
 }
-
 
 std::shared_ptr<const ipc::AccessPolicy> BuildPolicy(const Config::Access& a) {
   std::vector<std::string> problems;
@@ -97,8 +95,9 @@ int RunDaemon(Config config, std::string config_path) {
   spdlog::info("key store {} open (master key from {})", config.store.path,
                opened->master_key_source);
   if (config.rotation_enc.alg == "RSA1_5") {
-    spdlog::warn("rotation.enc.alg is RSA1_5, which is deprecated (RFC 8725): move gateways to "
-                 "RSA-OAEP");
+    spdlog::warn(
+        "rotation.enc.alg is RSA1_5, which is deprecated (RFC 8725): move gateways to "
+        "RSA-OAEP");
   }
 
   // Socket activation first; otherwise our own socket, which we also remove on exit.
@@ -108,13 +107,12 @@ int RunDaemon(Config config, std::string config_path) {
     return kExitFailure;
   }
   const bool own_socket = !activated->has_value();
-  ipc::UniqueFd listen_fd;
+  UniqueFd listen_fd;
   if (own_socket) {
     auto listener = ipc::ListenUnix(
         {config.daemon.socket, config.daemon.socket_mode, config.daemon.socket_group});
     if (!listener) {
-      spdlog::critical("cannot listen on {}: {}", config.daemon.socket,
-                       listener.error().message());
+      spdlog::critical("cannot listen on {}: {}", config.daemon.socket, listener.error().message());
       return kExitFailure;
     }
     listen_fd = std::move(*listener);
@@ -129,7 +127,9 @@ int RunDaemon(Config config, std::string config_path) {
   ipc::Server* server_ptr = nullptr;
   Scheduler* scheduler_ptr = nullptr;
   Service service(config, keyring, clock, opened->master_key_warning,
-                  {[&] { if (scheduler_ptr) scheduler_ptr->Kick(); },
+                  {[&] {
+                     if (scheduler_ptr) scheduler_ptr->Kick();
+                   },
                    [&] { return server_ptr ? server_ptr->connections() : 0; },
                    [&] { return server_ptr ? server_ptr->queued() : 0; }});
   ipc::Router router;
@@ -172,9 +172,10 @@ int RunDaemon(Config config, std::string config_path) {
         if (server.Heartbeat(2 * *WatchdogInterval())) {
           NotifyWatchdog();
         } else {
-          spdlog::error("an event loop has not run for {} ms; not telling systemd we are alive",
-                        std::chrono::duration_cast<std::chrono::milliseconds>(
-                            2 * *WatchdogInterval()).count());
+          spdlog::error(
+              "an event loop has not run for {} ms; not telling systemd we are alive",
+              std::chrono::duration_cast<std::chrono::milliseconds>(2 * *WatchdogInterval())
+                  .count());
         }
         watchdog.expires_after(*WatchdogInterval());
         watchdog.async_wait(on_watchdog);

@@ -24,7 +24,8 @@ std::pmr::pool_options DecryptCache::PoolOptions() {
 
 DecryptCache::DecryptCache(std::size_t capacity)
     : sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
-      capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
+      capacity_(capacity),
+      per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
 DecryptCache::Key DecryptCache::KeyOf(std::string_view token) const {
   Key d{};
@@ -36,8 +37,7 @@ DecryptCache::Key DecryptCache::KeyOf(std::string_view token) const {
   return d;
 }
 
-std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now,
-                                                      std::int64_t skew) {
+std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now, std::int64_t skew) {
   if (capacity_ == 0) return std::nullopt;
   Shard& s = ShardFor(d);
   std::scoped_lock lock(s.mu);

@@ -101,7 +101,7 @@ class DecryptCache {
   struct Shard {
     mutable std::mutex mu;
     std::pmr::unsynchronized_pool_resource pool{PoolOptions(), EntryMemory()};  // Guarded by mu.
-    std::pmr::unordered_map<Key, Stored, KeyHash> map{&pool};  // Guarded by mu.
+    std::pmr::unordered_map<Key, Stored, KeyHash> map{&pool};                   // Guarded by mu.
     std::pmr::deque<Key> order{&pool};  // Guarded by mu. Insertion order, for eviction.
   };
 

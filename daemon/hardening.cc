@@ -48,8 +48,9 @@ Status HardenProcess(std::vector<std::string>* warnings) {
     case 1:
       break;
     case 2:
-      warnings->push_back("OpenSSL secure heap is on but could not be locked in memory "
-                          "(raise LimitMEMLOCK)");
+      warnings->push_back(
+          "OpenSSL secure heap is on but could not be locked in memory "
+          "(raise LimitMEMLOCK)");
       break;
     default:
       warnings->push_back("OpenSSL secure heap is unavailable; private keys use the normal heap");

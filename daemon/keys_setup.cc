@@ -21,10 +21,18 @@ keystore::SchedulePolicy SchedulePolicyFrom(const Config& c) {
 keystore::LogFn KeystoreLog() {
   return [](keystore::LogLevel level, std::string_view message) {
     switch (level) {
-      case keystore::LogLevel::kDebug: spdlog::debug("{}", message); break;
-      case keystore::LogLevel::kInfo: spdlog::info("{}", message); break;
-      case keystore::LogLevel::kWarning: spdlog::warn("{}", message); break;
-      case keystore::LogLevel::kError: spdlog::error("{}", message); break;
+      case keystore::LogLevel::kDebug:
+        spdlog::debug("{}", message);
+        break;
+      case keystore::LogLevel::kInfo:
+        spdlog::info("{}", message);
+        break;
+      case keystore::LogLevel::kWarning:
+        spdlog::warn("{}", message);
+        break;
+      case keystore::LogLevel::kError:
+        spdlog::error("{}", message);
+        break;
     }
   };
 }

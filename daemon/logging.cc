@@ -20,8 +20,6 @@ void SetUpLogging(const std::string& level) {
   SetLogLevel(level);
 }
 
-void SetLogLevel(const std::string& level) {
-  spdlog::set_level(spdlog::level::from_str(level));
-}
+void SetLogLevel(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 }  // namespace instaccess::daemon

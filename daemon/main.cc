@@ -1,7 +1,7 @@
 // instaccessd: command line in, exit code out. Everything else lives in the daemon library.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 

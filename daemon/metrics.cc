@@ -15,7 +15,8 @@ constexpr const char* kOutcomeNames[] = {"ok", "cached", "invalid_token", "token
 
 void Metrics::ObserveLatency(std::int64_t micros) {
   auto it = std::lower_bound(kBucketsUs.begin(), kBucketsUs.end(), micros);
-  buckets_[static_cast<std::size_t>(it - kBucketsUs.begin())].fetch_add(1, std::memory_order_relaxed);
+  buckets_[static_cast<std::size_t>(it - kBucketsUs.begin())].fetch_add(1,
+                                                                        std::memory_order_relaxed);
   latency_sum_us_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(micros, 0)),
                             std::memory_order_relaxed);
 }
@@ -35,10 +36,14 @@ std::string Metrics::Render() const {
     line(std::string("instaccess_tokens_decrypted_total{result=\"") + kOutcomeNames[i] + "\"} " +
          std::to_string(decrypted_[i].load()));
   }
-  line("# HELP instaccess_key_rotations_total Key transitions applied (generate, promote, destroy).");
+  line(
+      "# HELP instaccess_key_rotations_total Key transitions applied (generate, promote, "
+      "destroy).");
   line("# TYPE instaccess_key_rotations_total counter");
   line("instaccess_key_rotations_total " + std::to_string(rotations()));
-  line("# HELP instaccess_overloaded_total Requests refused with 503 because the work queue was full.");
+  line(
+      "# HELP instaccess_overloaded_total Requests refused with 503 because the work queue was "
+      "full.");
   line("# TYPE instaccess_overloaded_total counter");
   line("instaccess_overloaded_total " + std::to_string(overloaded_.load()));
   line("# HELP instaccess_request_duration_seconds Time to handle an API request.");
@@ -60,9 +65,9 @@ std::string Metrics::Render() const {
   line("# HELP instaccess_rsa_operation_cpu_seconds CPU time of RSA operations; one in " +
        std::to_string(jose::kRsaCpuSampleEvery) + " per thread is timed, decryption never.");
   line("# TYPE instaccess_rsa_operation_cpu_seconds summary");
-  for (auto [kind, name] : {std::pair{jose::RsaOpKind::kSign, "sign"},
-                            std::pair{jose::RsaOpKind::kVerify, "verify"},
-                            std::pair{jose::RsaOpKind::kEncrypt, "encrypt"}}) {
+  for (auto [kind, name] :
+       {std::pair{jose::RsaOpKind::kSign, "sign"}, std::pair{jose::RsaOpKind::kVerify, "verify"},
+        std::pair{jose::RsaOpKind::kEncrypt, "encrypt"}}) {
     const jose::RsaCpuTotals t = jose::RsaCpuSoFar(kind);
     std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(t.cpu_ns) / 1e9);
     line(std::string("instaccess_rsa_operation_cpu_seconds_sum{op=\"") + name + "\"} " + sum);

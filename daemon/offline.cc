@@ -51,10 +51,10 @@ int RunRekey(const Config& config, const std::string& new_key_file) {
   Status s = keystore::RekeyStore(config.store.path, old_key->key, *new_key,
                                   SystemClock().NowUnix(), Actor("rekey"));
   if (!s.ok()) return Fail("rekey", s);
-  std::cerr << "instaccessd rekey: every key in " << config.store.path
-            << " is now sealed under " << new_key_file << ".\n"
-            << "Put the new key where instaccessd reads it (it was reading "
-            << old_key->source << ") before starting the daemon.\n";
+  std::cerr << "instaccessd rekey: every key in " << config.store.path << " is now sealed under "
+            << new_key_file << ".\n"
+            << "Put the new key where instaccessd reads it (it was reading " << old_key->source
+            << ") before starting the daemon.\n";
   return kExitOk;
 }
 

@@ -45,10 +45,10 @@ class PrefaultedMemory final : public std::pmr::memory_resource {
   };
 
   mutable std::mutex mu_;
-  Region* regions_ = nullptr;       // Guarded by mu_. The newest first.
-  std::byte* free_ = nullptr;       // Guarded by mu_. The unused tail of the newest region.
-  std::size_t free_bytes_ = 0;      // Guarded by mu_.
-  std::size_t mapped_bytes_ = 0;    // Guarded by mu_.
+  Region* regions_ = nullptr;     // Guarded by mu_. The newest first.
+  std::byte* free_ = nullptr;     // Guarded by mu_. The unused tail of the newest region.
+  std::size_t free_bytes_ = 0;    // Guarded by mu_.
+  std::size_t mapped_bytes_ = 0;  // Guarded by mu_.
 };
 
 }  // namespace instaccess::daemon

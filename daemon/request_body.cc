@@ -59,7 +59,8 @@ Result<nlohmann::json> ReadJsonBody(const ipc::Request& req,
     return Status(Code::kFailedPrecondition, std::string(kMediaTypeMessage));
   }
   auto body = jose::ParseStrictJsonObject(req.body);
-  if (!body) return InvalidArgument("request body is not a valid JSON object: " + body.error().message());
+  if (!body)
+    return InvalidArgument("request body is not a valid JSON object: " + body.error().message());
   for (auto it = body->begin(); it != body->end(); ++it) {
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
       return InvalidArgument("unknown member '" + it.key() + "'");

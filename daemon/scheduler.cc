@@ -17,7 +17,9 @@ Scheduler::Scheduler(keystore::Keyring& keyring, const Clock& clock,
 
 Scheduler::~Scheduler() { Stop(); }
 
-void Scheduler::Start() { thread_ = std::thread([this] { Run(); }); }
+void Scheduler::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Scheduler::Kick() {
   {
@@ -50,7 +52,8 @@ void Scheduler::Run() {
       if (auto next = keyring_.NextDueTime(now)) {
         // Due times are whole seconds; a due time not after now was just applied, or could not
         // be (logged above): look again in a second rather than spin.
-        wake = std::chrono::system_clock::time_point(std::chrono::seconds(std::max(*next, now + 1)));
+        wake =
+            std::chrono::system_clock::time_point(std::chrono::seconds(std::max(*next, now + 1)));
       }
     }
     std::unique_lock lock(mu_);

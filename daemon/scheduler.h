@@ -34,7 +34,7 @@ class Scheduler {
   const std::function<void(int)> on_applied_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool kicked_ = false;   // Guarded by mu_.
+  bool kicked_ = false;    // Guarded by mu_.
   bool stopping_ = false;  // Guarded by mu_.
   std::thread thread_;
 };

@@ -33,7 +33,8 @@ Service::Service(const Config& config, keystore::Keyring& keyring, const Clock& 
       started_at_(clock.NowUnix()),
       cache_(config.cache.entries) {
   // Config validation already restricted the content alg to the whitelist.
-  if (auto enc = jose::ParseContentEnc(config.rotation_enc.content)) issue_options_.content_enc = *enc;
+  if (auto enc = jose::ParseContentEnc(config.rotation_enc.content))
+    issue_options_.content_enc = *enc;
   issue_options_.include_kid = config.tokens.include_kid;
   // include_kid = false asks for exactly Canvas's header shape, which has no cty either.
   issue_options_.include_cty = config.tokens.include_kid;
@@ -49,27 +50,29 @@ void Service::AddRoutes(ipc::Router& r) {
   r.Add("GET", "/healthz", std::nullopt,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Healthz(); }));
   r.Add("POST", "/api/v1/inst_access_tokens", Role::kIssue,
-        Expensive([this](const Request& q, const Peer& p, const PathParams&) { return Issue(q, p); }));
+        Expensive(
+            [this](const Request& q, const Peer& p, const PathParams&) { return Issue(q, p); }));
   r.Add("POST", "/api/v1/inst_access_tokens/decrypt", Role::kDecrypt,
-        [this](const Request& q, const Peer&, const PathParams&) {
-          return Decrypt(q);
-        });
+        [this](const Request& q, const Peer&, const PathParams&) { return Decrypt(q); });
   r.Add("GET", "/.well-known/jwks.json", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Jwks(); }));
   r.Add("GET", "/api/v1/keys", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Keys(); }));
   r.Add("POST", "/api/v1/keys/rotate", Role::kAdmin,
-        Expensive([this](const Request& q, const Peer& p, const PathParams&) { return Rotate(q, p); }));
+        Expensive(
+            [this](const Request& q, const Peer& p, const PathParams&) { return Rotate(q, p); }));
   r.Add("POST", "/api/v1/keys/import", Role::kAdmin,
-        Expensive([this](const Request& q, const Peer& p, const PathParams&) { return Import(q, p); }));
+        Expensive(
+            [this](const Request& q, const Peer& p, const PathParams&) { return Import(q, p); }));
   r.Add("POST", "/api/v1/keys/{kid}/revoke", Role::kAdmin,
         Expensive([this](const Request& q, const Peer& p, const PathParams& pp) {
           return Revoke(pp.at("kid"), q, p);
         }));
   r.Add("GET", "/api/v1/backup", Role::kAdmin,
         Expensive([this](const Request&, const Peer& p, const PathParams&) { return Backup(p); }));
-  r.Add("GET", "/api/v1/audit/verify", Role::kAdmin,
-        Expensive([this](const Request&, const Peer&, const PathParams&) { return AuditVerify(); }));
+  r.Add(
+      "GET", "/api/v1/audit/verify", Role::kAdmin,
+      Expensive([this](const Request&, const Peer&, const PathParams&) { return AuditVerify(); }));
   r.Add("GET", "/api/v1/status", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Status(); }));
   r.Add("GET", "/metrics", Role::kRead,

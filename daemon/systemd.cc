@@ -14,9 +14,7 @@ void Notify(const std::string& state) {
 }
 }  // namespace
 
-void NotifyReady(std::string_view status) {
-  Notify("READY=1\nSTATUS=" + std::string(status));
-}
+void NotifyReady(std::string_view status) { Notify("READY=1\nSTATUS=" + std::string(status)); }
 void NotifyStatus(std::string_view status) { Notify("STATUS=" + std::string(status)); }
 void NotifyReloading() { Notify("RELOADING=1\nSTATUS=reloading configuration"); }
 void NotifyReloaded() { Notify("READY=1\nSTATUS=configuration reloaded"); }
@@ -29,20 +27,20 @@ std::optional<std::chrono::microseconds> WatchdogInterval() {
   return std::chrono::microseconds(usec / 2);
 }
 
-Result<std::optional<ipc::UniqueFd>> SocketFromSystemd() {
+Result<std::optional<UniqueFd>> SocketFromSystemd() {
   int n = sd_listen_fds(1);  // unsets LISTEN_* so nothing we start inherits them
   if (n < 0) return FailedPrecondition("sd_listen_fds failed");
-  if (n == 0) return std::optional<ipc::UniqueFd>();
+  if (n == 0) return std::optional<UniqueFd>();
   if (n > 1) {
-    for (int i = 0; i < n; ++i) ipc::UniqueFd close_it(SD_LISTEN_FDS_START + i);
+    for (int i = 0; i < n; ++i) UniqueFd close_it(SD_LISTEN_FDS_START + i);
     return FailedPrecondition("systemd passed " + std::to_string(n) +
                               " sockets; instaccessd takes exactly one");
   }
-  ipc::UniqueFd fd(SD_LISTEN_FDS_START);
+  UniqueFd fd(SD_LISTEN_FDS_START);
   if (sd_is_socket_unix(fd.get(), SOCK_STREAM, 1, nullptr, 0) <= 0) {
     return FailedPrecondition("the socket systemd passed is not a listening Unix stream socket");
   }
-  return std::optional<ipc::UniqueFd>(std::move(fd));
+  return std::optional<UniqueFd>(std::move(fd));
 }
 
 }  // namespace instaccess::daemon

@@ -24,6 +24,6 @@ std::optional<std::chrono::microseconds> WatchdogInterval();
 
 // The listening socket systemd passed (socket activation), or nullopt when none was passed.
 // More than one socket, or one that is not a listening Unix stream socket, is an error.
-Result<std::optional<ipc::UniqueFd>> SocketFromSystemd();
+Result<std::optional<UniqueFd>> SocketFromSystemd();
 
 }  // namespace instaccess::daemon

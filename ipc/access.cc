@@ -8,10 +8,14 @@ namespace instaccess::ipc {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kIssue: return "issue";
-    case Role::kDecrypt: return "decrypt";
-    case Role::kAdmin: return "admin";
-    case Role::kRead: return "read";
+    case Role::kIssue:
+      return "issue";
+    case Role::kDecrypt:
+      return "decrypt";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kRead:
+      return "read";
   }
   return "unknown";
 }
@@ -47,10 +51,14 @@ AccessPolicy AccessPolicy::Build(const AccessLists& lists, uid_t daemon_uid,
 
 const AccessPolicy::Grant& AccessPolicy::For(Role role) const {
   switch (role) {
-    case Role::kIssue: return issue_;
-    case Role::kDecrypt: return decrypt_;
-    case Role::kAdmin: return admin_;
-    case Role::kRead: break;
+    case Role::kIssue:
+      return issue_;
+    case Role::kDecrypt:
+      return decrypt_;
+    case Role::kAdmin:
+      return admin_;
+    case Role::kRead:
+      break;
   }
   return read_;
 }

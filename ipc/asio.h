@@ -4,11 +4,14 @@
 // C++20 mode rejects; including <utility> first here fixes it for every file that uses Asio.
 #pragma once
 
+// Include sorting would put <utility> after Boost.
+// clang-format off
 #include <utility>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+// clang-format on
 
 namespace instaccess::ipc {
 namespace asio = boost::asio;

@@ -16,7 +16,7 @@ struct Peer {
   gid_t gid = static_cast<gid_t>(-1);
   pid_t pid = 0;
   std::vector<gid_t> groups;  // supplementary groups (SO_PEERGROUPS)
-  std::string process;  // /proc/<pid>/comm at accept time, for logs only; may be empty
+  std::string process;        // /proc/<pid>/comm at accept time, for logs only; may be empty
 
   // Where the user's name comes from: NSS at the call (audit rows of admin actions, which must
   // name today's user of the uid), or CachedUserName (refusals, which any local user can cause as

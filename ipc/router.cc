@@ -67,8 +67,7 @@ Handler Expensive(std::function<Response(const Request&, const Peer&, const Path
   };
 }
 
-Reply Router::Dispatch(const Request& request, const Peer& peer,
-                       const AccessPolicy& policy) const {
+Reply Router::Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const {
   std::vector<std::string_view> path = Split(request.path);
   bool path_known = false;
   for (const Route& route : routes_) {

@@ -131,8 +131,8 @@ struct Server::Loop {
       std::chrono::steady_clock::now().time_since_epoch().count()};
 };
 
-Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits,
-               RequestHandler handler, RequestObserver observer)
+Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits, RequestHandler handler,
+               RequestObserver observer)
     : acceptor_(asio::make_strand(io)),
       limits_(limits),
       tick_(std::max(std::chrono::milliseconds(10),
@@ -182,9 +182,8 @@ bool Server::Heartbeat(std::chrono::steady_clock::duration within) {
   bool all_alive = true;
   for (auto& loop : loops_) {
     all_alive &= steady_clock::duration(now - loop->beat.load()) <= within;
-    asio::post(loop->io, [&beat = loop->beat] {
-      beat = steady_clock::now().time_since_epoch().count();
-    });
+    asio::post(loop->io,
+               [&beat = loop->beat] { beat = steady_clock::now().time_since_epoch().count(); });
   }
   return all_alive;
 }
@@ -335,7 +334,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
   // needs more than a header and one read beyond it; past the cap the read fails with
   // buffer_overflow and the client gets a 400.
   beast::flat_buffer buffer(limits_.max_header + limits_.max_body + kReadSize);
-  Request request;   // reused: see kKeptCapacity
+  Request request;    // reused: see kKeptCapacity
   std::string bytes;  // the answer being written, reused too
   while (!draining_) {
     // Wait for the first byte of the next request under the idle timeout...
@@ -368,10 +367,10 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
       if (too_slow || !IsDisconnect(ec)) {
         // A named local, not a ?: temporary inside the co_await: g++ 12 destroys such a
         // temporary twice in a coroutine (a double free).
-        const Response error =
-            too_slow ? JsonError(408, "request_timeout",
-                                 "the request did not arrive within the read timeout")
-                     : ParseErrorResponse(ec);
+        const Response error = too_slow
+                                   ? JsonError(408, "request_timeout",
+                                               "the request did not arrive within the read timeout")
+                                   : ParseErrorResponse(ec);
         conn->ExpiresAfter(limits_.read_timeout);
         co_await Write(socket, error, false, bytes, ec);
       }

@@ -98,8 +98,8 @@ class Server {
   // connection is closed.
   asio::awaitable<void> Watch(std::shared_ptr<Connection> conn);
   // `request` is the caller's and outlives the call (a deferred job may point into its body).
-  asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn,
-                                   const Request& request, const Peer& peer);
+  asio::awaitable<Response> Handle(const std::shared_ptr<Connection>& conn, const Request& request,
+                                   const Peer& peer);
   void Forget(const std::shared_ptr<Connection>& conn);
 
   asio::local::stream_protocol::acceptor acceptor_;

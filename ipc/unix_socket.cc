@@ -29,7 +29,7 @@ Result<sockaddr_un> Address(const std::string& path) {
 
 // A socket file nobody listens on is left over from a crash and may go; anything else stays.
 Status RemoveIfStale(const std::string& path, const sockaddr_un& addr) {
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::Ok();
     return FailedPrecondition(Errno("cannot inspect " + path));
@@ -52,18 +52,6 @@ Status RemoveIfStale(const std::string& path, const sockaddr_un& addr) {
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) close(fd_);
-}
-
 Result<UniqueFd> ListenUnix(const SocketOptions& options) {
   auto addr = Address(options.path);
   if (!addr) return addr.error();
@@ -85,7 +73,8 @@ Result<UniqueFd> ListenUnix(const SocketOptions& options) {
     auto gid = LookUpGroupId(options.group);
     if (!gid) return InvalidArgument("no such group: " + options.group);
     if (chown(options.path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
-      return FailedPrecondition(Errno("cannot give " + options.path + " to group " + options.group));
+      return FailedPrecondition(
+          Errno("cannot give " + options.path + " to group " + options.group));
     }
   }
   if (chmod(options.path.c_str(), options.mode) != 0) {

@@ -108,7 +108,8 @@ void AppendBase64Url(std::string_view text, std::string* out) {
   char* o = out->data() + start;
   std::size_t i = 0;
   for (; i + 3 <= size; i += 3) {
-    std::uint32_t n = std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
+    std::uint32_t n =
+        std::uint32_t{bytes[i]} << 16 | std::uint32_t{bytes[i + 1]} << 8 | bytes[i + 2];
     std::memcpy(o, kPairs[n >> 12].data(), 2);
     std::memcpy(o + 2, kPairs[n & 0xfff].data(), 2);
     o += 4;

@@ -11,8 +11,8 @@ std::uint32_t SelectCekFromBlock(std::span<std::uint8_t> em, const EVP_MD* oaep_
   // Public sizes; UnwrapCek never passes these (its `usable`), and its stand-in is in place.
   if (out.size() > em.size() || fallback.size() != out.size()) return 0;
   // Which decoder runs depends on the key's algorithm only.
-  const std::uint32_t padding_ok = oaep_md != nullptr ? OaepDecodeMask(em, out.size(), oaep_md)
-                                                      : Pkcs1Type2Mask(em, out.size());
+  const std::uint32_t padding_ok =
+      oaep_md != nullptr ? OaepDecodeMask(em, out.size(), oaep_md) : Pkcs1Type2Mask(em, out.size());
   const std::uint32_t good = rsa_ok & padding_ok;
   // Both decoders leave the message at the end of the block.
   const std::size_t offset = em.size() - out.size();

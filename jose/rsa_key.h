@@ -8,17 +8,17 @@
 // from many threads at once (each thread works on contexts of its own; see key_context.h).
 #pragma once
 
+#include <openssl/evp.h>
+
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "common/secret_bytes.h"
 #include "common/ssl_ptr.h"
@@ -55,19 +55,20 @@ class KeyOpContext {
   EVP_PKEY_CTX* ctx_ = nullptr;
 };
 
-std::string_view AlgName(Alg alg);               // "RS256", "RSA-OAEP", ...
-Result<Alg> ParseAlg(std::string_view name);     // exact, case-sensitive; not in whitelist -> error
-Use UseOf(Alg alg);                              // RS256/PS256 -> kSig, the rest -> kEnc
-std::string_view UseName(Use use);               // "sig" / "enc"
+std::string_view AlgName(Alg alg);            // "RS256", "RSA-OAEP", ...
+Result<Alg> ParseAlg(std::string_view name);  // exact, case-sensitive; not in whitelist -> error
+Use UseOf(Alg alg);                           // RS256/PS256 -> kSig, the rest -> kEnc
+std::string_view UseName(Use use);            // "sig" / "enc"
 
 class RsaKey {
  public:
   // bits: 2048, 3072 or 4096. Slow (tens to hundreds of ms): never on a request path.
   static Result<RsaKey> Generate(int bits, Alg alg);
-  // PEM: PKCS#1 ("RSA PRIVATE KEY" / "RSA PUBLIC KEY"), PKCS#8 ("PRIVATE KEY"), SPKI ("PUBLIC KEY").
+  // PEM: PKCS#1 ("RSA PRIVATE KEY" / "RSA PUBLIC KEY"), PKCS#8 ("PRIVATE KEY"), SPKI ("PUBLIC
+  // KEY").
   static Result<RsaKey> FromPem(std::string_view pem, Alg alg);
-  // RSA JWK (kty "RSA"; n, e and optionally d, p, q, dp, dq, qi). When the JWK carries "alg" it must
-  // equal `alg` if given; when `alg` is empty the JWK's "alg" is used and must be present.
+  // RSA JWK (kty "RSA"; n, e and optionally d, p, q, dp, dq, qi). When the JWK carries "alg" it
+  // must equal `alg` if given; when `alg` is empty the JWK's "alg" is used and must be present.
   // "kid" in the JWK is kept; otherwise the RFC 7638 thumbprint is the kid.
   static Result<RsaKey> FromJwk(const nlohmann::json& jwk, std::optional<Alg> alg);
   // DER forms used by the keystore: PKCS#8 PrivateKeyInfo and SubjectPublicKeyInfo.

@@ -1,6 +1,5 @@
 #include "jose/token.h"
 
-
 #include <array>
 #include <cmath>
 
@@ -150,9 +149,8 @@ Result<std::string> RandomUuidV4() {
   return out;
 }
 
-Result<nlohmann::json> BuildStandardClaims(nlohmann::json caller_claims,
-                                           std::string_view issuer, std::int64_t now_unix,
-                                           std::int64_t ttl_seconds) {
+Result<nlohmann::json> BuildStandardClaims(nlohmann::json caller_claims, std::string_view issuer,
+                                           std::int64_t now_unix, std::int64_t ttl_seconds) {
   if (!caller_claims.is_object()) return InvalidArgument("claims must be a JSON object");
   for (std::string_view r : kReservedClaims) {
     if (caller_claims.contains(r)) {

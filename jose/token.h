@@ -48,9 +48,8 @@ inline constexpr std::string_view kDefaultIssuer = "instructure:inst_access";
 // exp = now_unix + ttl_seconds. InvalidArgument on a reserved claim, a non-object or ttl <= 0.
 // The caller enforces its own upper bound on ttl (tokens.max_lifetime). Taken by value: a caller
 // done with its claims moves them in instead of copying the tree.
-Result<nlohmann::json> BuildStandardClaims(nlohmann::json caller_claims,
-                                           std::string_view issuer, std::int64_t now_unix,
-                                           std::int64_t ttl_seconds);
+Result<nlohmann::json> BuildStandardClaims(nlohmann::json caller_claims, std::string_view issuer,
+                                           std::int64_t now_unix, std::int64_t ttl_seconds);
 
 // A random (version 4, RFC 9562 §5.4) UUID in its 36-character text form, from OpenSSL's DRBG
 // (per thread, no system call; an error only if it could never be seeded).

@@ -166,7 +166,8 @@ Result<MasterKey> LoadMasterKey(const MasterKeyOptions& options) {
   if (!Exists(path)) {
     if (!options.store_path.empty() && Exists(options.store_path)) {
       return NotFound("the development master key " + path + " is missing, but the key store " +
-                      options.store_path + " exists and was sealed under it: put the key back "
+                      options.store_path +
+                      " exists and was sealed under it: put the key back "
                       "(or restore both from a backup); no new key was generated");
     }
     INSTACCESS_RETURN_IF_ERROR(MakeParentDirs(path));

@@ -34,13 +34,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -121,7 +121,8 @@ ProcessCpu ReadProcessCpu(pid_t pid) {
   std::string stat((std::istreambuf_iterator<char>(in)), {});
   std::size_t p = stat.rfind(')');
   if (p == std::string::npos || p + 2 > stat.size()) {
-    std::fprintf(stderr, "cannot read /proc/%d/stat: has the daemon exited?\n", static_cast<int>(pid));
+    std::fprintf(stderr, "cannot read /proc/%d/stat: has the daemon exited?\n",
+                 static_cast<int>(pid));
     std::exit(1);
   }
   std::istringstream fields(stat.substr(p + 2));
@@ -182,10 +183,11 @@ RsaOpCpu ReadRsaOpCpu(const std::string& path) {
   int fd = ConnectUnix(path);
   const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   std::string text;
-  if (fd >= 0 &&
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+  if (fd >= 0 && send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                     static_cast<ssize_t>(request.size())) {
     char buf[16384];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+      text.append(buf, static_cast<std::size_t>(n));
   }
   if (fd >= 0) close(fd);
   RsaOpCpu r;
@@ -288,8 +290,9 @@ struct PhaseResult {
   double Percentile(double q) {
     if (latencies_us.empty()) return 0;
     std::sort(latencies_us.begin(), latencies_us.end());
-    return latencies_us[std::min(latencies_us.size() - 1,
-                                 static_cast<std::size_t>(q * static_cast<double>(latencies_us.size())))];
+    return latencies_us[std::min(
+        latencies_us.size() - 1,
+        static_cast<std::size_t>(q * static_cast<double>(latencies_us.size())))];
   }
 };
 
@@ -458,7 +461,8 @@ struct Round {
     const auto n = static_cast<double>(std::max<std::uint64_t>(mixed_issued + mixed_decrypted, 1));
     return mixed.rsa.MeanSeconds(kSign) +
            (static_cast<double>(mixed_issued) * mixed.rsa.MeanSeconds(kEncrypt) +
-            static_cast<double>(mixed_decrypted) * mixed.rsa.MeanSeconds(kVerify)) / n;
+            static_cast<double>(mixed_decrypted) * mixed.rsa.MeanSeconds(kVerify)) /
+               n;
   }
   double OwnRatioMixed() const { return mixed.CpuPerRequest() / OwnRsaCpuMixed(); }
 };
@@ -473,7 +477,9 @@ Round RunRound(const Args& a, pid_t pid) {
     return Request{kDecrypt, "{\"token\":\"" + std::string(token) + "\"}"};
   };
   auto always = [](Request r) { return [r](int) { return std::optional<Request>(r); }; };
-  auto status_is = [](int want) { return [want](int, int status, const std::string&) { return status == want; }; };
+  auto status_is = [](int want) {
+    return [want](int, int status, const std::string&) { return status == want; };
+  };
 
   // Throughput phases run the generator as batch work (see the top of the file); the latency
   // phases at 4 connections as an ordinary client, which is woken at once.
@@ -554,10 +560,11 @@ Round RunRound(const Args& a, pid_t pid) {
   // The 4-connection issue phase is a latency test; its rate is set beside the last run.
   round.issue4.base = after;
 
-  std::printf("\nopenssl speed -multi %d rsa2048 sign/s: %.0f before issue, %.0f before cold "
-              "decrypt, %.0f after it; verify/s %.0f, %.0f, %.0f\n",
-              a.cores, before.sign_multi, between.sign_multi, after.sign_multi,
-              before.verify_multi, between.verify_multi, after.verify_multi);
+  std::printf(
+      "\nopenssl speed -multi %d rsa2048 sign/s: %.0f before issue, %.0f before cold "
+      "decrypt, %.0f after it; verify/s %.0f, %.0f, %.0f\n",
+      a.cores, before.sign_multi, between.sign_multi, after.sign_multi, before.verify_multi,
+      between.verify_multi, after.verify_multi);
   // cpu us/req is the daemon's CPU (user + system) per answered request. cs/req, sys % and
   // faults/req say where its CPU beyond RSA goes: wake-ups, kernel time (socket I/O,
   // scheduling) and first touches of memory. gen us/req is the load generator's own CPU, taken
@@ -571,8 +578,7 @@ Round RunRound(const Args& a, pid_t pid) {
                 name.c_str(), r.rate(),
                 vs_sign ? (std::to_string(r.VsSign()).substr(0, 5)).c_str() : "-",
                 static_cast<unsigned long long>(r.failed), r.Percentile(0.5), r.Percentile(0.99),
-                r.CpuPerRequest() * 1e6,
-                static_cast<double>(r.switches.voluntary) / ok,
+                r.CpuPerRequest() * 1e6, static_cast<double>(r.switches.voluntary) / ok,
                 static_cast<double>(r.switches.involuntary) / ok,
                 r.daemon_cpu > 0 ? 100 * r.daemon_system / r.daemon_cpu : 0.0,
                 static_cast<double>(r.faults) / ok, r.generator_cpu / ok * 1e6);
@@ -583,21 +589,24 @@ Round RunRound(const Args& a, pid_t pid) {
   row("cached decrypt (16 conns)", round.cached, false);
   row("cached decrypt (4 conns)", round.cached4, false);
   row("issue (4 conns)", round.issue4, true);
-  std::printf("daemon CPU per request / CPU of its RSA work (1 private + 1 public, from openssl "
-              "speed: %.0f us around issue, %.0f us around cold decrypt):\n",
-              round.issue.RsaCpu(a.cores) * 1e6, round.cold.RsaCpu(a.cores) * 1e6);
+  std::printf(
+      "daemon CPU per request / CPU of its RSA work (1 private + 1 public, from openssl "
+      "speed: %.0f us around issue, %.0f us around cold decrypt):\n",
+      round.issue.RsaCpu(a.cores) * 1e6, round.cold.RsaCpu(a.cores) * 1e6);
   std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.issue.CpuRatio(a.cores),
               round.cold.CpuRatio(a.cores));
-  std::printf("the same, over the RSA CPU the daemon timed in these phases (sign %.0f us, encrypt "
-              "%.0f us, verify %.0f us; one in %u timed):\n",
-              round.issue.rsa.MeanSeconds(kSign) * 1e6, round.issue.rsa.MeanSeconds(kEncrypt) * 1e6,
-              round.cold.rsa.MeanSeconds(kVerify) * 1e6,
-              static_cast<unsigned>(instaccess::jose::kRsaCpuSampleEvery));
+  std::printf(
+      "the same, over the RSA CPU the daemon timed in these phases (sign %.0f us, encrypt "
+      "%.0f us, verify %.0f us; one in %u timed):\n",
+      round.issue.rsa.MeanSeconds(kSign) * 1e6, round.issue.rsa.MeanSeconds(kEncrypt) * 1e6,
+      round.cold.rsa.MeanSeconds(kVerify) * 1e6,
+      static_cast<unsigned>(instaccess::jose::kRsaCpuSampleEvery));
   std::printf("  issue %.3f   cold decrypt %.3f   (goal <= 1.10)\n", round.OwnRatioIssue(),
               round.OwnRatioCold());
-  std::printf("  issue + cold decrypt 1:1, over the RSA CPU timed in that phase (sign %.0f us): "
-              "%.3f   (goal <= 1.10)\n",
-              round.mixed.rsa.MeanSeconds(kSign) * 1e6, round.OwnRatioMixed());
+  std::printf(
+      "  issue + cold decrypt 1:1, over the RSA CPU timed in that phase (sign %.0f us): "
+      "%.3f   (goal <= 1.10)\n",
+      round.mixed.rsa.MeanSeconds(kSign) * 1e6, round.OwnRatioMixed());
   std::printf("  cached decrypt: %.1f us of daemon CPU per request\n",
               round.cached.daemon_cpu / static_cast<double>(round.cached.ok) * 1e6);
   std::fflush(stdout);
@@ -633,13 +642,18 @@ int main(int argc, char** argv) {
       std::cerr << kUsage;
       return 64;
     }
-    if (k == "--socket") a.socket = argv[i + 1];
-    else if (k == "--seconds") a.seconds = std::atoi(argv[i + 1]);
-    else if (k == "--connections") a.connections = std::atoi(argv[i + 1]);
-    else if (k == "--cores") a.cores = std::atoi(argv[i + 1]);
-    else if (k == "--rounds") a.rounds = std::max(1, std::atoi(argv[i + 1]));
-    else if (k == "--generator-policy" && (std::strcmp(argv[i + 1], "batch") == 0 ||
-                                           std::strcmp(argv[i + 1], "normal") == 0))
+    if (k == "--socket")
+      a.socket = argv[i + 1];
+    else if (k == "--seconds")
+      a.seconds = std::atoi(argv[i + 1]);
+    else if (k == "--connections")
+      a.connections = std::atoi(argv[i + 1]);
+    else if (k == "--cores")
+      a.cores = std::atoi(argv[i + 1]);
+    else if (k == "--rounds")
+      a.rounds = std::max(1, std::atoi(argv[i + 1]));
+    else if (k == "--generator-policy" &&
+             (std::strcmp(argv[i + 1], "batch") == 0 || std::strcmp(argv[i + 1], "normal") == 0))
       a.batch = std::strcmp(argv[i + 1], "batch") == 0;
     else {
       std::cerr << kUsage;
@@ -662,9 +676,10 @@ int main(int argc, char** argv) {
                       : "SCHED_OTHER (every answer's wake-up preempts an event loop)");
   std::vector<Round> rounds;
   for (int r = 0; r < a.rounds; ++r) {
-    std::printf("round %d of %d: openssl speed -multi %d rsa2048 before, between and after the "
-                "throughput phases; the latency phases\n",
-                r + 1, a.rounds, a.cores);
+    std::printf(
+        "round %d of %d: openssl speed -multi %d rsa2048 before, between and after the "
+        "throughput phases; the latency phases\n",
+        r + 1, a.rounds, a.cores);
     rounds.push_back(RunRound(a, pid));
   }
 
@@ -681,11 +696,12 @@ int main(int argc, char** argv) {
   std::printf("  CPU per request / RSA CPU: issue %.3f, cold decrypt %.3f   (goal <= 1.10)\n",
               median_of([&a](Round& r) { return r.issue.CpuRatio(a.cores); }),
               median_of([&a](Round& r) { return r.cold.CpuRatio(a.cores); }));
-  std::printf("  the same over the RSA CPU the daemon timed: issue %.3f, cold decrypt %.3f; "
-              "issue + cold decrypt 1:1 %.3f\n",
-              median_of([](Round& r) { return r.OwnRatioIssue(); }),
-              median_of([](Round& r) { return r.OwnRatioCold(); }),
-              median_of([](Round& r) { return r.OwnRatioMixed(); }));
+  std::printf(
+      "  the same over the RSA CPU the daemon timed: issue %.3f, cold decrypt %.3f; "
+      "issue + cold decrypt 1:1 %.3f\n",
+      median_of([](Round& r) { return r.OwnRatioIssue(); }),
+      median_of([](Round& r) { return r.OwnRatioCold(); }),
+      median_of([](Round& r) { return r.OwnRatioMixed(); }));
   std::printf("  cached decrypt %.0f req/s at 16 connections   (goal >= 60000)\n",
               median_of([](Round& r) { return r.cached.rate(); }));
   std::printf("  p99 at 4 connections: cached %.0f us, issue %.0f us   (goal <= 2000)\n",

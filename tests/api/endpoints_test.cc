@@ -64,7 +64,7 @@ std::string Base64UrlDecode(const std::string& text) {
 std::string GeneratePem(const TempDir& dir, int bits) {
   const std::string path = dir / ("key-" + std::to_string(bits) + ".pem");
   CaptureOutput("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:" + std::to_string(bits) +
-             " -out " + path + " 2>/dev/null");
+                " -out " + path + " 2>/dev/null");
   std::string pem = ReadFile(path);
   BOOST_REQUIRE_MESSAGE(pem.find("-----BEGIN PRIVATE KEY-----") == 0, "openssl made no key");
   return pem;

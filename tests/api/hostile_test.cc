@@ -341,8 +341,8 @@ BOOST_AUTO_TEST_CASE(a_chunk_line_that_never_ends_gets_400_and_does_not_grow_the
   }
   BOOST_TEST(sent < kOffered, "the daemon read all " << sent << " bytes");
   const std::size_t rss_after = VmRssKb(d.process->pid());
-  BOOST_TEST(rss_after < rss_before + 16 * 1024, "VmRSS " << rss_before << " -> " << rss_after
-                                                           << " kB");
+  BOOST_TEST(rss_after < rss_before + 16 * 1024,
+             "VmRSS " << rss_before << " -> " << rss_after << " kB");
   ExpectStillServing(d);
 }
 
@@ -401,7 +401,8 @@ BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_its_answers_gets_them_all_later
     before = unread;
     std::this_thread::sleep_for(50ms);  // polling what the kernel holds, not a guess at timing
     unread = greedy.Unread();
-  } while ((unread < 128 * 1024 || unread != before) && std::chrono::steady_clock::now() < deadline);
+  } while ((unread < 128 * 1024 || unread != before) &&
+           std::chrono::steady_clock::now() < deadline);
   BOOST_REQUIRE(unread >= 128 * 1024);
   ExpectStillServing(d);  // answered while the greedy connection's answers wait
   int whole = 0;

@@ -1,8 +1,7 @@
 #include "common/secret_bytes.h"
 
-#include <boost/test/unit_test.hpp>
-
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <utility>
 
 namespace instaccess {

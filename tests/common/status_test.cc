@@ -1,7 +1,6 @@
 #include "common/status.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <memory>
 
 namespace instaccess {

@@ -121,20 +121,20 @@ BOOST_AUTO_TEST_CASE(wrong_type_is_named_with_its_line) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_are_named_with_their_line) {
-  BOOST_TEST(ErrorOf("[tokens]\nclock_skew = \"60\"\n").starts_with(
-      "test.toml:2: 'tokens.clock_skew' must be a duration"));
+  BOOST_TEST(ErrorOf("[tokens]\nclock_skew = \"60\"\n")
+                 .starts_with("test.toml:2: 'tokens.clock_skew' must be a duration"));
   BOOST_TEST(ErrorOf("[rotation.sig]\nalg = \"HS256\"\n") ==
              "test.toml:2: 'rotation.sig.alg' must be one of \"RS256\", \"PS256\", not \"HS256\"");
   BOOST_TEST(ErrorOf("[rotation.enc]\nbits = 1024\n") ==
              "test.toml:2: 'rotation.enc.bits' must be between 2048 and 4096");
   BOOST_TEST(ErrorOf("[rotation.enc]\nbits = 2049\n") ==
              "test.toml:2: 'rotation.enc.bits' must be 2048, 3072 or 4096");
-  BOOST_TEST(ErrorOf("[daemon]\nsocket_mode = \"0999\"\n").starts_with(
-      "test.toml:2: 'daemon.socket_mode' must be an octal file mode"));
-  BOOST_TEST(ErrorOf("[limits]\nmax_body = \"64kb\"\n").starts_with(
-      "test.toml:2: 'limits.max_body' must be a size"));
-  BOOST_TEST(ErrorOf("[access]\nadmin = [\"bad name!\"]\n").starts_with(
-      "test.toml:2: 'access.admin' entries must be"));
+  BOOST_TEST(ErrorOf("[daemon]\nsocket_mode = \"0999\"\n")
+                 .starts_with("test.toml:2: 'daemon.socket_mode' must be an octal file mode"));
+  BOOST_TEST(ErrorOf("[limits]\nmax_body = \"64kb\"\n")
+                 .starts_with("test.toml:2: 'limits.max_body' must be a size"));
+  BOOST_TEST(ErrorOf("[access]\nadmin = [\"bad name!\"]\n")
+                 .starts_with("test.toml:2: 'access.admin' entries must be"));
   BOOST_TEST(ErrorOf("[rotation.sig]\nperiod = \"1h\"\nprepublish = \"2h\"\n") ==
              "test.toml:3: 'rotation.sig.prepublish' must be shorter than period");
   BOOST_TEST(ErrorOf("[tokens]\ndefault_ttl = \"2h\"\n") ==

@@ -1,4 +1,6 @@
 // The real instaccessd binary: start-up, the socket, hostile bytes, signals.
+#include "tests/support/daemon_process.h"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -6,11 +8,9 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/daemon_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/unix_http.h"
 
@@ -46,8 +46,8 @@ struct RunningDaemon {
     if (!toml.empty()) WriteFile(dir / "instaccessd.toml", toml);
     daemon = std::make_unique<DaemonProcess>(
         DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
-                          "daemon never became ready:\n" << daemon->Stderr());
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
+                                                                        << daemon->Stderr());
   }
 
   void ExpectStillServing() {
@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(serves_healthz_and_answers_unknown_paths_with_json_404) {
 
 BOOST_AUTO_TEST_CASE(creates_socket_owner_and_group_only) {
   RunningDaemon d;
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(stat(d.socket.c_str(), &st) == 0);
   BOOST_TEST(S_ISSOCK(st.st_mode));
   BOOST_TEST((st.st_mode & 0777) == 0660u);
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(creates_socket_owner_and_group_only) {
 
 BOOST_AUTO_TEST_CASE(honours_configured_socket_mode) {
   RunningDaemon d("[daemon]\nsocket_mode = \"0600\"\n");
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(stat(d.socket.c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
 }
@@ -97,7 +97,8 @@ BOOST_AUTO_TEST_CASE(garbage_gets_400_and_the_daemon_keeps_serving) {
   RunningDaemon d;
   UnixHttpConnection c(d.socket);
   // A TLS ClientHello's first bytes, then noise: not HTTP at all.
-  static constexpr char kGarbage[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage \r\n\r\n";
+  static constexpr char kGarbage[] =
+      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage \r\n\r\n";
   c.SendRaw(std::string(kGarbage, sizeof kGarbage - 1));
   auto reply = c.Read();
   BOOST_REQUIRE(reply.has_value());
@@ -121,8 +122,9 @@ BOOST_AUTO_TEST_CASE(oversized_body_gets_413_before_it_is_read) {
   RunningDaemon d;
   UnixHttpConnection c(d.socket);
   // Announce 10 MB, send only the headers: the answer must not wait for the body.
-  c.SendRaw("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Content-Length: 10485760\r\n\r\n");
+  c.SendRaw(
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 10485760\r\n\r\n");
   auto reply = c.Read();
   BOOST_REQUIRE(reply.has_value());
   ExpectJsonError(*reply, 413, "payload_too_large");
@@ -132,8 +134,9 @@ BOOST_AUTO_TEST_CASE(oversized_body_gets_413_before_it_is_read) {
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order_on_one_connection) {
   RunningDaemon d;
   UnixHttpConnection c(d.socket);
-  c.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.SendRaw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   auto first = c.Read();
   auto second = c.Read();
   auto third = c.Read();
@@ -161,7 +164,7 @@ BOOST_AUTO_TEST_CASE(slow_request_is_cut_off_by_the_read_timeout) {
   RunningDaemon d("[limits]\nread_timeout = \"1s\"\n");
   UnixHttpConnection c(d.socket, 15s);
   c.SendRaw("GET /healthz HTTP/1.1\r\n");  // and never the rest
-  auto reply = c.Read();  // the error, then the close
+  auto reply = c.Read();                   // the error, then the close
   BOOST_REQUIRE(reply.has_value());
   BOOST_TEST(reply->status == 408);
   BOOST_TEST(c.ServerClosed());
@@ -229,7 +232,8 @@ BOOST_AUTO_TEST_CASE(live_socket_makes_start_up_fail_and_is_left_alone) {
   BOOST_REQUIRE(rc.has_value());
   BOOST_TEST(*rc == 1);
   BOOST_TEST(daemon.Stderr().find("another process is listening on var/instaccessd.sock") !=
-             std::string::npos, daemon.Stderr());
+                 std::string::npos,
+             daemon.Stderr());
   BOOST_TEST(CanConnect(dir / "var/instaccessd.sock"));
 }
 
@@ -249,11 +253,14 @@ BOOST_AUTO_TEST_CASE(check_config_reports_ok_or_the_error_with_exit_78) {
   TempDir dir;
   WriteFile(dir / "good.toml", "[daemon]\nworkers = 2\n");
   WriteFile(dir / "bad.toml", "[daemon]\nworkers = 2\nbogus = true\n");
-  DaemonProcess good({dir.path().string(), {"--check-config", "--config", dir / "good.toml"}, {}, "", {}, {}});
+  DaemonProcess good(
+      {dir.path().string(), {"--check-config", "--config", dir / "good.toml"}, {}, "", {}, {}});
   BOOST_TEST(good.Wait(kStartTimeout).value_or(-1) == 0);
-  DaemonProcess bad({dir.path().string(), {"--check-config", "--config", dir / "bad.toml"}, {}, "", {}, {}});
+  DaemonProcess bad(
+      {dir.path().string(), {"--check-config", "--config", dir / "bad.toml"}, {}, "", {}, {}});
   BOOST_TEST(bad.Wait(kStartTimeout).value_or(-1) == 78);
-  BOOST_TEST(bad.Stderr() == "instaccessd: " + (dir / "bad.toml") + ":3: unknown key 'daemon.bogus'\n");
+  BOOST_TEST(bad.Stderr() ==
+             "instaccessd: " + (dir / "bad.toml") + ":3: unknown key 'daemon.bogus'\n");
   DaemonProcess usage({dir.path().string(), {"--no-such-flag"}, {}, "", {}, {}});
   BOOST_TEST(usage.Wait(kStartTimeout).value_or(-1) == 64);
 }

@@ -1,7 +1,6 @@
 #include "daemon/decrypt_cache.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 #include <thread>
 #include <vector>

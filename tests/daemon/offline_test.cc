@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>

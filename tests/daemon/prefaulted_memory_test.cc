@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -17,7 +16,8 @@ const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 
 // Whether every page of [p, p + bytes) is in memory now (mincore), i.e. touching it will not fault.
 bool Resident(void* p, std::size_t bytes) {
-  auto* start = reinterpret_cast<unsigned char*>(reinterpret_cast<std::uintptr_t>(p) / kPage * kPage);
+  auto* start =
+      reinterpret_cast<unsigned char*>(reinterpret_cast<std::uintptr_t>(p) / kPage * kPage);
   const std::size_t len = static_cast<std::size_t>(static_cast<unsigned char*>(p) - start) + bytes;
   std::vector<unsigned char> pages((len + kPage - 1) / kPage);
   if (mincore(start, len, pages.data()) != 0) return false;

@@ -1,7 +1,6 @@
 #include "daemon/request_body.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <string>
 
 namespace instaccess::daemon {
@@ -45,7 +44,7 @@ BOOST_AUTO_TEST_CASE(anything_else_takes_the_strict_path) {
   BOOST_TEST(!PlainTokenBody("{\"token\": \"abc\"}").has_value());  // whitespace
   BOOST_TEST(!PlainTokenBody("{\"token\":\"abc\",\"x\":1}").has_value());
   BOOST_TEST(!PlainTokenBody("{\"token\":\"a\\\"b\"}").has_value());  // an escape
-  BOOST_TEST(!PlainTokenBody("{\"token\":\"}").has_value());  // prefix and suffix overlap
+  BOOST_TEST(!PlainTokenBody("{\"token\":\"}").has_value());          // prefix and suffix overlap
   BOOST_TEST(!PlainTokenBody("{\"token\":\"abc\"} ").has_value());
   BOOST_TEST(!PlainTokenBody("").has_value());
 }

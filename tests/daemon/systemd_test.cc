@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
 #include <cstdio>
 #include <regex>
 
@@ -17,7 +16,6 @@ namespace instaccess::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
 
 BOOST_AUTO_TEST_SUITE(systemd)
 
@@ -82,7 +80,8 @@ BOOST_AUTO_TEST_CASE(watchdog_pings_at_half_the_interval) {
   TempDir dir;
   NotifySocket notify(dir / "notify.sock");
   // WATCHDOG_USEC of 400 ms: pings every 200 ms.
-  DaemonProcess daemon({dir.path().string(), {}, {{"WATCHDOG_USEC", "400000"}}, notify.path(), {}, {}});
+  DaemonProcess daemon(
+      {dir.path().string(), {}, {{"WATCHDOG_USEC", "400000"}}, notify.path(), {}, {}});
   BOOST_REQUIRE(notify.WaitFor("READY=1", 20s));
   BOOST_TEST(notify.WaitFor("WATCHDOG=1", 5s));
   BOOST_TEST(notify.WaitFor("WATCHDOG=1", 5s));
@@ -95,11 +94,16 @@ BOOST_AUTO_TEST_CASE(process_is_not_dumpable_and_has_no_core_limit) {
   std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
   NotifySocket notify(dir / "notify.sock");
   std::filesystem::permissions(notify.path(), std::filesystem::perms::all);
-  DaemonProcess daemon({dir.path().string(), {}, {}, notify.path(), {},
-                        {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}});
+  DaemonProcess daemon(
+      {dir.path().string(),
+       {},
+       {},
+       notify.path(),
+       {},
+       {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}});
   BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", 20s), daemon.Stderr());
   std::string proc = "/proc/" + std::to_string(daemon.pid());
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(stat((proc + "/status").c_str(), &st) == 0);
   BOOST_TEST(st.st_uid == 0u);
   std::string status = ReadFile(proc + "/status");
@@ -110,10 +114,12 @@ BOOST_AUTO_TEST_CASE(process_is_not_dumpable_and_has_no_core_limit) {
 
 BOOST_AUTO_TEST_CASE(unit_hardening_scores_at_most_2_with_no_line_ignored) {
   std::string unit = std::string(INSTACCESS_SOURCE_DIR) + "/systemd/instaccessd.service";
-  std::string out = CaptureOutput("systemd-analyze security --offline=true --no-pager " + unit + " 2>&1");
+  std::string out =
+      CaptureOutput("systemd-analyze security --offline=true --no-pager " + unit + " 2>&1");
   std::smatch m;
   BOOST_REQUIRE_MESSAGE(
-      std::regex_search(out, m, std::regex("Overall exposure level for instaccessd.service: ([0-9.]+)")),
+      std::regex_search(out, m,
+                        std::regex("Overall exposure level for instaccessd.service: ([0-9.]+)")),
       out);
   double score = std::stod(m[1]);
   BOOST_TEST_MESSAGE("systemd-analyze security exposure: " << score);

@@ -3,7 +3,6 @@
 #include "ipc/accounts.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <vector>

@@ -1,8 +1,9 @@
 // SerializeResponse, read back by Beast's response parser (a parser we did not write).
+#include "ipc/http_types.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "ipc/asio.h"
-#include "ipc/http_types.h"
 
 namespace instaccess::ipc {
 namespace {

@@ -1,5 +1,4 @@
 #include <boost/test/unit_test.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "ipc/access.h"
@@ -79,8 +78,9 @@ BOOST_AUTO_TEST_CASE(unknown_names_are_reported_and_grant_nothing) {
   lists.admin = {"no-such-user-xyz", "group:no-such-group-xyz"};
   std::vector<std::string> problems;
   AccessPolicy p = AccessPolicy::Build(lists, kDaemonUid, &problems);
-  BOOST_TEST(problems == (std::vector<std::string>{"access.admin: no such user 'no-such-user-xyz'",
-                                                   "access.admin: no such group 'no-such-group-xyz'"}));
+  BOOST_TEST(problems ==
+             (std::vector<std::string>{"access.admin: no such user 'no-such-user-xyz'",
+                                       "access.admin: no such group 'no-such-group-xyz'"}));
   BOOST_TEST(!p.Allows(PeerWith(1000, 1000), Role::kAdmin));
 }
 

@@ -131,9 +131,9 @@ BOOST_AUTO_TEST_CASE(secret_decode_agrees_with_plain_decode_for_every_byte_every
         text[at] = static_cast<char>(b);
         const auto plain = Base64UrlDecode(text);
         const auto secret = Base64UrlDecodeSecret(text);
-        BOOST_REQUIRE_MESSAGE(plain.has_value() == secret.has_value(),
-                              "decoders disagree on byte " << b << " at " << at << " of "
-                                                           << c.text);
+        BOOST_REQUIRE_MESSAGE(plain.has_value() == secret.has_value(), "decoders disagree on byte "
+                                                                           << b << " at " << at
+                                                                           << " of " << c.text);
         if (!plain) continue;
         ++accepted;
         BOOST_REQUIRE_EQUAL(*plain, secret->reveal_secret_as_string());

@@ -2,7 +2,6 @@
 #include "jose/compact.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <limits>
 #include <vector>
 
@@ -70,13 +69,31 @@ BOOST_AUTO_TEST_CASE(dump_refuses_invalid_utf8_instead_of_throwing) {
 BOOST_AUTO_TEST_CASE(dump_writes_what_nlohmann_writes) {
   using J = nlohmann::json;
   const std::vector<J> values = {
-      J::object(), J::array(), J(nullptr), J(true), J(false), J(0), J(-1),
-      J(std::numeric_limits<std::int64_t>::min()), J(std::numeric_limits<std::uint64_t>::max()),
-      J(1.0), J(-0.0), J(0.1), J(1e300), J(123456789.125), J(""), J("plain ascii ~!@#$%^&*()"),
-      J("quote \" and backslash \\"), J("tab\tnewline\ncontrol\x01\x1f del\x7f"),
-      J("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), J(J::binary_t({1, 2, 3})),
-      J{{"sub", "user-1"}, {"n", 7}, {"nested", {{"a", J::array({1, "x", nullptr, 2.5})}}},
-        {"\x01key\"", "v"}, {"", J::object()}},
+      J::object(),
+      J::array(),
+      J(nullptr),
+      J(true),
+      J(false),
+      J(0),
+      J(-1),
+      J(std::numeric_limits<std::int64_t>::min()),
+      J(std::numeric_limits<std::uint64_t>::max()),
+      J(1.0),
+      J(-0.0),
+      J(0.1),
+      J(1e300),
+      J(123456789.125),
+      J(""),
+      J("plain ascii ~!@#$%^&*()"),
+      J("quote \" and backslash \\"),
+      J("tab\tnewline\ncontrol\x01\x1f del\x7f"),
+      J("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+      J(J::binary_t({1, 2, 3})),
+      J{{"sub", "user-1"},
+        {"n", 7},
+        {"nested", {{"a", J::array({1, "x", nullptr, 2.5})}}},
+        {"\x01key\"", "v"},
+        {"", J::object()}},
       J::array({J::array(), J::object(), J::array({J::array({-7})})}),
   };
   for (const J& v : values) {

@@ -94,9 +94,7 @@ bool SelectsBlind(const std::string& what, Bytes em, const EVP_MD* md, const Byt
   const Bytes fallback(cek.size(), 0xee);
   Bytes out(cek.size());
   std::uint32_t good = 0;
-  bool ok = Blind(what.c_str(), em, [&] {
-    good = SelectCekFromBlock(em, md, ~0u, fallback, out);
-  });
+  bool ok = Blind(what.c_str(), em, [&] { good = SelectCekFromBlock(em, md, ~0u, fallback, out); });
   Declassify(good);
   Declassify(std::span(out));
   ok = Expect(good == (want_real ? ~0u : 0u), (what + ": wrong verdict").c_str()) && ok;

@@ -5,11 +5,10 @@
 
 #include <openssl/err.h>
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
 #include <array>
 #include <barrier>
+#include <boost/test/unit_test.hpp>
 #include <functional>
 #include <set>
 #include <thread>

@@ -7,9 +7,8 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,8 +93,8 @@ Bytes RawDecrypt(EVP_PKEY* pkey, const Bytes& ciphertext) {
   BOOST_REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) == 1);
   std::size_t len = ciphertext.size();
   Bytes out(len);
-  BOOST_REQUIRE(EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data(),
-                                 ciphertext.size()) == 1);
+  BOOST_REQUIRE(
+      EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ciphertext.data(), ciphertext.size()) == 1);
   out.resize(len);
   return out;
 }
@@ -160,12 +159,15 @@ BOOST_AUTO_TEST_CASE(pkcs1_v2_1_example_1_known_answers) {
       {"1.1", "6628194e12073db03ba94cda9ef9532397d50dba79b987004afefe34",
        "18b776ea21069d69776a33e96bad48e1dda0a5ef",
        "354fe67b4a126d5d35fe36c777791a3f7ba13def484e2d3908aff722fad468fb21696de95d0be911c2d3174f8af"
-       "cc201035f7b6d8e69402de5451618c21a535fa9d7bfc5b8dd9fc243f8cf927db31322d6e881eaa91a996170e657a0"
+       "cc201035f7b6d8e69402de5451618c21a535fa9d7bfc5b8dd9fc243f8cf927db31322d6e881eaa91a996170e657"
+       "a0"
        "5a266426d98c88003f8477c1227094a0d9fa1e8c4024309ce1ecccb5210035d47ac72e8a"},
       {"1.2", "750c4047f547e8e41411856523298ac9bae245efaf1397fbe56f9dd5",
        "0cc742ce4a9b7f32f951bcb251efd925fe4fe35f",
-       "640db1acc58e0568fe5407e5f9b701dff8c3c91e716c536fc7fcec6cb5b71c1165988d4a279e1577d730fc7a2993"
-       "2e3f00c81515236d8d8e31017a7a09df4352d904cdeb79aa583adcc31ea698a4c05283daba9089be5491f67c1a4e"
+       "640db1acc58e0568fe5407e5f9b701dff8c3c91e716c536fc7fcec6cb5b71c1165988d4a279e1577d730fc7a299"
+       "3"
+       "2e3f00c81515236d8d8e31017a7a09df4352d904cdeb79aa583adcc31ea698a4c05283daba9089be5491f67c1a4"
+       "e"
        "e48dc74bbbe6643aef846679b4cb395a352d5ed115912df696ffe0702932946d71492b44"},
   };
   for (const Example& ex : examples) {
@@ -302,12 +304,14 @@ BOOST_AUTO_TEST_CASE(decoding_refuses_sizes_that_do_not_fit) {
 // The whole key wrap: WrapCek's output opens with OpenSSL's OAEP, and two wraps of one CEK differ
 // (a fresh seed each time).
 BOOST_AUTO_TEST_CASE(wrapped_ceks_open_with_openssl_and_never_repeat) {
-  const Bytes cek = BytesOf(FromHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+  const Bytes cek =
+      BytesOf(FromHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
   struct Case {
     const RsaKey& key;
     const EVP_MD* md;
   };
-  for (const Case& c : {Case{Keys().oaep, internal::Sha1()}, Case{Keys().oaep256, internal::Sha256()}}) {
+  for (const Case& c :
+       {Case{Keys().oaep, internal::Sha1()}, Case{Keys().oaep256, internal::Sha256()}}) {
     BOOST_TEST_CONTEXT(AlgName(c.key.alg())) {
       auto first = WrapCek(c.key, cek);
       auto second = WrapCek(c.key, cek);

@@ -4,7 +4,6 @@
 #include "jose/pkcs1.h"
 
 #include <boost/test/unit_test.hpp>
-
 #include <vector>
 
 namespace instaccess::jose::internal {
@@ -45,8 +44,8 @@ BOOST_AUTO_TEST_CASE(refuses_each_field_that_is_wrong) {
                   Break{sep - 1, 0}, Break{sep, 1}}) {
     Bytes em = Block(256, 32);
     em[b.at] = b.value;
-    BOOST_CHECK_MESSAGE(Pkcs1Type2Mask(em, 32) == 0u, "accepted byte " << int{b.value} << " at "
-                                                                        << b.at);
+    BOOST_CHECK_MESSAGE(Pkcs1Type2Mask(em, 32) == 0u,
+                        "accepted byte " << int{b.value} << " at " << b.at);
   }
   // A good block read for a message of another length.
   BOOST_CHECK_EQUAL(Pkcs1Type2Mask(Block(256, 32), 16), 0u);

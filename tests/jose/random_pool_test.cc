@@ -4,10 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <set>
 #include <vector>
 

@@ -2,9 +2,8 @@
 // and decryption never is (rsa_cpu.h says why).
 #include "jose/rsa_cpu.h"
 
-#include <boost/test/unit_test.hpp>
-
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <set>
 
 #include "jose/jwe.h"

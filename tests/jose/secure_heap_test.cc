@@ -6,9 +6,8 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
-#include <boost/test/unit_test.hpp>
-
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <thread>

@@ -198,8 +198,8 @@ BOOST_AUTO_TEST_CASE(a_rotation_of_both_that_fails_half_way_publishes_the_half_t
   PoolFactory pool(10);
   auto fail_enc = std::make_shared<std::atomic<bool>>(false);
   SqliteKeyringOptions options = testing::Options(path, pool);
-  options.key_factory = [inner = pool.factory(), fail_enc](int bits, jose::Alg alg)
-      -> Result<jose::RsaKey> {
+  options.key_factory = [inner = pool.factory(), fail_enc](int bits,
+                                                           jose::Alg alg) -> Result<jose::RsaKey> {
     if (fail_enc->load() && jose::UseOf(alg) == jose::Use::kEnc) {
       return Status(Code::kInternal, "no enc key today");
     }

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,9 +73,12 @@ DaemonProcess::DaemonProcess(DaemonOptions options) {
   stderr_path_ = options.workdir + "/instaccessd.stderr";
   std::string binary = BuiltBinary("daemon/instaccessd");
   std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin", "LANG=C"};
-  if (const char* asan = getenv("ASAN_OPTIONS")) env_strings.push_back(std::string("ASAN_OPTIONS=") + asan);
-  if (const char* ub = getenv("UBSAN_OPTIONS")) env_strings.push_back(std::string("UBSAN_OPTIONS=") + ub);
-  if (!options.notify_socket.empty()) env_strings.push_back("NOTIFY_SOCKET=" + options.notify_socket);
+  if (const char* asan = getenv("ASAN_OPTIONS"))
+    env_strings.push_back(std::string("ASAN_OPTIONS=") + asan);
+  if (const char* ub = getenv("UBSAN_OPTIONS"))
+    env_strings.push_back(std::string("UBSAN_OPTIONS=") + ub);
+  if (!options.notify_socket.empty())
+    env_strings.push_back("NOTIFY_SOCKET=" + options.notify_socket);
   for (auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
 
   pid_ = fork();

@@ -36,12 +36,12 @@ class NotifySocket {
 };
 
 struct DaemonOptions {
-  std::string workdir;                       // cwd of the daemon
-  std::vector<std::string> args;             // after argv[0]
-  std::map<std::string, std::string> env;    // added to a minimal environment
-  std::string notify_socket;                 // NOTIFY_SOCKET, if not empty
-  std::vector<int> pass_fds;                 // inherited as fd 3, 4, ... (socket activation)
-  std::vector<std::string> wrapper;          // e.g. {"systemd-socket-activate", "-l", PATH}
+  std::string workdir;                     // cwd of the daemon
+  std::vector<std::string> args;           // after argv[0]
+  std::map<std::string, std::string> env;  // added to a minimal environment
+  std::string notify_socket;               // NOTIFY_SOCKET, if not empty
+  std::vector<int> pass_fds;               // inherited as fd 3, 4, ... (socket activation)
+  std::vector<std::string> wrapper;        // e.g. {"systemd-socket-activate", "-l", PATH}
 };
 
 // Polls `condition` every few milliseconds until it holds or `timeout` passes: for conditions

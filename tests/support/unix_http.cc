@@ -67,7 +67,8 @@ HttpReply UnixHttpConnection::Request(const std::string& method, const std::stri
                                       const std::string& body, const std::string& content_type) {
   std::string raw = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n";
   if (!content_type.empty()) raw += "Content-Type: " + content_type + "\r\n";
-  if (!body.empty() || method == "POST") raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   raw += "\r\n" + body;
   SendRaw(raw);
   auto reply = Read();
