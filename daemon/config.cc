@@ -417,4 +417,26 @@ Result<Config> LoadConfigFile(const std::string& path, bool embedded) {
   return ParseConfig(text.str(), path, embedded);
 }
 
+keystore::SchedulePolicy SchedulePolicyFrom(const Config& c) {
+  keystore::SchedulePolicy p;
+  p.sig = {c.rotation_sig.alg, c.rotation_sig.bits, c.rotation_sig.period.count(),
+           c.rotation_sig.prepublish.count()};
+  p.enc = {c.rotation_enc.alg, c.rotation_enc.bits, c.rotation_enc.period.count(),
+           c.rotation_enc.prepublish.count()};
+  p.max_lifetime = c.tokens.max_lifetime.count();
+  p.clock_skew = c.tokens.clock_skew.count();
+  return p;
+}
+
+api::ServiceOptions ServiceOptionsFrom(const Config& c) {
+  api::ServiceOptions o;
+  o.tokens = c.tokens;
+  o.schedule = SchedulePolicyFrom(c);
+  o.content_enc = c.rotation_enc.content;
+  o.cache_entries = c.cache.entries;
+  o.max_token = c.limits.max_token;
+  o.store_path = c.store.path;
+  return o;
+}
+
 }  // namespace instaccess::daemon

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/service_options.h"
 #include "common/status.h"
 
 namespace instaccess::daemon {
@@ -41,17 +42,7 @@ struct Config {
     std::string path;
     std::string master_key_file;  // empty: credential dir only (or the dev key when embedded)
   } store;
-  struct Tokens {
-    std::string issuer = "instructure:inst_access";
-    std::vector<std::string> accepted_issuers = {"instructure:inst_access"};
-    std::vector<std::string> required_claims = {"sub", "acct"};
-    Seconds default_ttl{3600};
-    Seconds max_lifetime{3600};  // Canvas's tokens live one hour
-    Seconds clock_skew{60};
-    bool include_kid = true;
-    bool allow_unencrypted = false;
-    bool accept_unencrypted = false;
-  } tokens;
+  api::TokenSettings tokens;
   RotationConfig rotation_sig{"RS256", "", 2048, Seconds(24 * 3600), Seconds(3600)};
   RotationConfig rotation_enc{"RSA-OAEP", "A128CBC-HS256", 2048, Seconds(7 * 24 * 3600),
                               Seconds(3600)};
@@ -88,5 +79,10 @@ Result<Config> LoadConfigFile(const std::string& path, bool embedded);
 Result<Seconds> ParseDuration(std::string_view text);
 // "65536", "64KiB", "1MiB", "1GiB".
 Result<std::size_t> ParseSize(std::string_view text);
+
+// The keyring's schedule: [rotation.sig], [rotation.enc] and the token lifetimes.
+keystore::SchedulePolicy SchedulePolicyFrom(const Config& config);
+// What the request layer (api/) needs of the configuration.
+api::ServiceOptions ServiceOptionsFrom(const Config& config);
 
 }  // namespace instaccess::daemon

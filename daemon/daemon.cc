@@ -12,11 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "api/service.h"
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
 #include "daemon/scheduler.h"
-#include "daemon/service.h"
 #include "daemon/systemd.h"
 #include "ipc/server.h"
 
@@ -126,17 +126,17 @@ int RunDaemon(Config config, std::string config_path) {
   asio::io_context io;
   ipc::Server* server_ptr = nullptr;
   Scheduler* scheduler_ptr = nullptr;
-  Service service(config, keyring, clock, opened->master_key_warning,
-                  {[&] {
-                     if (scheduler_ptr) scheduler_ptr->Kick();
-                   },
-                   [&] { return server_ptr ? server_ptr->connections() : 0; },
-                   [&] { return server_ptr ? server_ptr->queued() : 0; }});
+  api::Service service(ServiceOptionsFrom(config), keyring, clock, opened->master_key_warning,
+                       {[&] {
+                          if (scheduler_ptr) scheduler_ptr->Kick();
+                        },
+                        [&] { return server_ptr ? server_ptr->connections() : 0; },
+                        [&] { return server_ptr ? server_ptr->queued() : 0; }});
   ipc::Router router;
   service.AddRoutes(router);
   // Swapped whole on SIGHUP; each request reads the policy current when it arrived.
   std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy = BuildPolicy(config.access);
-  Metrics& metrics = service.metrics();
+  api::Metrics& metrics = service.metrics();
   ipc::Server server(
       io, std::move(listen_fd), limits,
       [&](const ipc::Request& req, const ipc::Peer& peer) {

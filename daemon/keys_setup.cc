@@ -7,17 +7,6 @@
 
 namespace instaccess::daemon {
 
-keystore::SchedulePolicy SchedulePolicyFrom(const Config& c) {
-  keystore::SchedulePolicy p;
-  p.sig = {c.rotation_sig.alg, c.rotation_sig.bits, c.rotation_sig.period.count(),
-           c.rotation_sig.prepublish.count()};
-  p.enc = {c.rotation_enc.alg, c.rotation_enc.bits, c.rotation_enc.period.count(),
-           c.rotation_enc.prepublish.count()};
-  p.max_lifetime = c.tokens.max_lifetime.count();
-  p.clock_skew = c.tokens.clock_skew.count();
-  return p;
-}
-
 keystore::LogFn KeystoreLog() {
   return [](keystore::LogLevel level, std::string_view message) {
     switch (level) {

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
-#include "daemon/clock.h"
 #include "daemon/config.h"
 #include "keystore/master_key.h"
 #include "keystore/schedule.h"
@@ -22,7 +22,6 @@ struct OpenedKeyring {
   std::string master_key_warning;  // for status and the log; empty when none
 };
 
-keystore::SchedulePolicy SchedulePolicyFrom(const Config& config);
 keystore::MasterKeyOptions MasterKeyOptionsFrom(const Config& config);
 // Routes the keystore's messages to spdlog.
 keystore::LogFn KeystoreLog();

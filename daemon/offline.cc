@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/clock.h"
+#include "common/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"

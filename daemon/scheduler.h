@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "daemon/clock.h"
+#include "common/clock.h"
 #include "keystore/keyring.h"
 
 namespace instaccess::daemon {

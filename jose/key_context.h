@@ -16,6 +16,7 @@
 
 #include "common/ssl_ptr.h"
 #include "jose/rsa_key.h"
+#include "jose/secure_heap.h"
 
 namespace instaccess::jose::internal {
 
@@ -38,7 +39,7 @@ int ThisThreadContextSlot();
 // from them, so a thread that cannot make them cannot sign or decrypt at all) and the private
 // parts of keys made or loaded later (rotation, import). A copy is made only while one free
 // block this large is left, so copies never take the last of the heap.
-inline constexpr std::size_t kCopyHeadroom = 64 * 1024;
+inline constexpr std::size_t kCopyHeadroom = kKeyCopyHeadroom;
 // Threads that probe at once may all find the block before any copies: every slot's copy of the
 // largest key may land in it, and the rest must still hold the random generators of 48 threads.
 // A copy of a generated RSA-4096 key takes 2,304 bytes of the heap (its six private numbers, in

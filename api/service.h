@@ -13,15 +13,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "daemon/clock.h"
-#include "daemon/config.h"
-#include "daemon/decrypt_cache.h"
-#include "daemon/metrics.h"
+#include "api/decrypt_cache.h"
+#include "api/metrics.h"
+#include "api/service_options.h"
+#include "common/clock.h"
 #include "ipc/router.h"
 #include "jose/token.h"
 #include "keystore/keyring.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 class Service {
  public:
@@ -33,7 +33,7 @@ class Service {
     std::function<std::size_t()> queued;
   };
 
-  Service(const Config& config, keystore::Keyring& keyring, const Clock& clock,
+  Service(ServiceOptions options, keystore::Keyring& keyring, const Clock& clock,
           std::string master_key_warning, Hooks hooks);
 
   void AddRoutes(ipc::Router& router);
@@ -59,7 +59,7 @@ class Service {
   ipc::Response Healthz();
   ipc::Response MetricsText();
 
-  Config config_;
+  const ServiceOptions options_;
   keystore::Keyring& keyring_;
   const Clock& clock_;
   const std::string master_key_warning_;
@@ -74,4 +74,4 @@ class Service {
 // "2026-11-23T14:05:00Z".
 std::string Rfc3339(std::int64_t unix_seconds);
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

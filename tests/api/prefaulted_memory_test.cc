@@ -1,4 +1,4 @@
-#include "daemon/prefaulted_memory.h"
+#include "api/prefaulted_memory.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <new>
 #include <vector>
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 namespace {
 
 const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -78,4 +78,4 @@ BOOST_AUTO_TEST_CASE(an_alignment_above_a_page_is_refused) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -1,10 +1,10 @@
-#include "daemon/request_body.h"
+#include "api/request_body.h"
 
 #include <algorithm>
 
 #include "jose/json_strict.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 namespace {
 
@@ -76,4 +76,4 @@ ipc::Response BodyErrorResponse(const Status& status) {
   return ipc::JsonError(400, "bad_request", status.message());
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

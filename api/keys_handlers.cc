@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/request_body.h"
-#include "daemon/service.h"
+#include "api/request_body.h"
+#include "api/service.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 namespace {
 
@@ -121,8 +121,7 @@ Response Service::Import(const ipc::Request& req, const ipc::Peer& peer) {
     r.alg = *parsed;
   } else if (!r.jwk || !r.jwk->contains("alg")) {
     // The purpose's configured alg (DESIGN.md §5).
-    const std::string& configured =
-        r.purpose == keystore::Purpose::kSig ? config_.rotation_sig.alg : config_.rotation_enc.alg;
+    const std::string& configured = options_.schedule.For(r.purpose).alg;
     r.alg = *jose::ParseAlg(configured);
   }
   if (auto activate = body->find("activate"); activate != body->end()) {
@@ -152,7 +151,7 @@ Response Service::Revoke(const std::string& kid, const ipc::Request& req, const 
 Response Service::Backup(const ipc::Peer& peer) {
   // A snapshot file beside the store (same filesystem, same 0700 directory), read back and
   // removed: the content stays sealed, so it may travel.
-  std::filesystem::path store(config_.store.path);
+  std::filesystem::path store(options_.store_path);
   auto unique = jose::RandomUuidV4();
   if (!unique) return KeystoreError(unique.error(), "backup");
   std::string tmp =
@@ -185,4 +184,4 @@ Response Service::AuditVerify() {
   return ipc::JsonOk(j.dump());
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -11,7 +11,7 @@
 #include "common/status.h"
 #include "ipc/http_types.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 // The body as a JSON object whose members are all in `allowed`. `required_body` false lets an
 // empty body read as {}.
@@ -29,4 +29,4 @@ std::optional<std::string_view> PlainTokenBody(std::string_view body);
 // The answer for a Status from ReadJsonBody: 415 stays 415, the rest is 400 bad_request.
 ipc::Response BodyErrorResponse(const Status& status);
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -1,4 +1,4 @@
-#include "daemon/prefaulted_memory.h"
+#include "api/prefaulted_memory.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <new>
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 namespace {
 
@@ -83,4 +83,4 @@ void PrefaultedMemory::do_deallocate(void* p, std::size_t bytes, std::size_t /*a
   mapped_bytes_ -= mapped;
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -28,7 +28,7 @@
 
 #include "common/ssl_ptr.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 class DecryptCache {
  public:
@@ -118,4 +118,4 @@ class DecryptCache {
   std::atomic<std::uint64_t> misses_{0};
 };
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -1,12 +1,12 @@
-#include "daemon/decrypt_cache.h"
+#include "api/decrypt_cache.h"
 
 #include <openssl/evp.h>
 
 #include <cstdlib>
 
-#include "daemon/prefaulted_memory.h"
+#include "api/prefaulted_memory.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 std::pmr::memory_resource* DecryptCache::EntryMemory() {
   // One for the process, never destroyed: caches of any lifetime draw from it.
@@ -114,4 +114,4 @@ std::size_t DecryptCache::size() const {
   return n;
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -1,13 +1,13 @@
-// The secure heap's status warning (daemon/hardening.h): only past 90 % of a heap that exists,
+// The secure heap's status warning (jose/secure_heap.h): only past 90 % of a heap that exists,
 // with the figures an operator needs.
-#include "daemon/hardening.h"
-
 #include <boost/test/unit_test.hpp>
 
-namespace instaccess::daemon {
+#include "jose/secure_heap.h"
+
+namespace instaccess::jose {
 namespace {
 
-BOOST_AUTO_TEST_SUITE(hardening)
+BOOST_AUTO_TEST_SUITE(secure_heap_warning)
 
 BOOST_AUTO_TEST_CASE(secure_heap_warning_comes_at_ninety_percent_with_the_figures) {
   constexpr std::size_t kMiB = 1 << 20;
@@ -27,4 +27,4 @@ BOOST_AUTO_TEST_CASE(secure_heap_warning_comes_at_ninety_percent_with_the_figure
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace instaccess::daemon
+}  // namespace instaccess::jose

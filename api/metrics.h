@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 enum class DecryptOutcome { kOk, kCached, kInvalid, kExpired, kNotYetValid, kCount };
 
@@ -46,4 +46,4 @@ class Metrics {
   std::atomic<std::uint64_t> latency_sum_us_{0};
 };
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

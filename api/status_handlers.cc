@@ -1,10 +1,10 @@
 // GET /healthz, /api/v1/status and /metrics.
 #include <algorithm>
 
-#include "daemon/hardening.h"
-#include "daemon/service.h"
+#include "api/service.h"
+#include "jose/secure_heap.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 using ipc::Response;
 
@@ -21,7 +21,7 @@ Response Service::Status() {
   auto set = keyring_.Snapshot();
   keystore::Health h = keyring_.GetHealth();
   std::int64_t now = clock_.NowUnix();
-  const SecureHeapUse heap = SecureHeapInUse();
+  const jose::SecureHeapUse heap = jose::SecureHeapInUse();
   nlohmann::json active = nlohmann::json::object();
   active["sig"] =
       set->active_sig ? nlohmann::json(set->active_sig->kid()) : nlohmann::json(nullptr);
@@ -41,15 +41,14 @@ Response Service::Status() {
         break;
       }
       if (t.kind == keystore::TransitionKind::kGenerate && !at) {
-        const RotationConfig& r =
-            p == keystore::Purpose::kSig ? config_.rotation_sig : config_.rotation_enc;
+        const keystore::RotationPolicy& r = options_.schedule.For(p);
         std::int64_t period_end = 0;
         for (const auto& k : set->keys) {
           if (k.purpose == p && k.state == keystore::KeyState::kActive && k.activate_at) {
-            period_end = *k.activate_at + r.period.count();
+            period_end = *k.activate_at + r.period;
           }
         }
-        at = std::max(period_end, t.due_at + r.prepublish.count());
+        at = std::max(period_end, t.due_at + r.prepublish);
       }
     }
     next[std::string(keystore::PurposeName(p))] =
@@ -58,13 +57,13 @@ Response Service::Status() {
   nlohmann::json status = {
       {"version", INSTACCESS_VERSION},
       {"uptime_seconds", now - started_at_},
-      {"store", {{"path", config_.store.path}, {"healthy", h.ok()}, {"message", h.message}}},
+      {"store", {{"path", options_.store_path}, {"healthy", h.ok()}, {"message", h.message}}},
       {"active_kids", active},
       {"next_rotation", next},
       {"algorithms",
-       {{"sig", config_.rotation_sig.alg},
-        {"enc", config_.rotation_enc.alg},
-        {"content", config_.rotation_enc.content}}},
+       {{"sig", options_.schedule.sig.alg},
+        {"enc", options_.schedule.enc.alg},
+        {"content", options_.content_enc}}},
       {"cache",
        {{"entries", cache_.size()},
         {"capacity", cache_.capacity()},
@@ -106,7 +105,7 @@ Response Service::MetricsText() {
       "\n"
       "instaccess_cache_lookups_total{result=\"miss\"} " +
       std::to_string(cache_.misses()) + "\n";
-  const SecureHeapUse heap = SecureHeapInUse();
+  const jose::SecureHeapUse heap = jose::SecureHeapInUse();
   gauge("instaccess_secure_heap_used_bytes",
         "Bytes of OpenSSL's secure heap in use: private keys, worker threads' copies, RNG state.",
         " " + std::to_string(heap.used));
@@ -122,4 +121,4 @@ Response Service::MetricsText() {
   return r;
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

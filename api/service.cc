@@ -1,12 +1,12 @@
-#include "daemon/service.h"
+#include "api/service.h"
 
 #include <ctime>
 
-#include "daemon/hardening.h"
-#include "daemon/request_body.h"
+#include "api/request_body.h"
 #include "jose/content_cipher.h"
+#include "jose/secure_heap.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 using ipc::PathParams;
 using ipc::Peer;
@@ -23,25 +23,24 @@ std::string Rfc3339(std::int64_t unix_seconds) {
   return buf;
 }
 
-Service::Service(const Config& config, keystore::Keyring& keyring, const Clock& clock,
+Service::Service(ServiceOptions options, keystore::Keyring& keyring, const Clock& clock,
                  std::string master_key_warning, Hooks hooks)
-    : config_(config),
+    : options_(std::move(options)),
       keyring_(keyring),
       clock_(clock),
       master_key_warning_(std::move(master_key_warning)),
       hooks_(std::move(hooks)),
       started_at_(clock.NowUnix()),
-      cache_(config.cache.entries) {
+      cache_(options_.cache_entries) {
   // Config validation already restricted the content alg to the whitelist.
-  if (auto enc = jose::ParseContentEnc(config.rotation_enc.content))
-    issue_options_.content_enc = *enc;
-  issue_options_.include_kid = config.tokens.include_kid;
+  if (auto enc = jose::ParseContentEnc(options_.content_enc)) issue_options_.content_enc = *enc;
+  issue_options_.include_kid = options_.tokens.include_kid;
   // include_kid = false asks for exactly Canvas's header shape, which has no cty either.
-  issue_options_.include_cty = config.tokens.include_kid;
-  claim_policy_.accepted_issuers = config.tokens.accepted_issuers;
-  claim_policy_.required_claims = config.tokens.required_claims;
-  claim_policy_.clock_skew_seconds = config.tokens.clock_skew.count();
-  claim_policy_.accept_unencrypted = config.tokens.accept_unencrypted;
+  issue_options_.include_cty = options_.tokens.include_kid;
+  claim_policy_.accepted_issuers = options_.tokens.accepted_issuers;
+  claim_policy_.required_claims = options_.tokens.required_claims;
+  claim_policy_.clock_skew_seconds = options_.tokens.clock_skew.count();
+  claim_policy_.accept_unencrypted = options_.tokens.accept_unencrypted;
 }
 
 void Service::AddRoutes(ipc::Router& r) {
@@ -81,13 +80,13 @@ void Service::AddRoutes(ipc::Router& r) {
 
 std::vector<std::string> Service::Warnings() const {
   std::vector<std::string> w;
-  if (config_.rotation_enc.alg == "RSA1_5") {
+  if (options_.schedule.enc.alg == "RSA1_5") {
     w.push_back("rotation.enc.alg is RSA1_5: deprecated (RFC 8725); move gateways to RSA-OAEP");
   }
   if (!master_key_warning_.empty()) w.push_back(master_key_warning_);
   for (const auto& p : keyring_.Snapshot()->problems) w.push_back(p);
-  if (auto heap = SecureHeapWarning(SecureHeapInUse())) w.push_back(std::move(*heap));
+  if (auto heap = jose::SecureHeapWarning(jose::SecureHeapInUse())) w.push_back(std::move(*heap));
   return w;
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -3,11 +3,11 @@
 
 #include <cstdint>
 
-#include "daemon/request_body.h"
-#include "daemon/service.h"
+#include "api/request_body.h"
+#include "api/service.h"
 #include "jose/json_strict.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 namespace {
 
@@ -53,7 +53,7 @@ std::string CheckClaimType(const nlohmann::json& v, ClaimType type) {
 }
 
 // What is wrong with the caller's claims, naming the field; empty when they may be signed.
-std::string ClaimsProblem(const nlohmann::json& claims, const Config::Tokens& tokens) {
+std::string ClaimsProblem(const nlohmann::json& claims, const TokenSettings& tokens) {
   if (!claims.is_object()) return "claims must be a JSON object";
   for (std::string_view reserved : jose::kReservedClaims) {
     if (claims.contains(reserved)) {
@@ -107,11 +107,11 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
   if (!body) return BodyErrorResponse(body.error());
   auto claims = body->find("claims");
   if (claims == body->end()) return JsonError(400, "bad_request", "claims is required");
-  if (std::string p = ClaimsProblem(*claims, config_.tokens); !p.empty()) {
+  if (std::string p = ClaimsProblem(*claims, options_.tokens); !p.empty()) {
     return JsonError(400, "bad_request", p);
   }
-  std::int64_t max_ttl = config_.tokens.max_lifetime.count();
-  std::int64_t ttl = config_.tokens.default_ttl.count();
+  std::int64_t max_ttl = options_.tokens.max_lifetime.count();
+  std::int64_t ttl = options_.tokens.default_ttl.count();
   if (auto it = body->find("ttl"); it != body->end()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
         it->get<std::int64_t>() > max_ttl) {
@@ -125,7 +125,7 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
   if (auto it = body->find("encrypt"); it != body->end()) {
     if (!it->is_boolean()) return JsonError(400, "bad_request", "encrypt must be a boolean");
     options.encrypt = it->get<bool>();
-    if (!options.encrypt && !config_.tokens.allow_unencrypted) {
+    if (!options.encrypt && !options_.tokens.allow_unencrypted) {
       return JsonError(400, "bad_request",
                        "encrypt: false is not allowed here (tokens.allow_unencrypted is off)");
     }
@@ -136,7 +136,7 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
     return JsonError(503, "unavailable", "no active key to issue with");
   }
   auto full =
-      jose::BuildStandardClaims(std::move(*claims), config_.tokens.issuer, clock_.NowUnix(), ttl);
+      jose::BuildStandardClaims(std::move(*claims), options_.tokens.issuer, clock_.NowUnix(), ttl);
   if (!full) return JsonError(400, "bad_request", full.error().message());
   // A public-only enc key (a gateway's) is fine: issuing only encrypts to it.
   auto token = jose::IssueToken(*full, *keys->active_sig,
@@ -173,11 +173,11 @@ ipc::Reply Service::Decrypt(const ipc::Request& req) {
     parsed_token = it->get<std::string>();
   }
   const std::string_view token = plain ? *plain : std::string_view(parsed_token);
-  if (token.size() > config_.limits.max_token) {
+  if (token.size() > options_.max_token) {
     metrics_.CountDecrypt(DecryptOutcome::kInvalid);
     return JsonError(401, "invalid_token", "token is invalid");
   }
-  const std::int64_t skew = config_.tokens.clock_skew.count();
+  const std::int64_t skew = options_.tokens.clock_skew.count();
   const DecryptCache::Key key = cache_.KeyOf(token);
   if (auto hit = cache_.Find(key, clock_.NowUnix(), skew)) {
     metrics_.CountDecrypt(DecryptOutcome::kCached);
@@ -219,4 +219,4 @@ Response Service::DecryptUncached(std::string_view token, const DecryptCache::Ke
   return ipc::JsonOk(std::move(text));
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -1,9 +1,9 @@
-#include "daemon/request_body.h"
+#include "api/request_body.h"
 
 #include <boost/test/unit_test.hpp>
 #include <string>
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 namespace {
 
 bool IsTokenByte(int b) {
@@ -52,4 +52,4 @@ BOOST_AUTO_TEST_CASE(anything_else_takes_the_strict_path) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

@@ -17,7 +17,7 @@
 #include <memory_resource>
 #include <mutex>
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 class PrefaultedMemory final : public std::pmr::memory_resource {
  public:
@@ -51,4 +51,4 @@ class PrefaultedMemory final : public std::pmr::memory_resource {
   std::size_t mapped_bytes_ = 0;  // Guarded by mu_.
 };
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

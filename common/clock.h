@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace instaccess::daemon {
+namespace instaccess {
 
 class Clock {
  public:
@@ -22,4 +22,4 @@ class SystemClock final : public Clock {
   }
 };
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess

@@ -1,4 +1,4 @@
-#include "daemon/metrics.h"
+#include "api/metrics.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "jose/rsa_cpu.h"
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 
 namespace {
 constexpr const char* kOutcomeNames[] = {"ok", "cached", "invalid_token", "token_expired",
@@ -77,4 +77,4 @@ std::string Metrics::Render() const {
   return out;
 }
 
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api

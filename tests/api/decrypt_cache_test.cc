@@ -1,11 +1,11 @@
-#include "daemon/decrypt_cache.h"
+#include "api/decrypt_cache.h"
 
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-namespace instaccess::daemon {
+namespace instaccess::api {
 namespace {
 
 DecryptCache::Entry EntryFor(const std::string& body, std::int64_t exp, std::string_view sig = "s1",
@@ -143,4 +143,4 @@ BOOST_AUTO_TEST_CASE(many_threads_insert_and_find_at_once) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace instaccess::daemon
+}  // namespace instaccess::api
