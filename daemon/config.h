@@ -1,4 +1,4 @@
-// The daemon's configuration: every key of DESIGN.md §6, each with a default.
+// The daemon's configuration: every key of docs/config.md, each with a default.
 //
 // Two sets of defaults: the embedded default (no --config; state under ./var, dev master key
 // allowed) and the system default (--config given; paths under /run and /var/lib). A TOML file
@@ -55,9 +55,9 @@ struct Config {
     std::vector<std::string> issue, decrypt, admin, read;
   } access;
   struct Limits {
-    std::size_t max_body = 64 * 1024;   // DESIGN.md §5
-    std::size_t max_header = 8 * 1024;  // DESIGN.md §5
-    std::size_t max_token = 16 * 1024;  // DESIGN.md §5
+    std::size_t max_body = 64 * 1024;
+    std::size_t max_header = 8 * 1024;
+    std::size_t max_token = 16 * 1024;
     std::size_t max_connections = 1024;
     Seconds read_timeout{10};
     Seconds idle_timeout{60};

@@ -1,7 +1,7 @@
-// Start-up of the key store: find the master key (DESIGN.md §4 order), open the store, apply
-// what is due (the first keys of a new store, or the catch-up after downtime) and check that a
-// usable active key exists for each purpose. Any failure here stops start-up and changes nothing
-// that was there before.
+// Start-up of the key store: find the master key (in the order of docs/storage.md), open the
+// store, apply what is due (the first keys of a new store, or the catch-up after downtime) and
+// check that a usable active key exists for each purpose. Any failure here stops start-up and
+// changes nothing that was there before.
 #pragma once
 
 #include <memory>

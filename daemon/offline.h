@@ -1,4 +1,4 @@
-// The offline commands (DESIGN.md §4): run while the daemon is stopped. The store's lock makes
+// The offline commands (docs/storage.md): run while the daemon is stopped. The store's lock makes
 // them fail at once if a daemon has it open.
 //   instaccessd rekey --new-key FILE   re-seal every private key under a new master key
 //   instaccessd restore BACKUP         replace the store with a backup taken through the API

@@ -1,5 +1,5 @@
 // instaccess-bench-daemon: load over the Unix socket against a running instaccessd, printed
-// beside `openssl speed -multi <cores> rsa2048` from the same run (DESIGN.md §7, issue 6).
+// beside `openssl speed -multi <cores> rsa2048` from the same run (docs/performance.md, issue 6).
 //
 //   instaccess-bench-daemon --socket var/instaccessd.sock [--seconds 5] [--connections 16]
 //                           [--rounds N]

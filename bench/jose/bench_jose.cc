@@ -1,5 +1,6 @@
 // instaccess-bench-jose: single-thread issue/s and decrypt/s of RSA-2048 tokens, printed beside
-// `openssl speed -seconds N rsa2048` sign/s measured in the same run (DESIGN.md §7, issue 4).
+// `openssl speed -seconds N rsa2048` sign/s measured in the same run (issue 4;
+// docs/performance.md).
 //
 // Issuing costs one RSA private operation (sign) plus one public (wrap the CEK); opening one
 // private (unwrap) plus one public (verify). The target is ≥ 0.85 × openssl's sign/s for both, i.e.

@@ -1,4 +1,4 @@
-// Access by peer credentials (DESIGN.md §5): a client running as another uid (curl under
+// Access by peer credentials (docs/api.md): a client running as another uid (curl under
 // setpriv as `nobody`) gets only the roles [access] grants it; the test process (root, the
 // daemon's own user) holds every role.
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 // Helpers shared by the API integration suites: a real instaccessd in a temp dir, JSON requests
-// over its socket, and the checks every suite makes (the error shape of DESIGN.md §5, one active
+// over its socket, and the checks every suite makes (the error shape of docs/api.md, one active
 // key per purpose).
 #pragma once
 
@@ -86,7 +86,7 @@ struct Daemon {
   }
 };
 
-// The error shape of DESIGN.md §5, its status, and (if given) a piece of the message.
+// The error shape of docs/api.md, its status, and (if given) a piece of the message.
 inline void ExpectError(const HttpReply& r, int status, const std::string& code,
                         const std::string& message_part = "") {
   BOOST_TEST(r.status == status, "body: " << r.body);

@@ -1,4 +1,4 @@
-// Every endpoint of DESIGN.md §5 against the real instaccessd: the answer on success and each
+// Every endpoint of docs/api.md against the real instaccessd: the answer on success and each
 // error with its JSON body (code and status) checked.
 #include <algorithm>
 #include <filesystem>
@@ -292,7 +292,7 @@ BOOST_AUTO_TEST_CASE(token_checked_after_expiry_is_401_token_expired_cached_or_n
   HttpReply fresh = d.Decrypt(decrypted_before);
   BOOST_REQUIRE(fresh.status == 200);
   const std::int64_t exp = Json::parse(fresh.body).at("claims").at("exp");
-  // Expired once now - skew >= exp (DESIGN.md §2): wait on the clock for that moment.
+  // Expired once now - skew >= exp (docs/tokens.md): wait on the clock for that moment.
   BOOST_REQUIRE(WaitUntilUnixTime(exp + 1, 10s));
   ExpectError(d.Decrypt(decrypted_before), 401, "token_expired");
   ExpectError(d.Decrypt(never_seen), 401, "token_expired");

@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_off_by_the_read_timeout_while_others_are_s
   ExpectStillServing(d);
 }
 
-// A request that stops half way is answered 408 when the read timeout passes (DESIGN.md §5: past
+// A request that stops half way is answered 408 when the read timeout passes (docs/api.md: past
 // a limit the client gets an error), then the connection closes.
 BOOST_AUTO_TEST_CASE(a_request_that_stops_half_way_gets_408_at_the_read_timeout) {
   Daemon d("[limits]\nread_timeout = \"2s\"\n");

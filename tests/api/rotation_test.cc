@@ -1,5 +1,5 @@
-// Automatic rotation with second-scale periods (DESIGN.md §3), watched from outside through
-// /api/v1/keys and the JWKS, and a SIGKILL in the middle of it.
+// Automatic rotation with second-scale periods (docs/design.md, "Keys and rotation"), watched
+// from outside through /api/v1/keys and the JWKS, and a SIGKILL in the middle of it.
 #include <atomic>
 #include <ctime>
 #include <map>

@@ -93,7 +93,7 @@ end
 
 def json_jwt_to_ours(k)
   now = Time.now.to_i
-  # Canvas's claim set (DESIGN.md §2), made the way Canvas's token library makes it.
+  # Canvas's claim set (docs/tokens.md), made the way Canvas's token library makes it.
   claims = { 'iss' => 'instructure:inst_access', 'sub' => '1~42', 'acct' => '1~1',
              'iat' => now, 'exp' => now + 3600, 'jti' => SecureRandom.uuid,
              'canvas_domain' => 'canvas.example.edu', 'masq_sub' => '1~7', 'masq_shard' => 1,

@@ -1,5 +1,5 @@
 // Checks under valgrind's memcheck that the code handling secret bytes neither branches on them
-// nor reads memory at an address they pick (DESIGN.md §2):
+// nor reads memory at an address they pick (docs/tokens.md):
 // - what UnwrapCek does after the RSA private operation (cek_block.h): the RSA1_5 or RSA-OAEP
 //   decoding of the block (pkcs1.h, oaep.h, with OpenSSL's SHA-1 and SHA-256 inside) and the
 //   choice between the real CEK and the stand-in, on good blocks and on each kind of bad one, so

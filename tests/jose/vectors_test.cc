@@ -1,4 +1,4 @@
-// Known-answer tests against the published RFC examples in /work/shared/vectors.
+// Known-answer tests against the published RFC examples in tests/vectors (README.md there).
 #include <boost/test/unit_test.hpp>
 
 #include "jose/base64url.h"
