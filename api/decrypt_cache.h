@@ -1,5 +1,5 @@
-// The decrypt cache (DESIGN.md §7): gateways present the same token on every request, so the
-// verified answer is kept, keyed by SHA-256 of the token, until the token's exp. Memory only,
+// The decrypt cache (docs/performance.md): gateways present the same token on every request, so
+// the verified answer is kept, keyed by SHA-256 of the token, until the token's exp. Memory only,
 // bounded (oldest entries leave first), and every entry made with a revoked key is dropped.
 //
 // An entry exists only for a token that fully verified; a hit still re-checks exp against the

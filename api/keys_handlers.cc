@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/error_response.h"
 #include "api/request_body.h"
 #include "api/service.h"
 
@@ -14,7 +15,6 @@ namespace instaccess::api {
 
 namespace {
 
-using ipc::JsonError;
 using ipc::Response;
 using keystore::KeyInfo;
 
@@ -47,15 +47,6 @@ nlohmann::json TransitionJson(const keystore::Transition& t) {
   return j;
 }
 
-// Keystore failures of operator actions: what the operator got wrong is 400/404/409, the rest
-// is logged and answered 500 without details.
-Response KeystoreError(const Status& s, std::string_view action) {
-  if (s.code() == Code::kInternal || s.code() == Code::kDataLoss) {
-    spdlog::error("{} failed: {}", action, s.ToString());
-  }
-  return ipc::ErrorFromStatus(s);
-}
-
 }  // namespace
 
 Response Service::Jwks() { return ipc::JsonOk(keyring_.Snapshot()->jwks.dump()); }
@@ -71,17 +62,17 @@ Response Service::Keys() {
 
 Response Service::Rotate(const ipc::Request& req, const ipc::Peer& peer) {
   auto body = ReadJsonBody(req, {"purpose"});
-  if (!body) return BodyErrorResponse(body.error());
+  if (!body) return ErrorResponse(body.error());
   auto it = body->find("purpose");
   std::string purpose_name = it != body->end() && it->is_string() ? it->get<std::string>() : "";
   std::optional<keystore::Purpose> purpose;
   if (purpose_name == "sig" || purpose_name == "enc") {
     purpose = *keystore::ParsePurpose(purpose_name);
   } else if (purpose_name != "both") {
-    return JsonError(400, "bad_request", "purpose must be \"sig\", \"enc\" or \"both\"");
+    return BadRequest("purpose must be \"sig\", \"enc\" or \"both\"");
   }
   auto kids = keyring_.Rotate(purpose, clock_.NowUnix(), peer.Describe());
-  if (!kids) return KeystoreError(kids.error(), "rotate");
+  if (!kids) return ErrorResponse(kids.error(), "rotate");
   metrics_.CountRotation();
   if (hooks_.keys_changed) hooks_.keys_changed();
   auto set = keyring_.Snapshot();
@@ -94,42 +85,42 @@ Response Service::Rotate(const ipc::Request& req, const ipc::Peer& peer) {
 
 Response Service::Import(const ipc::Request& req, const ipc::Peer& peer) {
   auto body = ReadJsonBody(req, {"purpose", "pem", "jwk", "alg", "activate"});
-  if (!body) return BodyErrorResponse(body.error());
+  if (!body) return ErrorResponse(body.error());
   keystore::ImportRequest r;
   auto purpose = body->find("purpose");
   if (purpose == body->end() || !purpose->is_string() ||
       !keystore::ParsePurpose(purpose->get<std::string>())) {
-    return JsonError(400, "bad_request", "purpose must be \"sig\" or \"enc\"");
+    return BadRequest("purpose must be \"sig\" or \"enc\"");
   }
   r.purpose = *keystore::ParsePurpose(purpose->get<std::string>());
   auto pem = body->find("pem");
   auto jwk = body->find("jwk");
   if ((pem == body->end()) == (jwk == body->end())) {
-    return JsonError(400, "bad_request", "exactly one of pem or jwk is required");
+    return BadRequest("exactly one of pem or jwk is required");
   }
   if (pem != body->end()) {
-    if (!pem->is_string()) return JsonError(400, "bad_request", "pem must be a string");
+    if (!pem->is_string()) return BadRequest("pem must be a string");
     r.pem = pem->get<std::string>();
   } else {
-    if (!jwk->is_object()) return JsonError(400, "bad_request", "jwk must be a JSON object");
+    if (!jwk->is_object()) return BadRequest("jwk must be a JSON object");
     r.jwk = *jwk;
   }
   if (auto alg = body->find("alg"); alg != body->end()) {
     auto parsed = alg->is_string() ? jose::ParseAlg(alg->get<std::string>())
                                    : Result<jose::Alg>(InvalidArgument(""));
-    if (!parsed) return JsonError(400, "bad_request", "alg is not an accepted algorithm");
+    if (!parsed) return BadRequest("alg is not an accepted algorithm");
     r.alg = *parsed;
   } else if (!r.jwk || !r.jwk->contains("alg")) {
-    // The purpose's configured alg (DESIGN.md §5).
+    // The purpose's configured alg (docs/api.md, POST /api/v1/keys/import).
     const std::string& configured = options_.schedule.For(r.purpose).alg;
     r.alg = *jose::ParseAlg(configured);
   }
   if (auto activate = body->find("activate"); activate != body->end()) {
-    if (!activate->is_boolean()) return JsonError(400, "bad_request", "activate must be a boolean");
+    if (!activate->is_boolean()) return BadRequest("activate must be a boolean");
     r.activate = activate->get<bool>();
   }
   auto info = keyring_.Import(r, clock_.NowUnix(), peer.Describe());
-  if (!info) return KeystoreError(info.error(), "import");
+  if (!info) return ErrorResponse(info.error(), "import");
   if (hooks_.keys_changed) hooks_.keys_changed();
   spdlog::info("import of {} key {} by {}", keystore::PurposeName(r.purpose), info->kid,
                peer.Describe());
@@ -138,9 +129,9 @@ Response Service::Import(const ipc::Request& req, const ipc::Peer& peer) {
 
 Response Service::Revoke(const std::string& kid, const ipc::Request& req, const ipc::Peer& peer) {
   auto body = ReadJsonBody(req, {}, /*required_body=*/false);
-  if (!body) return BodyErrorResponse(body.error());
+  if (!body) return ErrorResponse(body.error());
   auto info = keyring_.Revoke(kid, clock_.NowUnix(), peer.Describe());
-  if (!info) return KeystoreError(info.error(), "revoke");
+  if (!info) return ErrorResponse(info.error(), "revoke");
   std::size_t dropped = cache_.DropKid(kid);
   if (hooks_.keys_changed) hooks_.keys_changed();
   spdlog::warn("key {} revoked by {}; {} cached decryptions dropped", kid, peer.Describe(),
@@ -153,19 +144,20 @@ Response Service::Backup(const ipc::Peer& peer) {
   // removed: the content stays sealed, so it may travel.
   std::filesystem::path store(options_.store_path);
   auto unique = jose::RandomUuidV4();
-  if (!unique) return KeystoreError(unique.error(), "backup");
+  if (!unique) return ErrorResponse(unique.error(), "backup");
   std::string tmp =
       (store.parent_path() / (store.filename().string() + ".backup-" + *unique)).string();
-  instaccess::Status s = keyring_.Backup(tmp, clock_.NowUnix(), peer.Describe());
+  Status s = keyring_.Backup(tmp, clock_.NowUnix(), peer.Describe());
   if (!s.ok()) {
     std::filesystem::remove(tmp);
-    return KeystoreError(s, "backup");
+    return ErrorResponse(s, "backup");
   }
   std::ifstream in(tmp, std::ios::binary);
   std::ostringstream bytes;
   bytes << in.rdbuf();
   std::filesystem::remove(tmp);
-  if (!in.good() && !in.eof()) return JsonError(500, "internal", "internal error");
+  if (!in.good() && !in.eof())
+    return ErrorResponse(Internal("cannot read the backup " + tmp), "backup");
   spdlog::info("backup taken by {}", peer.Describe());
   Response r;
   r.content_type = "application/vnd.sqlite3";
@@ -176,7 +168,7 @@ Response Service::Backup(const ipc::Peer& peer) {
 
 Response Service::AuditVerify() {
   auto v = keyring_.VerifyAuditChain();
-  if (!v) return KeystoreError(v.error(), "audit verify");
+  if (!v) return ErrorResponse(v.error(), "audit verify");
   nlohmann::json j = {{"entries", v->entries}, {"ok", v->ok()}};
   j["first_broken_seq"] =
       v->first_broken_seq ? nlohmann::json(*v->first_broken_seq) : nlohmann::json(nullptr);

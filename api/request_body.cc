@@ -69,11 +69,8 @@ Result<nlohmann::json> ReadJsonBody(const ipc::Request& req,
   return body;
 }
 
-ipc::Response BodyErrorResponse(const Status& status) {
-  if (status.code() == Code::kFailedPrecondition && status.message() == kMediaTypeMessage) {
-    return ipc::JsonError(415, "unsupported_media_type", status.message());
-  }
-  return ipc::JsonError(400, "bad_request", status.message());
+bool IsWrongMediaType(const Status& status) {
+  return status.code() == Code::kFailedPrecondition && status.message() == kMediaTypeMessage;
 }
 
 }  // namespace instaccess::api

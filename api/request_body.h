@@ -26,7 +26,7 @@ Result<nlohmann::json> ReadJsonBody(const ipc::Request& req,
 // caller takes ReadJsonBody's path.
 std::optional<std::string_view> PlainTokenBody(std::string_view body);
 
-// The answer for a Status from ReadJsonBody: 415 stays 415, the rest is 400 bad_request.
-ipc::Response BodyErrorResponse(const Status& status);
+// Whether `status` is ReadJsonBody's refusal of a body that is not application/json (415).
+bool IsWrongMediaType(const Status& status);
 
 }  // namespace instaccess::api

@@ -73,7 +73,7 @@ void Service::AddRoutes(ipc::Router& r) {
       "GET", "/api/v1/audit/verify", Role::kAdmin,
       Expensive([this](const Request&, const Peer&, const PathParams&) { return AuditVerify(); }));
   r.Add("GET", "/api/v1/status", Role::kRead,
-        Cheap([this](const Request&, const Peer&, const PathParams&) { return Status(); }));
+        Cheap([this](const Request&, const Peer&, const PathParams&) { return StatusReport(); }));
   r.Add("GET", "/metrics", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return MetricsText(); }));
 }

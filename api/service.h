@@ -1,6 +1,6 @@
-// The socket API of DESIGN.md §5: every endpoint's handler, over the keyring, the token core,
+// The socket API (docs/api.md): every endpoint's handler, over the keyring, the token core,
 // the decrypt cache and the metrics. Handlers parse strictly and answer with the shapes and
-// status codes of §5; RSA work is marked Expensive so it runs as counted, queued work.
+// status codes given there; RSA work is marked Expensive so it runs as counted, queued work.
 //
 // Thread-safety: handlers run on many threads at once. The service's own state is the metrics
 // and the cache (both thread-safe) and the keyring (thread-safe, snapshot-based reads).
@@ -55,7 +55,7 @@ class Service {
   ipc::Response Revoke(const std::string& kid, const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response Backup(const ipc::Peer& peer);
   ipc::Response AuditVerify();
-  ipc::Response Status();
+  ipc::Response StatusReport();
   ipc::Response Healthz();
   ipc::Response MetricsText();
 

@@ -1,6 +1,7 @@
 // GET /healthz, /api/v1/status and /metrics.
 #include <algorithm>
 
+#include "api/error_response.h"
 #include "api/service.h"
 #include "jose/secure_heap.h"
 
@@ -10,14 +11,14 @@ using ipc::Response;
 
 Response Service::Healthz() {
   keystore::Health h = keyring_.GetHealth();
-  if (!h.ok()) return ipc::JsonError(503, "unavailable", h.message);
+  if (!h.ok()) return ErrorResponse(Unavailable(h.message));
   Response r;
   r.content_type = "text/plain";
   r.body = "ok\n";
   return r;
 }
 
-Response Service::Status() {
+Response Service::StatusReport() {
   auto set = keyring_.Snapshot();
   keystore::Health h = keyring_.GetHealth();
   std::int64_t now = clock_.NowUnix();
