@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <vector>
 
+#include "common/posix_error.h"
 #include "ipc/accounts.h"
 
 namespace instaccess::ipc {
@@ -40,7 +40,7 @@ Result<Peer> PeerOf(int fd) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    return Internal(std::string("SO_PEERCRED: ") + std::strerror(errno));
+    return PosixError(Code::kInternal, "SO_PEERCRED", errno);
   }
   Peer peer;
   peer.uid = cred.uid;

@@ -8,13 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/posix_error.h"
 #include "ipc/accounts.h"
 
 namespace instaccess::ipc {
 
 namespace {
-
-std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 Result<sockaddr_un> Address(const std::string& path) {
   sockaddr_un addr{};
@@ -32,20 +31,22 @@ Status RemoveIfStale(const std::string& path, const sockaddr_un& addr) {
   struct stat st {};
   if (lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::Ok();
-    return FailedPrecondition(Errno("cannot inspect " + path));
+    return PosixError(Code::kFailedPrecondition, "cannot inspect " + path, errno);
   }
   if (!S_ISSOCK(st.st_mode)) {
     return FailedPrecondition(path + " exists and is not a socket; refusing to replace it");
   }
   UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!probe.valid()) return Internal(Errno("socket"));
+  if (!probe.valid()) return PosixError(Code::kInternal, "socket", errno);
   if (connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
     return FailedPrecondition("another process is listening on " + path +
                               " (is instaccessd already running?)");
   }
-  if (errno != ECONNREFUSED) return FailedPrecondition(Errno("cannot probe " + path));
+  if (errno != ECONNREFUSED) {
+    return PosixError(Code::kFailedPrecondition, "cannot probe " + path, errno);
+  }
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return FailedPrecondition(Errno("cannot remove stale socket " + path));
+    return PosixError(Code::kFailedPrecondition, "cannot remove stale socket " + path, errno);
   }
   return Status::Ok();
 }
@@ -58,7 +59,7 @@ Result<UniqueFd> ListenUnix(const SocketOptions& options) {
   INSTACCESS_RETURN_IF_ERROR(RemoveIfStale(options.path, *addr));
 
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return Internal(Errno("socket"));
+  if (!fd.valid()) return PosixError(Code::kInternal, "socket", errno);
   // Bind under a tight umask so the file is never reachable by others, even for an instant,
   // before chmod sets the configured mode (as ssh-agent does).
   mode_t old_umask = umask(0177);
@@ -66,21 +67,20 @@ Result<UniqueFd> ListenUnix(const SocketOptions& options) {
   int bind_errno = errno;
   umask(old_umask);
   if (rc != 0) {
-    errno = bind_errno;
-    return FailedPrecondition(Errno("cannot bind " + options.path));
+    return PosixError(Code::kFailedPrecondition, "cannot bind " + options.path, bind_errno);
   }
   if (!options.group.empty()) {
     auto gid = LookUpGroupId(options.group);
     if (!gid) return InvalidArgument("no such group: " + options.group);
     if (chown(options.path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
-      return FailedPrecondition(
-          Errno("cannot give " + options.path + " to group " + options.group));
+      return PosixError(Code::kFailedPrecondition,
+                        "cannot give " + options.path + " to group " + options.group, errno);
     }
   }
   if (chmod(options.path.c_str(), options.mode) != 0) {
-    return FailedPrecondition(Errno("cannot chmod " + options.path));
+    return PosixError(Code::kFailedPrecondition, "cannot chmod " + options.path, errno);
   }
-  if (listen(fd.get(), options.backlog) != 0) return Internal(Errno("listen"));
+  if (listen(fd.get(), options.backlog) != 0) return PosixError(Code::kInternal, "listen", errno);
   return fd;
 }
 

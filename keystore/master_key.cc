@@ -5,21 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <filesystem>
 
+#include "common/posix_error.h"
+#include "common/unique_fd.h"
 #include "keystore/seal.h"
 
 namespace instaccess::keystore {
 
 namespace {
-
-Status ErrnoStatus(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == EACCES || err == EPERM || err == EROFS) return PermissionDenied(std::move(msg));
-  if (err == ENOENT) return NotFound(std::move(msg));
-  return Unavailable(std::move(msg));
-}
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -34,8 +29,8 @@ Status MakeParentDirs(const std::string& file) {
   for (const auto& part : parent) {
     so_far /= part;
     if (::mkdir(so_far.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoStatus("cannot create directory " + so_far.string() + " for the master key",
-                         errno);
+      return PosixError("cannot create directory " + so_far.string() + " for the master key",
+                        errno);
     }
   }
   return Status::Ok();
@@ -60,16 +55,11 @@ void Log(const LogFn& log, LogLevel level, const std::string& msg) {
 }  // namespace
 
 Result<SecretBytes> ReadMasterKeyFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open master key file " + path, errno);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return PosixError("cannot open master key file " + path, errno);
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus("cannot stat master key file " + path, err);
-  }
+  if (::fstat(fd.get(), &st) != 0) return PosixError("cannot stat master key file " + path, errno);
   if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(kMasterKeyBytes)) {
-    ::close(fd);
     return InvalidArgument("master key file " + path + " is " + std::to_string(st.st_size) +
                            " bytes; it must hold exactly 32 raw random bytes (for example "
                            "`head -c 32 /dev/urandom > FILE`), not a passphrase or hex text");
@@ -77,19 +67,14 @@ Result<SecretBytes> ReadMasterKeyFile(const std::string& path) {
   SecretBytes key(kMasterKeyBytes);
   std::size_t got = 0;
   while (got < kMasterKeyBytes) {
-    ssize_t n = ::read(fd, key.reveal_secret().data() + got, kMasterKeyBytes - got);
+    ssize_t n = ::read(fd.get(), key.reveal_secret().data() + got, kMasterKeyBytes - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return ErrnoStatus("cannot read master key file " + path, err);
-    }
+    if (n <= 0) return PosixError("cannot read master key file " + path, n < 0 ? errno : EIO);
     got += static_cast<std::size_t>(n);
   }
   // One more byte means the file grew since fstat: refuse rather than use a prefix.
   char extra;
-  ssize_t n = ::read(fd, &extra, 1);
-  ::close(fd);
+  ssize_t n = ::read(fd.get(), &extra, 1);
   if (n != 0) {
     return InvalidArgument("master key file " + path +
                            " is longer than 32 bytes; it must hold exactly 32 raw bytes");
@@ -99,35 +84,28 @@ Result<SecretBytes> ReadMasterKeyFile(const std::string& path) {
 
 Status WriteNewMasterKeyFile(const std::string& path, const SecretBytes& key) {
   if (key.size() != kMasterKeyBytes) return InvalidArgument("master key must be 32 bytes");
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return ErrnoStatus("cannot create master key file " + path, errno);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return PosixError("cannot create master key file " + path, errno);
+  // A file that did not get the whole key is removed: the next start must not read a prefix.
+  auto fail = [&](std::string_view what, int err) {
+    fd.Close();
+    ::unlink(path.c_str());
+    return PosixError(std::string(what) + " master key file " + path, err);
+  };
   std::size_t done = 0;
   auto bytes = key.reveal_secret();
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      return ErrnoStatus("cannot write master key file " + path, err);
-    }
+    if (n <= 0) return fail("cannot write", errno);
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    return ErrnoStatus("cannot sync master key file " + path, err);
-  }
-  ::close(fd);
+  if (::fsync(fd.get()) != 0) return fail("cannot sync", errno);
+  fd.Close();
   // The new name must survive a crash too.
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  int dfd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  UniqueFd dir(::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) ::fsync(dir.get());
   return Status::Ok();
 }
 

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
+#include "common/posix_error.h"
 #include "keystore/schema.h"
 #include "keystore/seal.h"
 
@@ -19,13 +19,6 @@ namespace {
 std::string DirOf(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   return dir.empty() ? "." : dir;
-}
-
-Status ErrnoStatus(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == EACCES || err == EPERM || err == EROFS) return PermissionDenied(std::move(msg));
-  if (err == ENOENT) return NotFound(std::move(msg));
-  return Unavailable(std::move(msg));
 }
 
 Status SetPragmas(Db& db) {
@@ -71,7 +64,7 @@ Status CreateNewStore(const std::string& path, const SecretBytes& master_key) {
   }
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(tmp));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return ErrnoStatus("cannot move new store into place at " + path, errno);
+    return PosixError("cannot move new store into place at " + path, errno);
   }
   return SyncFileAndDir(path);
 }
@@ -97,37 +90,22 @@ std::string ImmutableUri(const std::string& path) {
 
 Result<StoreLock> StoreLock::Acquire(const std::string& store_path) {
   std::string lock_path = store_path + ".lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return ErrnoStatus("cannot create the store's lock file " + lock_path +
-                           " (is the store directory writable by the daemon's user?)",
-                       errno);
+  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) {
+    return PosixError("cannot create the store's lock file " + lock_path +
+                          " (is the store directory writable by the daemon's user?)",
+                      errno);
   }
-  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
-    ::close(fd);
     if (err == EWOULDBLOCK) {
       return Unavailable("key store " + store_path + " is in use by another process (lock " +
                          lock_path + " is held): is another instaccessd running?");
     }
-    return ErrnoStatus("cannot lock " + lock_path, err);
+    return PosixError("cannot lock " + lock_path, err);
   }
-  return StoreLock(fd);
-}
-
-StoreLock::StoreLock(StoreLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-StoreLock::~StoreLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  return StoreLock(std::move(fd));
 }
 
 Status FoldWal(Db& db) {
@@ -143,18 +121,13 @@ Status FoldWal(Db& db) {
 }
 
 Status SyncFileAndDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open " + path + " to sync it", errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("cannot sync " + path, err);
-  int dfd = ::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoStatus("cannot open directory of " + path, errno);
-  rc = ::fsync(dfd);
-  err = errno;
-  ::close(dfd);
-  if (rc != 0) return ErrnoStatus("cannot sync directory of " + path, err);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return PosixError("cannot open " + path + " to sync it", errno);
+  if (::fsync(fd.get()) != 0) return PosixError("cannot sync " + path, errno);
+  fd.Close();
+  UniqueFd dir(::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return PosixError("cannot open directory of " + path, errno);
+  if (::fsync(dir.get()) != 0) return PosixError("cannot sync directory of " + path, errno);
   return Status::Ok();
 }
 
@@ -175,7 +148,7 @@ Status CheckMasterKey(Db& db, const SecretBytes& master_key) {
 
 Status CheckStoreReadOnly(const std::string& path, const SecretBytes& master_key) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("cannot open key store " + path, errno);
+  if (::stat(path.c_str(), &st) != 0) return PosixError("cannot open key store " + path, errno);
   if (!S_ISREG(st.st_mode)) return FailedPrecondition(path + " is not a regular file");
   if (st.st_size == 0) {
     return DataLoss("key store " + path +
@@ -219,16 +192,16 @@ Result<OpenedStore> OpenStoreFile(const std::string& path, const SecretBytes& ma
   }
   std::string dir = DirOf(path);
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    return ErrnoStatus("key store directory " + dir +
-                           " is not writable by this user (SQLite creates the -wal and -shm "
-                           "files there)",
-                       errno);
+    return PosixError("key store directory " + dir +
+                          " is not writable by this user (SQLite creates the -wal and -shm "
+                          "files there)",
+                      errno);
   }
   Result<StoreLock> lock = StoreLock::Acquire(path);
   if (!lock) return lock.error();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return ErrnoStatus("cannot open key store " + path, errno);
+    if (errno != ENOENT) return PosixError("cannot open key store " + path, errno);
     if (!create_if_missing) return NotFound("key store " + path + " does not exist");
     // A -wal without its store: the file was lost or moved, and SQLite would replay the -wal into
     // a new store of that name. Nothing is created; the operator decides.

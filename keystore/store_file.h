@@ -16,26 +16,24 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "common/secret_bytes.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "keystore/sqlite.h"
 
 namespace instaccess::keystore {
 
-// flock(LOCK_EX | LOCK_NB) on a lock file, held for the object's lifetime.
+// flock(LOCK_EX | LOCK_NB) on a lock file, held for the object's lifetime (closing the
+// descriptor releases it). Move-only.
 class StoreLock {
  public:
   static Result<StoreLock> Acquire(const std::string& store_path);
-  StoreLock(StoreLock&& other) noexcept;
-  StoreLock& operator=(StoreLock&& other) noexcept;
-  StoreLock(const StoreLock&) = delete;
-  StoreLock& operator=(const StoreLock&) = delete;
-  ~StoreLock();
 
  private:
-  explicit StoreLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit StoreLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 struct OpenedStore {

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <vector>
 
+#include "common/posix_error.h"
 #include "keystore/audit.h"
 #include "keystore/schema.h"
 #include "keystore/seal.h"
@@ -58,7 +58,7 @@ Status CheckAllRowsUnseal(Db& db, const SecretBytes& key) {
 
 Status Rename(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
-    return Unavailable("cannot rename " + from + " to " + to + ": " + std::strerror(errno));
+    return PosixError(Code::kUnavailable, "cannot rename " + from + " to " + to, errno);
   }
   return Status::Ok();
 }
@@ -85,7 +85,7 @@ Status KeepReplacedStore(const std::string& store_path, const std::string& aside
     wal_left = Exists(wal);
   }
   if (::link(store_path.c_str(), aside.c_str()) != 0) {
-    return Unavailable("cannot keep the old store as " + aside + ": " + std::strerror(errno) +
+    return Unavailable("cannot keep the old store as " + aside + ": " + ErrnoText(errno) +
                        "; nothing was restored");
   }
   if (wal_left) {
