@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <future>
+#include <span>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "common/posix_error.h"
 #include "keystore/seal.h"
 
 namespace instaccess::keystore {
@@ -72,6 +75,98 @@ void Merge(RowChanges& into, RowChanges from) {
   if (from.inserted.has_value()) into.inserted = std::move(from.inserted);
 }
 
+// When, by whom and why a change is made: what the audit row of each key row it writes says.
+struct ChangeNote {
+  UnixTime at;
+  std::string_view actor;
+  std::string_view why;
+};
+
+Status AuditRow(Db& db, const ChangeNote& note, std::string_view action, const KeyInfo& k) {
+  return AppendAudit(db, note.at, note.actor, action, k.kid,
+                     std::string(note.why) + "; " + Describe(k));
+}
+
+// The order in which updated rows are written: rows leaving `active` first, because the store
+// allows one active key per purpose at any instant.
+std::vector<const KeyInfo*> DeactivationsFirst(const std::vector<KeyInfo>& updated) {
+  std::vector<const KeyInfo*> order;
+  for (const KeyInfo& k : updated) {
+    if (k.state != KeyState::kActive) order.push_back(&k);
+  }
+  for (const KeyInfo& k : updated) {
+    if (k.state == KeyState::kActive) order.push_back(&k);
+  }
+  return order;
+}
+
+// Writes an existing row's new state and times, and its audit row. A row that no longer has a
+// private part (destroyed, revoked) loses its sealed bytes; the row stays for the audit trail.
+Status UpdateRow(Db& db, const KeyInfo& k, const ChangeNote& note) {
+  Result<Stmt> s = db.Prepare(
+      "UPDATE keys SET state = ?2, activate_at = ?3, retire_at = ?4, expire_at = ?5, "
+      "revoked_at = ?6 WHERE kid = ?1");
+  if (!s) return s.error();
+  s->Bind(1, std::string_view(k.kid))
+      .Bind(2, StateName(k.state))
+      .Bind(3, k.activate_at)
+      .Bind(4, k.retire_at)
+      .Bind(5, k.expire_at)
+      .Bind(6, k.revoked_at);
+  INSTACCESS_RETURN_IF_ERROR(s->Run());
+  if (!k.has_private) {
+    Result<Stmt> w =
+        db.Prepare("UPDATE keys SET sealed_private = NULL, nonce = NULL WHERE kid = ?1");
+    if (!w) return w.error();
+    w->Bind(1, std::string_view(k.kid));
+    INSTACCESS_RETURN_IF_ERROR(w->Run());
+  }
+  return AuditRow(db, note, ActionFor(k.state), k);
+}
+
+// Writes a new key's row (its public forms and, unless it is public-only, its sealed private
+// part) and its audit row ("generate" or "import").
+Status InsertRow(Db& db, const KeyInfo& k, std::string_view public_jwk,
+                 std::span<const std::uint8_t> public_der, const std::optional<Sealed>& sealed,
+                 const ChangeNote& note) {
+  Result<Stmt> s = db.Prepare(
+      "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, activate_at, "
+      "retire_at, expire_at, revoked_at, public_jwk, public_der, sealed_private, nonce) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+  if (!s) return s.error();
+  s->Bind(1, std::string_view(k.kid))
+      .Bind(2, PurposeName(k.purpose))
+      .Bind(3, std::string_view(k.alg))
+      .Bind(4, std::int64_t{k.bits})
+      .Bind(5, OriginName(k.origin))
+      .Bind(6, StateName(k.state))
+      .Bind(7, k.created_at)
+      .Bind(8, k.activate_at)
+      .Bind(9, k.retire_at)
+      .Bind(10, k.expire_at)
+      .Bind(11, k.revoked_at)
+      .Bind(12, public_jwk)
+      .BindBlob(13, public_der);
+  if (sealed.has_value()) {
+    s->BindBlob(14, sealed->ciphertext).BindBlob(15, sealed->nonce);
+  } else {
+    s->BindNull(14).BindNull(15);
+  }
+  INSTACCESS_RETURN_IF_ERROR(s->Run());
+  return AuditRow(db, note, k.origin == KeyOrigin::kGenerated ? "generate" : "import", k);
+}
+
+// meta.clock_high_water: the latest time stamped on any change, so that a clock stepped back
+// after a restart still stamps no change earlier than one already made.
+Status StoreHighWater(Db& db, UnixTime high_water) {
+  Result<Stmt> m = db.Prepare(
+      "INSERT INTO meta (name, value) VALUES ('clock_high_water', ?1) "
+      "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+  if (!m) return m.error();
+  m->Bind(1, high_water);
+  return m->Run();
+}
+
 }  // namespace
 
 struct SqliteKeyring::Fresh {
@@ -80,6 +175,16 @@ struct SqliteKeyring::Fresh {
   std::string public_jwk;
   std::vector<std::uint8_t> public_der;
   std::optional<Sealed> sealed;
+};
+
+struct SqliteKeyring::Successor {
+  std::string pending_kid;     // the pending key that takes over; empty when `fresh` is set
+  std::optional<Fresh> fresh;  // the key generated because no pending key could take over
+
+  const std::string& kid() const { return fresh.has_value() ? fresh->info.kid : pending_kid; }
+  std::optional<KeyInfo> fresh_info() const {
+    return fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt;
+  }
 };
 
 SqliteKeyring::SqliteKeyring(const SqliteKeyringOptions& options, SecretBytes master_key,
@@ -299,86 +404,49 @@ Result<SqliteKeyring::Fresh> SqliteKeyring::GenerateLocked(Purpose purpose, Unix
   return SealFreshLocked(std::move(*key), purpose, KeyOrigin::kGenerated);
 }
 
+Result<SqliteKeyring::Successor> SqliteKeyring::SuccessorLocked(Purpose purpose, UnixTime at) {
+  // The oldest pending key is the one clients have had longest in the JWKS.
+  const KeyInfo* pending = nullptr;
+  for (const KeyInfo& k : rows_) {
+    if (k.purpose == purpose && k.state == KeyState::kPending && refused_.count(k.kid) == 0 &&
+        (pending == nullptr || k.created_at < pending->created_at)) {
+      pending = &k;
+    }
+  }
+  Successor next;
+  if (pending != nullptr) {
+    next.pending_kid = pending->kid;
+    return next;
+  }
+  Result<Fresh> f = GenerateLocked(purpose, at);
+  if (!f) return f.error();
+  next.fresh = std::move(*f);
+  return next;
+}
+
 Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh,
                                    UnixTime at, std::string_view actor, std::string_view why) {
+  if (changes.inserted.has_value() &&
+      (!fresh.has_value() || fresh->info.kid != changes.inserted->kid)) {
+    return Internal("inserted row without its key material");
+  }
+  const ChangeNote note{at, actor, why};
   Db& db = store_.db;
   Result<Txn> txn = Txn::Begin(db);
   if (!txn) return txn.error();
-  // Rows leaving `active` first: the store allows one active key per purpose at any instant.
-  std::vector<const KeyInfo*> order;
-  for (const KeyInfo& k : changes.updated) {
-    if (k.state != KeyState::kActive) order.push_back(&k);
-  }
-  for (const KeyInfo& k : changes.updated) {
-    if (k.state == KeyState::kActive) order.push_back(&k);
-  }
   bool wiped = false;
-  for (const KeyInfo* k : order) {
-    Result<Stmt> s = db.Prepare(
-        "UPDATE keys SET state = ?2, activate_at = ?3, retire_at = ?4, expire_at = ?5, "
-        "revoked_at = ?6 WHERE kid = ?1");
-    if (!s) return s.error();
-    s->Bind(1, std::string_view(k->kid))
-        .Bind(2, StateName(k->state))
-        .Bind(3, k->activate_at)
-        .Bind(4, k->retire_at)
-        .Bind(5, k->expire_at)
-        .Bind(6, k->revoked_at);
-    INSTACCESS_RETURN_IF_ERROR(s->Run());
-    if (!k->has_private) {
-      // Destroy and revoke wipe the sealed private part; the row stays for the audit trail.
-      Result<Stmt> w =
-          db.Prepare("UPDATE keys SET sealed_private = NULL, nonce = NULL WHERE kid = ?1");
-      if (!w) return w.error();
-      w->Bind(1, std::string_view(k->kid));
-      INSTACCESS_RETURN_IF_ERROR(w->Run());
-      wiped = true;
-    }
-    INSTACCESS_RETURN_IF_ERROR(AppendAudit(db, at, actor, ActionFor(k->state), k->kid,
-                                           std::string(why) + "; " + Describe(*k)));
+  for (const KeyInfo* k : DeactivationsFirst(changes.updated)) {
+    INSTACCESS_RETURN_IF_ERROR(UpdateRow(db, *k, note));
+    wiped = wiped || !k->has_private;
   }
   if (changes.inserted.has_value()) {
-    const KeyInfo& k = *changes.inserted;
-    if (!fresh.has_value() || fresh->info.kid != k.kid) {
-      return Internal("inserted row without its key material");
-    }
-    Result<Stmt> s = db.Prepare(
-        "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, activate_at, "
-        "retire_at, expire_at, revoked_at, public_jwk, public_der, sealed_private, nonce) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
-    if (!s) return s.error();
-    s->Bind(1, std::string_view(k.kid))
-        .Bind(2, PurposeName(k.purpose))
-        .Bind(3, std::string_view(k.alg))
-        .Bind(4, std::int64_t{k.bits})
-        .Bind(5, OriginName(k.origin))
-        .Bind(6, StateName(k.state))
-        .Bind(7, k.created_at)
-        .Bind(8, k.activate_at)
-        .Bind(9, k.retire_at)
-        .Bind(10, k.expire_at)
-        .Bind(11, k.revoked_at)
-        .Bind(12, std::string_view(fresh->public_jwk))
-        .BindBlob(13, fresh->public_der);
-    if (fresh->sealed.has_value()) {
-      s->BindBlob(14, fresh->sealed->ciphertext).BindBlob(15, fresh->sealed->nonce);
-    } else {
-      s->BindNull(14).BindNull(15);
-    }
-    INSTACCESS_RETURN_IF_ERROR(s->Run());
-    std::string_view action = k.origin == KeyOrigin::kGenerated ? "generate" : "import";
-    INSTACCESS_RETURN_IF_ERROR(
-        AppendAudit(db, at, actor, action, k.kid, std::string(why) + "; " + Describe(k)));
+    INSTACCESS_RETURN_IF_ERROR(InsertRow(db, *changes.inserted, fresh->public_jwk,
+                                         fresh->public_der, fresh->sealed, note));
   }
-  UnixTime hw = std::max(high_water_, at);
-  Result<Stmt> m = db.Prepare(
-      "INSERT INTO meta (name, value) VALUES ('clock_high_water', ?1) "
-      "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
-  if (!m) return m.error();
-  m->Bind(1, hw);
-  INSTACCESS_RETURN_IF_ERROR(m->Run());
+  const UnixTime high_water = std::max(high_water_, at);
+  INSTACCESS_RETURN_IF_ERROR(StoreHighWater(db, high_water));
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
-  high_water_ = hw;
+  high_water_ = high_water;
   if (wiped) {
     // The wiped bytes are gone from the new page image (secure_delete), but not yet from the
     // store's older copy of the page or from the -wal: fold it in now. The change is committed
@@ -483,32 +551,17 @@ Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> pu
   }
   std::vector<std::string> kids;
   for (Purpose p : purposes) {
-    const KeyInfo* pending = nullptr;
-    for (const KeyInfo& k : rows_) {
-      if (k.purpose == p && k.state == KeyState::kPending && refused_.count(k.kid) == 0 &&
-          (pending == nullptr || k.created_at < pending->created_at)) {
-        pending = &k;
-      }
-    }
-    std::optional<Fresh> fresh;
-    std::string kid;
-    if (pending != nullptr) {
-      kid = pending->kid;
-    } else {
-      Result<Fresh> f = GenerateLocked(p, at);
-      if (!f) return f.error();
-      fresh = std::move(*f);
-    }
+    Result<Successor> next = SuccessorLocked(p, at);
+    if (!next) return next.error();
     Result<RowChanges> changes =
-        ComputeActivation(rows_, p, kid, at, options_.schedule,
-                          fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+        ComputeActivation(rows_, p, next->pending_kid, at, options_.schedule, next->fresh_info());
     if (!changes) return changes.error();
-    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, "manual rotation"));
+    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, next->fresh, at, actor, "manual rotation"));
     ApplyChanges(rows_, *changes);
     // Each purpose is published as it commits: if the next one fails, readers must still see
     // the rotation that happened, not sign with the key it retired.
     PublishLocked();
-    kids.push_back(fresh.has_value() ? fresh->info.kid : kid);
+    kids.push_back(next->kid());
   }
   return kids;
 }
@@ -578,28 +631,15 @@ Result<KeyInfo> SqliteKeyring::Revoke(const std::string& kid, UnixTime now,
   RowChanges all;
   std::optional<Fresh> fresh;
   if (target->state == KeyState::kActive) {
-    Purpose p = target->purpose;
-    const KeyInfo* pending = nullptr;
-    for (const KeyInfo& k : rows_) {
-      if (k.purpose == p && k.state == KeyState::kPending && refused_.count(k.kid) == 0 &&
-          (pending == nullptr || k.created_at < pending->created_at)) {
-        pending = &k;
-      }
-    }
-    std::string replacement;
-    if (pending != nullptr) {
-      replacement = pending->kid;
-    } else {
-      Result<Fresh> f = GenerateLocked(p, at);
-      if (!f) return f.error();
-      fresh = std::move(*f);
-    }
+    const Purpose p = target->purpose;
+    Result<Successor> next = SuccessorLocked(p, at);
+    if (!next) return next.error();
     Result<RowChanges> act =
-        ComputeActivation(model, p, replacement, at, options_.schedule,
-                          fresh.has_value() ? std::optional<KeyInfo>(fresh->info) : std::nullopt);
+        ComputeActivation(model, p, next->pending_kid, at, options_.schedule, next->fresh_info());
     if (!act) return act.error();
     ApplyChanges(model, *act);
     Merge(all, std::move(*act));
+    fresh = std::move(next->fresh);
   }
   Result<RowChanges> rev = ComputeRevocation(model, kid, at);
   if (!rev) return rev.error();
@@ -638,7 +678,7 @@ Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now, std::st
   if (::rename(tmp.c_str(), dest_path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return Unavailable("cannot move backup into place at " + dest_path + ": " + std::strerror(err));
+    return PosixError(Code::kUnavailable, "cannot move backup into place at " + dest_path, err);
   }
   UnixTime at = StampLocked(now);
   Result<Txn> txn = Txn::Begin(store_.db);

@@ -1,4 +1,4 @@
-// SqliteKeyring: the single-host Keyring on an SQLite file (DESIGN §4), private keys sealed
+// SqliteKeyring: the single-host Keyring on an SQLite file (docs/storage.md), private keys sealed
 // under the master key. See keyring.h for what every Keyring guarantees and store_file.h for
 // how the file is opened without touching it until the master key is known to be right.
 //
@@ -32,7 +32,7 @@ struct SqliteKeyringOptions {
   // A new store is created when the file does not exist; false turns that into NotFound (for
   // commands that must not create one by mistake).
   bool create_if_missing = true;
-  // [rotation.*] and [tokens] max_lifetime / clock_skew; defaults are DESIGN §6.
+  // [rotation.*] and [tokens] max_lifetime / clock_skew; defaults in docs/config.md.
   SchedulePolicy schedule;
   // Where warnings go (keys refused at load). When set, it also becomes the handler of SQLite's
   // process-wide error log (SetSqliteLogHandler), so it must stay callable for the life of the
@@ -68,12 +68,17 @@ class SqliteKeyring final : public Keyring {
   Result<std::string> IntegrityCheck();
 
  private:
-  struct Fresh;  // a generated or imported key, sealed, ready to insert
+  struct Fresh;      // a generated or imported key, sealed, ready to insert
+  struct Successor;  // the key that takes over when a purpose's active key goes
 
   SqliteKeyring(const SqliteKeyringOptions& options, SecretBytes master_key, OpenedStore store);
 
   Status LoadRowsLocked();
+  // Makes a key on a worker thread and waits for it (see keyring.h), then seals it.
   Result<Fresh> GenerateLocked(Purpose purpose, UnixTime at);
+  // The oldest pending key of `purpose` that loaded, or, when there is none, a generated one.
+  // Rotate and Revoke (of an active key) activate it.
+  Result<Successor> SuccessorLocked(Purpose purpose, UnixTime at);
   Result<Fresh> SealFreshLocked(jose::RsaKey key, Purpose purpose, KeyOrigin origin);
   Status CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh, UnixTime at,
                       std::string_view actor, std::string_view why);
