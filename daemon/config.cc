@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "jose/compact.h"
+
 namespace instaccess::daemon {
 
 namespace {
@@ -398,7 +400,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
     // limit as 32 bits.
     s.Size("max_body", &c.limits.max_body, 1024, 64 << 20);
     s.Size("max_header", &c.limits.max_header, 1024, 1 << 20);
-    s.Size("max_token", &c.limits.max_token, 1024, 1 << 20);
+    // The token core refuses anything longer than jose::kMaxTokenSize whatever this says.
+    s.Size("max_token", &c.limits.max_token, 1024, jose::kMaxTokenSize);
     s.Int("max_connections", &c.limits.max_connections, 1, 1'000'000);
     s.Duration("read_timeout", &c.limits.read_timeout);
     s.Duration("idle_timeout", &c.limits.idle_timeout);

@@ -6,13 +6,12 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <functional>
 #include <thread>
 #include <vector>
 
 #include "api/service.h"
+#include "common/posix_error.h"
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
@@ -27,18 +26,45 @@ namespace asio = ipc::asio;
 namespace {
 
 // The embedded default keeps its state in ./var, readable by the owner only.
-Status MakeStateDirectory(const std::string& socket_path) {
-  std::filesystem::path dir = std::filesystem::path(socket_path).parent_path();
+Status MakeStateDirectory(const std::string& file_path) {
+  std::filesystem::path dir = std::filesystem::path(file_path).parent_path();
   if (dir.empty()) return Status::Ok();
   std::error_code ec;
   if (std::filesystem::create_directories(dir, ec)) {
     if (chmod(dir.c_str(), 0700) != 0) {
-      return FailedPrecondition("cannot chmod " + dir.string() + ": " + std::strerror(errno));
+      return PosixError(Code::kFailedPrecondition, "cannot chmod " + dir.string(), errno);
     }
   } else if (ec) {
     return FailedPrecondition("cannot create " + dir.string() + ": " + ec.message());
   }
   return Status::Ok();
+}
+
+// Hardening first (before any key is in memory), then the embedded default's ./var.
+Status PrepareProcess(const Config& config) {
+  std::vector<std::string> warnings;
+  INSTACCESS_RETURN_IF_ERROR(HardenProcess(&warnings));
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (!config.embedded) return Status::Ok();
+  for (const std::string& path : {config.daemon.socket, config.store.path}) {
+    INSTACCESS_RETURN_IF_ERROR(MakeStateDirectory(path));
+  }
+  return Status::Ok();
+}
+
+// The socket systemd passed, or our own (`*own` true: we remove it on exit).
+Result<UniqueFd> TakeListeningSocket(const Config& config, bool* own) {
+  auto activated = SocketFromSystemd();
+  if (!activated) return activated.error();
+  *own = !activated->has_value();
+  if (!*own) return std::move(**activated);
+  auto listener = ipc::ListenUnix(
+      {config.daemon.socket, config.daemon.socket_mode, config.daemon.socket_group});
+  if (!listener) {
+    return Status(listener.error().code(),
+                  "cannot listen on " + config.daemon.socket + ": " + listener.error().message());
+  }
+  return listener;
 }
 
 unsigned WorkerCount(int configured) {
@@ -54,33 +80,150 @@ std::shared_ptr<const ipc::AccessPolicy> BuildPolicy(const Config::Access& a) {
   return policy;
 }
 
-ipc::ServerLimits LimitsFrom(const Config& c) {
+ipc::ServerLimits LimitsFrom(const Config& c, unsigned threads) {
   ipc::ServerLimits l;
   l.max_body = c.limits.max_body;
   l.max_header = c.limits.max_header;
   l.max_connections = c.limits.max_connections;
   l.read_timeout = c.limits.read_timeout;
   l.idle_timeout = c.limits.idle_timeout;
+  l.threads = threads;
   return l;
 }
+
+std::string ActiveKids(const keystore::Keyring& keyring) {
+  auto set = keyring.Snapshot();
+  return "active sig " + (set->active_sig ? set->active_sig->kid() : std::string("none")) +
+         " enc " + (set->active_enc ? set->active_enc->kid() : std::string("none"));
+}
+
+// Everything that lives while the daemon serves, built in this order and torn down in reverse.
+// Signals and the watchdog run on the main thread's io_context; requests on the server's loops.
+class ServingDaemon {
+ public:
+  ServingDaemon(Config config, std::string config_path, keystore::Keyring& keyring,
+                const Clock& clock, std::string master_key_warning, UniqueFd listener)
+      : config_(std::move(config)),
+        config_path_(std::move(config_path)),
+        keyring_(keyring),
+        workers_(WorkerCount(config_.daemon.workers)),
+        service_(ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
+                 {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
+                  [this] { return server_.queued(); }}),
+        policy_(BuildPolicy(config_.access)),
+        server_(
+            io_, std::move(listener), LimitsFrom(config_, workers_),
+            [this](const ipc::Request& req, const ipc::Peer& peer) {
+              return router_.Dispatch(req, peer, *policy_.load());
+            },
+            [this](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
+              service_.metrics().ObserveLatency(us.count());
+              if (res.status == 503) service_.metrics().CountOverloaded();
+            }),
+        scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
+    service_.AddRoutes(router_);
+  }
+
+  // Serves until SIGTERM/SIGINT has drained every connection.
+  void Run(const std::string& where) {
+    scheduler_.Start();
+    server_.Start();
+    if (WatchdogInterval()) ArmWatchdog();
+    signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
+    spdlog::info("instaccessd serving on {} with {} worker threads; {}", where, workers_,
+                 ActiveKids(keyring_));
+    NotifyReady("serving on " + where);
+    // The main thread handles signals and the watchdog; the server's threads serve. Returns
+    // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
+    io_.run();
+    server_.Join();
+    scheduler_.Stop();
+  }
+
+ private:
+  // On the scheduler thread.
+  void OnTransitions(int applied) {
+    for (int i = 0; i < applied; ++i) service_.metrics().CountRotation();
+    const std::string kids = ActiveKids(keyring_);
+    spdlog::info("applied {} key transition(s); {}", applied, kids);
+    NotifyStatus("serving; " + kids);
+  }
+
+  // WATCHDOG=1 at half of WatchdogSec, from the main thread, and only while every event loop
+  // has answered the previous heartbeat: a wedged main thread or event loop stops it.
+  void ArmWatchdog() {
+    watchdog_.expires_after(*WatchdogInterval());
+    watchdog_.async_wait([this](const boost::system::error_code& ec) {
+      // cancel() does not reach a wait that has already completed and whose handler is queued:
+      // `stopping_` keeps that handler from re-arming, so io_.run() can return.
+      if (ec || stopping_) return;
+      if (server_.Heartbeat(2 * *WatchdogInterval())) {
+        NotifyWatchdog();
+      } else {
+        spdlog::error(
+            "an event loop has not run for {} ms; not telling systemd we are alive",
+            std::chrono::duration_cast<std::chrono::milliseconds>(2 * *WatchdogInterval()).count());
+      }
+      ArmWatchdog();
+    });
+  }
+
+  void OnSignal(const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      Reload();
+      signals_.async_wait([this](const auto& e, int s) { OnSignal(e, s); });
+      return;
+    }
+    spdlog::info("{}: draining {} connection(s) and stopping", strsignal(signo),
+                 server_.connections());
+    NotifyStopping();
+    server_.Drain();
+    stopping_ = true;
+    watchdog_.cancel();
+  }
+
+  // SIGHUP: the log level and the access lists; the rest needs a restart.
+  void Reload() {
+    spdlog::info("SIGHUP: re-reading configuration");
+    NotifyReloading();
+    if (!config_path_.empty()) {
+      auto fresh = LoadConfigFile(config_path_, config_.embedded);
+      if (!fresh) {
+        spdlog::error("keeping the running configuration: {}", fresh.error().message());
+      } else {
+        SetLogLevel(fresh->daemon.log_level);
+        config_.daemon.log_level = fresh->daemon.log_level;
+        config_.access = fresh->access;
+        policy_ = BuildPolicy(config_.access);
+        spdlog::info("configuration reloaded from {}", config_path_);
+      }
+    }
+    NotifyReloaded();
+  }
+
+  Config config_;
+  const std::string config_path_;
+  keystore::Keyring& keyring_;
+  const unsigned workers_;
+  asio::io_context io_;
+  api::Service service_;
+  ipc::Router router_;
+  // Swapped whole on SIGHUP; each request reads the policy current when it arrived.
+  std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy_;
+  ipc::Server server_;
+  Scheduler scheduler_;
+  asio::steady_timer watchdog_{io_};
+  asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
+  bool stopping_ = false;  // the signal and watchdog handlers both run on the main thread
+};
 
 }  // namespace
 
 int RunDaemon(Config config, std::string config_path) {
-  std::vector<std::string> warnings;
-  if (Status s = HardenProcess(&warnings); !s.ok()) {
+  if (Status s = PrepareProcess(config); !s.ok()) {
     spdlog::critical("{}", s.message());
     return kExitFailure;
-  }
-  for (const auto& w : warnings) spdlog::warn("{}", w);
-
-  if (config.embedded) {
-    for (const std::string& path : {config.daemon.socket, config.store.path}) {
-      if (Status s = MakeStateDirectory(path); !s.ok()) {
-        spdlog::critical("{}", s.message());
-        return kExitFailure;
-      }
-    }
   }
 
   // The store before the socket: a daemon that cannot serve tokens must not take the socket.
@@ -91,7 +234,6 @@ int RunDaemon(Config config, std::string config_path) {
                      opened.error().message());
     return kExitKeys;
   }
-  keystore::Keyring& keyring = *opened->keyring;
   spdlog::info("key store {} open (master key from {})", config.store.path,
                opened->master_key_source);
   if (config.rotation_enc.alg == "RSA1_5") {
@@ -100,135 +242,19 @@ int RunDaemon(Config config, std::string config_path) {
         "RSA-OAEP");
   }
 
-  // Socket activation first; otherwise our own socket, which we also remove on exit.
-  auto activated = SocketFromSystemd();
-  if (!activated) {
-    spdlog::critical("{}", activated.error().message());
+  bool own_socket = false;
+  auto listener = TakeListeningSocket(config, &own_socket);
+  if (!listener) {
+    spdlog::critical("{}", listener.error().message());
     return kExitFailure;
   }
-  const bool own_socket = !activated->has_value();
-  UniqueFd listen_fd;
-  if (own_socket) {
-    auto listener = ipc::ListenUnix(
-        {config.daemon.socket, config.daemon.socket_mode, config.daemon.socket_group});
-    if (!listener) {
-      spdlog::critical("cannot listen on {}: {}", config.daemon.socket, listener.error().message());
-      return kExitFailure;
-    }
-    listen_fd = std::move(*listener);
-  } else {
-    listen_fd = std::move(**activated);
+  const std::string socket_path = config.daemon.socket;
+  {
+    ServingDaemon serving(std::move(config), std::move(config_path), *opened->keyring, clock,
+                          opened->master_key_warning, std::move(*listener));
+    serving.Run(own_socket ? socket_path : "the socket systemd passed");
   }
-
-  const unsigned workers = WorkerCount(config.daemon.workers);
-  ipc::ServerLimits limits = LimitsFrom(config);
-  limits.threads = workers;
-  asio::io_context io;
-  ipc::Server* server_ptr = nullptr;
-  Scheduler* scheduler_ptr = nullptr;
-  api::Service service(ServiceOptionsFrom(config), keyring, clock, opened->master_key_warning,
-                       {[&] {
-                          if (scheduler_ptr) scheduler_ptr->Kick();
-                        },
-                        [&] { return server_ptr ? server_ptr->connections() : 0; },
-                        [&] { return server_ptr ? server_ptr->queued() : 0; }});
-  ipc::Router router;
-  service.AddRoutes(router);
-  // Swapped whole on SIGHUP; each request reads the policy current when it arrived.
-  std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy = BuildPolicy(config.access);
-  api::Metrics& metrics = service.metrics();
-  ipc::Server server(
-      io, std::move(listen_fd), limits,
-      [&](const ipc::Request& req, const ipc::Peer& peer) {
-        return router.Dispatch(req, peer, *policy.load());
-      },
-      [&metrics](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
-        metrics.ObserveLatency(us.count());
-        if (res.status == 503) metrics.CountOverloaded();
-      });
-  server_ptr = &server;
-
-  Scheduler scheduler(keyring, clock, [&](int applied) {
-    for (int i = 0; i < applied; ++i) metrics.CountRotation();
-    auto set = keyring.Snapshot();
-    std::string sig = set->active_sig ? set->active_sig->kid() : "none";
-    std::string enc = set->active_enc ? set->active_enc->kid() : "none";
-    spdlog::info("applied {} key transition(s); active sig {} enc {}", applied, sig, enc);
-    NotifyStatus("serving; active sig " + sig + " enc " + enc);
-  });
-  scheduler_ptr = &scheduler;
-  scheduler.Start();
-  server.Start();
-
-  // WATCHDOG=1 at half of WatchdogSec, from the main thread, and only while every event loop
-  // has answered the previous heartbeat: a wedged main thread or event loop stops it.
-  asio::steady_timer watchdog(io);
-  // Set by SIGTERM/SIGINT. cancel() does not reach a wait that has already completed and whose
-  // handler is queued: that handler would re-arm the timer, and io.run() would never return.
-  bool stopping = false;  // the signal and watchdog handlers both run on this thread
-  std::function<void(const boost::system::error_code&)> on_watchdog =
-      [&](const boost::system::error_code& ec) {
-        if (ec || stopping) return;
-        if (server.Heartbeat(2 * *WatchdogInterval())) {
-          NotifyWatchdog();
-        } else {
-          spdlog::error(
-              "an event loop has not run for {} ms; not telling systemd we are alive",
-              std::chrono::duration_cast<std::chrono::milliseconds>(2 * *WatchdogInterval())
-                  .count());
-        }
-        watchdog.expires_after(*WatchdogInterval());
-        watchdog.async_wait(on_watchdog);
-      };
-  if (WatchdogInterval()) {
-    watchdog.expires_after(*WatchdogInterval());
-    watchdog.async_wait(on_watchdog);
-  }
-
-  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int signo) {
-        if (ec) return;
-        if (signo == SIGHUP) {
-          spdlog::info("SIGHUP: re-reading configuration");
-          NotifyReloading();
-          if (!config_path.empty()) {
-            auto fresh = LoadConfigFile(config_path, config.embedded);
-            if (!fresh) {
-              spdlog::error("keeping the running configuration: {}", fresh.error().message());
-            } else {
-              SetLogLevel(fresh->daemon.log_level);
-              config.daemon.log_level = fresh->daemon.log_level;
-              config.access = fresh->access;
-              policy = BuildPolicy(config.access);
-              spdlog::info("configuration reloaded from {}", config_path);
-            }
-          }
-          NotifyReloaded();
-          signals.async_wait(on_signal);
-          return;
-        }
-        spdlog::info("{}: draining {} connection(s) and stopping", strsignal(signo),
-                     server.connections());
-        NotifyStopping();
-        server.Drain();
-        stopping = true;
-        watchdog.cancel();
-      };
-  signals.async_wait(on_signal);
-
-  const std::string where = own_socket ? config.daemon.socket : "the socket systemd passed";
-  auto set = keyring.Snapshot();
-  spdlog::info("instaccessd serving on {} with {} worker threads; active sig {} enc {}", where,
-               workers, set->active_sig->kid(), set->active_enc->kid());
-  NotifyReady("serving on " + where);
-  // The main thread accepts and handles signals and the watchdog; the server's threads serve.
-  // Runs until Drain() has left nothing to do here; the signal set is not re-armed after a stop.
-  io.run();
-  server.Join();
-  scheduler.Stop();
-
-  if (own_socket) unlink(config.daemon.socket.c_str());
+  if (own_socket) unlink(socket_path.c_str());
   spdlog::info("stopped");
   return kExitOk;
 }

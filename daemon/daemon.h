@@ -1,12 +1,16 @@
-// The daemon process: wires config, the socket server and signal handling together.
+// The daemon process: wires the configuration, the key store, the socket server, the
+// scheduler, signals and systemd together. No request handling or policy lives here (api/ does).
 //
-// Threads: `workers` threads (default one per core) run the one io_context: accept, HTTP,
-// cheap handlers on each connection's strand, and the queued RSA work (issue, cold decrypt, key
-// actions) as jobs of their own; the scheduler thread applies key transitions; the keyring
-// generates keys on a thread of its own. Signals arrive through an asio::signal_set
-// on the io_context, so no code runs in signal context. SIGTERM/SIGINT drain: stop accepting,
-// answer requests in flight, close idle connections, exit 0. SIGHUP re-reads the config file (log
-// level, access lists).
+// Threads:
+//   - the main thread runs its own io_context: signals (through an asio::signal_set, so no code
+//     runs in signal context) and the systemd watchdog;
+//   - `workers` event-loop threads (default one per core), each a single-threaded io_context
+//     (ipc/server.h): connections are handed to them in turn, and each serves its connections'
+//     requests and their queued RSA work (issue, cold decrypt, key actions);
+//   - the scheduler thread applies key transitions when they fall due (daemon/scheduler.h);
+//   - the keyring makes each new RSA key on a short-lived thread of its own and waits for it.
+// SIGTERM/SIGINT drain: stop accepting, answer requests in flight, close idle connections, exit
+// 0. SIGHUP re-reads the config file (log level, access lists).
 #pragma once
 
 #include <memory>
