@@ -1,6 +1,5 @@
-// Helpers shared by the API integration suites: a real instaccessd in a temp dir, JSON requests
-// over its socket, and the checks every suite makes (the error shape of docs/api.md, one active
-// key per purpose).
+// Helpers shared by the API integration suites: the checks every suite makes (the error shape of
+// docs/api.md, one active key per purpose) over the shared RunningDaemon fixture.
 #pragma once
 
 #include <signal.h>
@@ -17,74 +16,15 @@
 #include <set>
 #include <string>
 
-#include "tests/support/daemon_process.h"
-#include "tests/support/temp_dir.h"
-#include "tests/support/unix_http.h"
+#include "tests/support/running_daemon.h"
 
 namespace instaccess::testing::api {
 
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-// Generous for sanitizer builds; only a failure waits it out.
-constexpr auto kStartTimeout = 30s;
-
-inline constexpr const char* kIssuePath = "/api/v1/inst_access_tokens";
-inline constexpr const char* kDecryptPath = "/api/v1/inst_access_tokens/decrypt";
-
-// A daemon on the embedded default (plus `toml` as ./instaccessd.toml) in a fresh temp dir,
-// ready (READY=1 read from its notify socket) when the constructor returns.
-struct Daemon {
-  TempDir dir;
-  NotifySocket notify{dir / "notify.sock"};
-  std::string toml;
-  std::string socket;
-  std::unique_ptr<DaemonProcess> process;
-
-  // `socket_path`: where the toml puts the socket (relative to the temp dir), if it does.
-  explicit Daemon(std::string toml_text = "",
-                  const std::string& socket_path = "var/instaccessd.sock")
-      : toml(std::move(toml_text)), socket(dir / socket_path) {
-    if (!toml.empty()) WriteFile(dir / "instaccessd.toml", toml);
-    Start();
-  }
-
-  void Start() {
-    process = std::make_unique<DaemonProcess>(
-        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
-                                                                        << process->Stderr());
-  }
-
-  // SIGKILL, no chance to clean up: what a crash or an OOM kill does.
-  void Kill() {
-    process->Signal(SIGKILL);
-    BOOST_REQUIRE(process->Wait(kStartTimeout).has_value());
-  }
-
-  HttpReply Get(const std::string& target) const { return HttpGet(socket, target); }
-  HttpReply Post(const std::string& target, const Json& body) const {
-    return HttpPost(socket, target, body.dump());
-  }
-  Json GetJson(const std::string& target) const {
-    HttpReply r = Get(target);
-    BOOST_REQUIRE_MESSAGE(r.status == 200, target << " answered " << r.status << ": " << r.body);
-    return Json::parse(r.body);
-  }
-
-  // Issues a token with the given claims (default: the required ones); fails the test otherwise.
-  std::string Issue(Json claims = {{"sub", "user-1"}, {"acct", "acct-1"}},
-                    std::optional<int> ttl = std::nullopt) const {
-    Json body = {{"claims", std::move(claims)}};
-    if (ttl) body["ttl"] = *ttl;
-    HttpReply r = Post(kIssuePath, body);
-    BOOST_REQUIRE_MESSAGE(r.status == 201, "issue answered " << r.status << ": " << r.body);
-    return Json::parse(r.body).at("token").get<std::string>();
-  }
-  HttpReply Decrypt(const std::string& token) const {
-    return Post(kDecryptPath, {{"token", token}});
-  }
-};
+// The suites' daemon is the shared fixture.
+using Daemon = RunningDaemon;
 
 // The error shape of docs/api.md, its status, and (if given) a piece of the message.
 inline void ExpectError(const HttpReply& r, int status, const std::string& code,

@@ -1,4 +1,4 @@
-// Shared by the client suites: a real daemon in a temp dir, a fake daemon that answers what the
+// Shared by the client suites: the daemon they talk to, a fake daemon that answers what the
 // test says, running a command (instaccessctl) and capturing its output and exit code.
 #pragma once
 
@@ -16,44 +16,17 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/daemon_process.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/running_daemon.h"
 
 namespace instaccess::testing {
 
 using namespace std::chrono_literals;
 
-inline constexpr auto kStartTimeout = 20s;  // generous for sanitizer builds
-
-// The daemon on the embedded default, in a fresh temp dir, ready when the fixture is. The
-// socket is dir/d.sock with mode 0666 in a 0755 dir, so a test may also call as nobody.
-struct RunningDaemon {
-  TempDir dir;
-  NotifySocket notify{dir / "notify.sock"};
-  std::string socket = dir / "d.sock";
-  std::string toml;
-  std::unique_ptr<DaemonProcess> daemon;
-
-  explicit RunningDaemon(std::string extra_toml = "") {
-    chmod(dir.path().c_str(), 0755);
-    toml = "[daemon]\nsocket = \"" + socket + "\"\nsocket_mode = \"0666\"\n" + extra_toml;
-    WriteFile(dir / "instaccessd.toml", toml);
-    Start();
-  }
-
-  void Start() {
-    daemon = std::make_unique<DaemonProcess>(
-        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
-                                                                        << daemon->Stderr());
-  }
-
-  void Stop() {
-    daemon->Signal(SIGTERM);
-    auto rc = daemon->Wait(kStartTimeout);
-    BOOST_REQUIRE(rc.has_value());
-    BOOST_REQUIRE_EQUAL(*rc, 0);
-  }
+// The client suites' daemon: the shared fixture, open to every local user so that a test may
+// also call as nobody.
+struct OpenDaemon : RunningDaemon {
+  explicit OpenDaemon(const std::string& extra_toml = "")
+      : RunningDaemon(OpenToAll{}, extra_toml) {}
 };
 
 // A Unix socket that answers each connection's first request with `reply` (raw bytes, sent once

@@ -67,7 +67,7 @@ Claims Canvas() {
 BOOST_AUTO_TEST_SUITE(client_library)
 
 BOOST_AUTO_TEST_CASE(issues_and_decrypts_a_token_with_its_claims) {
-  RunningDaemon d;
+  OpenDaemon d;
   Client c(d.socket);
   client::IssueOptions o;
   o.ttl = std::chrono::seconds(900);
@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(issues_and_decrypts_a_token_with_its_claims) {
 }
 
 BOOST_AUTO_TEST_CASE(reads_jwks_keys_and_status) {
-  RunningDaemon d;
+  OpenDaemon d;
   Client c(d.socket);
   auto status = c.Status();
   BOOST_REQUIRE_MESSAGE(status.has_value(), Why(status));
@@ -142,7 +142,7 @@ BOOST_AUTO_TEST_CASE(reads_jwks_keys_and_status) {
 }
 
 BOOST_AUTO_TEST_CASE(rotates_imports_revokes_and_backs_up) {
-  RunningDaemon d;
+  OpenDaemon d;
   Client c(d.socket);
   auto before = c.Status();
   BOOST_REQUIRE(before.has_value());
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(rotates_imports_revokes_and_backs_up) {
 }
 
 BOOST_AUTO_TEST_CASE(refusals_carry_the_daemons_code_and_message) {
-  RunningDaemon d;
+  OpenDaemon d;
   Client c(d.socket);
   auto missing = c.Issue(Claims{{"sub", "u"}});
   ExpectError(missing, ErrorKind::kBadRequest, "bad_request");
@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_CASE(refusals_carry_the_daemons_code_and_message) {
 // Tokens made here with fixed test keys the daemon was given: one that expired an hour ago,
 // one issued an hour from now. Only a verified token may be called expired or not yet valid.
 BOOST_AUTO_TEST_CASE(tells_expired_and_not_yet_valid_tokens_from_invalid_ones) {
-  RunningDaemon d;
+  OpenDaemon d;
   Client c(d.socket);
   client::ImportRequest sig;
   sig.purpose = Purpose::kSig;
@@ -273,7 +273,7 @@ BOOST_AUTO_TEST_CASE(tells_expired_and_not_yet_valid_tokens_from_invalid_ones) {
 }
 
 BOOST_AUTO_TEST_CASE(a_caller_without_the_role_is_forbidden) {
-  RunningDaemon d("[access]\nread = [\"*\"]\n");
+  OpenDaemon d("[access]\nread = [\"*\"]\n");
   int rc = AsNobody([&] {
     Client c(d.socket);
     if (!c.Status().has_value()) return 10;  // read is granted to everyone
@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(an_absent_daemon_is_unreachable_with_a_hint) {
 }
 
 BOOST_AUTO_TEST_CASE(a_socket_the_caller_may_not_open_is_unreachable_naming_the_user) {
-  RunningDaemon d;
+  OpenDaemon d;
   chmod(d.socket.c_str(), 0600);
   int rc = AsNobody([&] {
     auto r = Client(d.socket).Status();
@@ -329,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_socket_the_caller_may_not_open_is_unreachable_naming_the_
 }
 
 BOOST_AUTO_TEST_CASE(reconnects_after_a_daemon_restart) {
-  RunningDaemon d;
+  OpenDaemon d;
   Client c(d.socket);
   auto first = c.Status();
   BOOST_REQUIRE(first.has_value());  // a kept-alive connection is now in the pool
@@ -350,7 +350,7 @@ BOOST_AUTO_TEST_CASE(reconnects_after_a_daemon_restart) {
 }
 
 BOOST_AUTO_TEST_CASE(is_used_from_16_threads_at_once) {
-  RunningDaemon d;
+  OpenDaemon d;
   client::ClientOptions o;
   o.max_idle_connections = 4;
   Client c(d.socket, o);
@@ -385,7 +385,7 @@ BOOST_AUTO_TEST_CASE(is_used_from_16_threads_at_once) {
 }
 
 BOOST_AUTO_TEST_CASE(too_many_connections_is_overloaded) {
-  RunningDaemon d("[limits]\nmax_connections = 1\n");
+  OpenDaemon d("[limits]\nmax_connections = 1\n");
   Client holder(d.socket);
   BOOST_REQUIRE(holder.Status().has_value());  // its kept-alive connection takes the one slot
   auto r = Client(d.socket).Status();

@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
-  RunningDaemon d;
+  OpenDaemon d;
   Ctl ctl{d};
   auto issued = ctl({"issue", "--sub", "u1", "--acct", "a1", "--claim", "masq_shard=3", "--claim",
                      "instructure_service=true", "--claim", "region=eu", "--ttl", "15m"});
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
 }
 
 BOOST_AUTO_TEST_CASE(refused_tokens_and_requests_have_their_own_exit_codes) {
-  RunningDaemon d;
+  OpenDaemon d;
   Ctl ctl{d};
   auto bad = ctl({"decrypt", "not.a.token.at.all"});
   BOOST_TEST(bad.exit_code == kBadToken);
@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(refused_tokens_and_requests_have_their_own_exit_codes) {
 }
 
 BOOST_AUTO_TEST_CASE(jwks_keys_and_status_in_both_forms) {
-  RunningDaemon d;
+  OpenDaemon d;
   Ctl ctl{d};
   auto jwks = ctl({"jwks"});
   BOOST_REQUIRE_MESSAGE(jwks.exit_code == kOk, jwks.err);
@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(jwks_keys_and_status_in_both_forms) {
 }
 
 BOOST_AUTO_TEST_CASE(rotates_imports_and_revokes_keys) {
-  RunningDaemon d;
+  OpenDaemon d;
   Ctl ctl{d};
   auto before = Json(ctl({"--json", "status"}));
   auto rotated = ctl({"keys", "rotate", "sig"});
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(rotates_imports_and_revokes_keys) {
 }
 
 BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
-  RunningDaemon d;
+  OpenDaemon d;
   Ctl ctl{d};
   std::string file = d.dir / "backup.db";
   auto r = ctl({"backup", file});
@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
 }
 
 BOOST_AUTO_TEST_CASE(audit_verify_reports_the_chain) {
-  RunningDaemon d;
+  OpenDaemon d;
   Ctl ctl{d};
   auto r = ctl({"audit", "verify"});
   BOOST_REQUIRE_MESSAGE(r.exit_code == kOk, r.err);
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(audit_verify_reports_the_chain) {
 }
 
 BOOST_AUTO_TEST_CASE(finds_the_socket_by_flag_environment_or_default) {
-  RunningDaemon d;
+  OpenDaemon d;
   auto by_env = RunCommand({kCtl, "status"}, {"INSTACCESS_SOCKET=" + d.socket});
   BOOST_TEST(by_env.exit_code == kOk, by_env.err);
   // The flag wins over the environment.
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(an_absent_daemon_is_exit_3_with_a_hint) {
 }
 
 BOOST_AUTO_TEST_CASE(a_caller_without_the_role_gets_exit_4_and_the_daemons_reason) {
-  RunningDaemon d("[access]\nread = [\"*\"]\n");
+  OpenDaemon d("[access]\nread = [\"*\"]\n");
   std::vector<std::string> nobody = {
       "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", kCtl,
       "--socket",         d.socket};

@@ -11,15 +11,12 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/temp_dir.h"
-#include "tests/support/unix_http.h"
+#include "tests/support/running_daemon.h"
 
 namespace instaccess::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr auto kStartTimeout = 20s;  // generous for sanitizer builds; only a failure waits it out
 
 // A bound Unix socket that may or may not listen; closes (leaving the file) on destruction.
 struct RawSocket {
@@ -35,26 +32,10 @@ struct RawSocket {
   int fd;
 };
 
-// A daemon on the embedded default in a fresh temp dir, ready when the fixture is.
-struct RunningDaemon {
-  TempDir dir;
-  NotifySocket notify{dir / "notify.sock"};
-  std::string socket = dir / "var/instaccessd.sock";
-  std::unique_ptr<DaemonProcess> daemon;
-
-  explicit RunningDaemon(const std::string& toml = "") {
-    if (!toml.empty()) WriteFile(dir / "instaccessd.toml", toml);
-    daemon = std::make_unique<DaemonProcess>(
-        DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
-                                                                        << daemon->Stderr());
-  }
-
-  void ExpectStillServing() {
-    HttpReply r = HttpGet(socket, "/healthz");
-    BOOST_TEST(r.status == 200);
-  }
-};
+void ExpectStillServing(const RunningDaemon& d) {
+  HttpReply r = HttpGet(d.socket, "/healthz");
+  BOOST_TEST(r.status == 200);
+}
 
 void ExpectJsonError(const HttpReply& r, int status, const std::string& code) {
   BOOST_TEST(r.status == status);
@@ -104,7 +85,7 @@ BOOST_AUTO_TEST_CASE(garbage_gets_400_and_the_daemon_keeps_serving) {
   BOOST_REQUIRE(reply.has_value());
   ExpectJsonError(*reply, 400, "bad_request");
   BOOST_TEST(c.ServerClosed());
-  d.ExpectStillServing();
+  ExpectStillServing(d);
 }
 
 BOOST_AUTO_TEST_CASE(oversized_header_gets_431_and_the_daemon_keeps_serving) {
@@ -115,7 +96,7 @@ BOOST_AUTO_TEST_CASE(oversized_header_gets_431_and_the_daemon_keeps_serving) {
   BOOST_REQUIRE(reply.has_value());
   ExpectJsonError(*reply, 431, "request_header_fields_too_large");
   BOOST_TEST(c.ServerClosed());
-  d.ExpectStillServing();
+  ExpectStillServing(d);
 }
 
 BOOST_AUTO_TEST_CASE(oversized_body_gets_413_before_it_is_read) {
@@ -128,7 +109,7 @@ BOOST_AUTO_TEST_CASE(oversized_body_gets_413_before_it_is_read) {
   auto reply = c.Read();
   BOOST_REQUIRE(reply.has_value());
   ExpectJsonError(*reply, 413, "payload_too_large");
-  d.ExpectStillServing();
+  ExpectStillServing(d);
 }
 
 BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order_on_one_connection) {
@@ -168,19 +149,19 @@ BOOST_AUTO_TEST_CASE(slow_request_is_cut_off_by_the_read_timeout) {
   BOOST_REQUIRE(reply.has_value());
   BOOST_TEST(reply->status == 408);
   BOOST_TEST(c.ServerClosed());
-  d.ExpectStillServing();
+  ExpectStillServing(d);
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_drains_and_exits_zero) {
   RunningDaemon d;
   UnixHttpConnection idle(d.socket);
   BOOST_TEST(idle.Request("GET", "/healthz").status == 200);  // now idle, kept alive
-  d.daemon->Signal(SIGTERM);
+  d.process->Signal(SIGTERM);
   BOOST_TEST(d.notify.WaitFor("STOPPING=1", kStartTimeout));
   BOOST_TEST(idle.ServerClosed());
-  auto rc = d.daemon->Wait(kStartTimeout);
+  auto rc = d.process->Wait(kStartTimeout);
   BOOST_REQUIRE(rc.has_value());
-  BOOST_TEST(*rc == 0, d.daemon->Stderr());
+  BOOST_TEST(*rc == 0, d.process->Stderr());
   BOOST_TEST(access(d.socket.c_str(), F_OK) != 0);  // removed on the way out
 }
 
