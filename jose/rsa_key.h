@@ -1,11 +1,19 @@
 // RsaKey: one RSA key (public, or public + private) bound to exactly one JOSE algorithm.
 //
-// The binding is the "one algorithm per key" rule of DESIGN.md §2: a key made for RS256 can
+// The binding is the "one algorithm per key" rule of docs/tokens.md: a key made for RS256 can
 // never be used for RSA-OAEP, and a token header naming another alg is rejected by jws/jwe.
 // Keys under 2048 bits and public exponents other than 65537 are refused at every entry point.
 //
-// RsaKey is an immutable value with shared ownership of its EVP_PKEY: cheap to copy, safe to use
-// from many threads at once (each thread works on contexts of its own; see key_context.h).
+// An RsaKey's key material, algorithm and kid never change once made. Copies share the EVP_PKEY
+// and one table of prepared operation contexts (a copy costs two reference counts and the kid's
+// string). That table is the only part written after construction: each thread that holds a context
+// slot fills its own entries (its own copy of the key and its contexts, made at its first use of an
+// operation; key_context.h), and threads without a slot share a context prepared once under a
+// mutex.
+//
+// Thread-safety: every const member may be called from many threads at once, on one RsaKey or
+// on copies. A KeyOpContext from ContextFor belongs to the calling thread and must not outlive
+// the key. Private parts live in OpenSSL's secure heap when there is one (secure_heap.h).
 #pragma once
 
 #include <openssl/evp.h>
@@ -62,7 +70,8 @@ std::string_view UseName(Use use);            // "sig" / "enc"
 
 class RsaKey {
  public:
-  // bits: 2048, 3072 or 4096. Slow (tens to hundreds of ms): never on a request path.
+  // bits: 2048, 3072 or 4096. Slow (tens of ms for 2048 bits, up to seconds for 4096): keep it
+  // off request paths (the keyring makes pending keys ahead of use).
   static Result<RsaKey> Generate(int bits, Alg alg);
   // PEM: PKCS#1 ("RSA PRIVATE KEY" / "RSA PUBLIC KEY"), PKCS#8 ("PRIVATE KEY"), SPKI ("PUBLIC
   // KEY").

@@ -1,5 +1,5 @@
 // InstAccess tokens: a JWT signed (JWS) and then encrypted (JWE), RFC 7519 §5.2 / §7.1,
-// as Canvas LMS makes them (DESIGN.md §2). This is the header the keystore and daemon use.
+// as Canvas LMS makes them (docs/tokens.md). This is the header the API (api/) uses.
 //
 //   IssueToken: claims -> JWS {"alg":sig_key.alg,"typ":"JWT"[,"kid"]} -> JWE {"alg":enc_key.alg,
 //               "enc":...[,"kid"][,"cty":"JWT"]} whose plaintext is the compact JWS.
@@ -12,8 +12,14 @@
 //     whose issuer and required claims were acceptable.
 // TokenErrorOf() turns such a Status into the TokenError enum.
 //
-// No clock, no I/O, no global mutable state: every function here may be called from many threads
-// at once with shared keys.
+// No clock and no I/O: "now" and the keys are parameters.
+//
+// Thread-safety: every function here may be called from many threads at once with the same keys.
+// The state behind them is per thread or synchronised, and none of it changes a result: each
+// thread's block of DRBG output (random_pool.h), its last two protected headers (compact.cc), its
+// own copy of each key it uses with prepared contexts (key_context.h), and the process-wide,
+// atomic RSA CPU counters (rsa_cpu.h). Random bytes come from OpenSSL's DRBG, so every issued
+// token differs.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Keyring: the keys of both purposes, their schedule and the operator's actions on them
-// (DESIGN §3). An interface so that a shared backend (PostgreSQL, DESIGN §8) can replace the
-// single-host SQLite one (SqliteKeyring, sqlite_keyring.h) without the daemon changing.
+// (docs/design.md, "Keys and rotation"). An interface so that a shared backend (PostgreSQL, say)
+// can replace the single-host SQLite one (SqliteKeyring, sqlite_keyring.h) without the daemon
+// changing.
 //
 // Guarantees every implementation gives:
 //   - Snapshot() is cheap and lock-free for readers: an immutable KeySet, replaced atomically
@@ -9,7 +10,13 @@
 //     with its audit rows: after a crash the store holds the old or the new state, never a mix,
 //     and never zero active keys for a purpose once it had one.
 //   - Times are parameters. No method reads a clock.
-//   - Key generation runs on a worker thread, never on the calling thread.
+// Key generation happens inside the mutating calls, and the call returns once the key is made
+// (tens of milliseconds to seconds, RSA-4096 the slowest): ApplyDue when a new key is due or a
+// pending key that cannot be promoted needs a stand-in; Rotate, and Revoke of an active key,
+// only when no usable pending key exists. The caller waits that long and other mutating calls
+// wait behind it; readers do not. The schedule keeps a pending key ahead of every activation, so
+// Rotate and Revoke normally promote it and generate nothing. (SqliteKeyring runs the generation
+// on a short-lived worker thread and waits for it, holding its mutex.)
 // What it does not do: authenticate callers (the socket's peer check does), or decide when to
 // call ApplyDue (the daemon's scheduler does, sleeping until NextDueTime).
 //
@@ -22,6 +29,7 @@
 //
 // Thread-safety: all methods may be called from any thread. Mutating calls are serialised with
 // each other (one waits while another generates a key); Snapshot() and NextDueTime() never wait.
+// Ownership: a KeySet is shared (shared_ptr) and lives as long as its last reader.
 #pragma once
 
 #include <memory>
@@ -52,7 +60,7 @@ struct KeySet {
   // public parts, newest first.
   std::vector<jose::RsaKey> verify;
   // Keys that may decrypt: enc keys active or retired with a private part, newest first (the
-  // order in which a token without kid is tried, DESIGN §2).
+  // order in which a token without kid is tried, docs/tokens.md).
   std::vector<jose::RsaKey> decrypt;
   // {"keys": [...]}: public JWKs (kid, alg, use) of pending, active and retired keys.
   nlohmann::json jwks = nlohmann::json::object({{"keys", nlohmann::json::array()}});
@@ -106,16 +114,18 @@ class Keyring {
   // A `now` earlier than times already stored undoes nothing.
   virtual Result<int> ApplyDue(UnixTime now, std::string_view actor) = 0;
 
-  // Manual rotation: promotes the pending key of each named purpose, or generates one and
-  // activates it, at once. Returns the new active kids. nullopt purpose = both.
+  // Manual rotation: promotes the oldest usable pending key of each named purpose, or, with
+  // none, generates one (the caller waits; see above) and activates it, at once. Returns the new
+  // active kids. nullopt purpose = both.
   virtual Result<std::vector<std::string>> Rotate(std::optional<Purpose> purpose, UnixTime now,
                                                   std::string_view actor) = 0;
 
   virtual Result<KeyInfo> Import(const ImportRequest& request, UnixTime now,
                                  std::string_view actor) = 0;
 
-  // Revokes `kid`. If it is the active key, a replacement (the pending key, or a fresh one) is
-  // made active in the same transaction first. Returns the revoked key's row.
+  // Revokes `kid`. If it is the active key, a replacement (the oldest usable pending key, or a
+  // freshly generated one: the caller waits) is made active in the same transaction first.
+  // Returns the revoked key's row.
   virtual Result<KeyInfo> Revoke(const std::string& kid, UnixTime now, std::string_view actor) = 0;
 
   // A consistent copy of the store at `dest_path` (which must not exist). Content stays sealed.
