@@ -44,7 +44,7 @@ std::string Absolute(Time t) {
 
 std::string When(Time t, Time now) { return Absolute(t) + " (" + Relative(t, now) + ")"; }
 
-std::optional<std::chrono::seconds> ParseDuration(std::string_view text) {
+std::optional<std::chrono::seconds> ParseCliDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t total = 0;
   std::size_t i = 0;

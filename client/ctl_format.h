@@ -25,8 +25,11 @@ std::string Absolute(Time t);
 // "2026-11-23 14:05:00 UTC (in 3h 12m)".
 std::string When(Time t, Time now);
 
-// "90s", "15m", "24h", "7d", "1h30m", or a bare number of seconds; nullopt when malformed or 0.
-std::optional<std::chrono::seconds> ParseDuration(std::string_view text);
+// A duration given on instaccessctl's command line (--ttl, --timeout): "90s", "15m", "24h",
+// "7d", "1h30m", or a bare number of seconds ("600"); at most 9 digits per number; nullopt when
+// malformed or 0. The daemon's config (daemon::ParseDuration) takes no bare numbers and caps
+// durations at ten years.
+std::optional<std::chrono::seconds> ParseCliDuration(std::string_view text);
 
 // Applies one --claim: "name=value" sets a string, except Canvas's integer and boolean claims
 // (masq_shard, canvas_shard_id; instructure_service), which are converted; "name:=JSON" sets

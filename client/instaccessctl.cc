@@ -1,4 +1,4 @@
-// instaccessctl: the operator's command line over instaccess::client (DESIGN.md §6).
+// instaccessctl: the operator's command line over instaccess::client (docs/cli.md).
 //
 // The subcommands are one table (kTools: name, help, options, handler) so that --help and
 // dispatch cannot drift apart. Human output by default, --json for scripts (the daemon's answer,
@@ -186,7 +186,7 @@ int IssueRun(Env& env) {
   }
   client::IssueOptions o;
   if (!a.ttl.empty()) {
-    o.ttl = ParseDuration(a.ttl);
+    o.ttl = ParseCliDuration(a.ttl);
     if (!o.ttl) return UsageError("--ttl '" + a.ttl + "' is not a duration such as 90s, 15m or 1h");
   }
   o.encrypt = !a.unencrypted;
@@ -533,7 +533,7 @@ int Main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (args.json && args.quiet) return UsageError("--json and --quiet exclude each other");
-  auto timeout = ParseDuration(args.timeout);
+  auto timeout = ParseCliDuration(args.timeout);
   if (!timeout) return UsageError("--timeout '" + args.timeout + "' is not a duration such as 10s");
 
   client::ClientOptions options;

@@ -29,14 +29,14 @@ BOOST_AUTO_TEST_CASE(times_are_relative_and_absolute) {
   BOOST_TEST(When(now + seconds(60), now) == "2026-11-23 14:33:48 UTC (in 1m)");
 }
 
-BOOST_AUTO_TEST_CASE(parses_durations_like_the_config) {
-  BOOST_TEST(ParseDuration("90s")->count() == 90);
-  BOOST_TEST(ParseDuration("15m")->count() == 900);
-  BOOST_TEST(ParseDuration("1h30m")->count() == 5400);
-  BOOST_TEST(ParseDuration("7d")->count() == 7 * 86400);
-  BOOST_TEST(ParseDuration("600")->count() == 600);
+BOOST_AUTO_TEST_CASE(parses_cli_durations_and_bare_seconds) {
+  BOOST_TEST(ParseCliDuration("90s")->count() == 90);
+  BOOST_TEST(ParseCliDuration("15m")->count() == 900);
+  BOOST_TEST(ParseCliDuration("1h30m")->count() == 5400);
+  BOOST_TEST(ParseCliDuration("7d")->count() == 7 * 86400);
+  BOOST_TEST(ParseCliDuration("600")->count() == 600);
   for (const char* bad : {"", "0", "0s", "m", "5q", "1h30", "-5s", "99999999999s", "1.5h"}) {
-    BOOST_TEST(!ParseDuration(bad).has_value(), bad);
+    BOOST_TEST(!ParseCliDuration(bad).has_value(), bad);
   }
 }
 
