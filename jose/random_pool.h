@@ -8,9 +8,15 @@
 // the pool at once, so the pool never holds a value already in use; what it holds is no more
 // than the DRBG state in the same memory would let anyone compute.
 //
-// The pool belongs to its thread, so it needs no lock. A fork() child would inherit the forking
-// thread's pool and hand out the parent's next bytes again, so a pthread_atfork handler empties
-// it in the child (instaccessd does not fork; a program using the library might).
+// What it buys, measured (docs/performance.md): about 2.5 µs per RAND_bytes call avoided. Before
+// it an issued token made two calls (jti; CEK and IV) and a decrypt one (its stand-in CEK); now
+// one 1 KiB draw serves about 16 tokens. OAEP's seed from the pool (oaep.h) took a CEK wrap from
+// 19.4 to 17.1 µs.
+//
+// Thread-safety: RandomBytes may be called from any thread. The pool belongs to its thread, so
+// it needs no lock. A fork() child would inherit the forking thread's pool and hand out the
+// parent's next bytes again, so a pthread_atfork handler empties it in the child (instaccessd
+// does not fork; a program using the library might).
 #pragma once
 
 #include <cstddef>
