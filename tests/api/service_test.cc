@@ -1,0 +1,229 @@
+// The request layer in-process: the real handlers, router, keyring (a SQLite file in a temp dir)
+// and token core, driven by a fake clock, so that rotation, expiry and the decrypt cache are
+// tested at any point of the schedule without waiting on the real clock.
+#include "api/service.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+#include <variant>
+
+#include "ipc/access.h"
+#include "ipc/router.h"
+#include "tests/keystore/test_util.h"
+
+namespace instaccess::api {
+namespace {
+
+using Json = nlohmann::json;
+using keystore::testing::PoolFactory;
+
+constexpr std::int64_t kHour = 3600;
+constexpr std::int64_t kStart = 1'800'000'000;  // 2027-01-15
+
+class FakeClock final : public Clock {
+ public:
+  std::int64_t NowUnix() const override { return now_.load(); }
+  void Set(std::int64_t t) { now_ = t; }
+  void Advance(std::int64_t seconds) { now_ += seconds; }
+
+ private:
+  std::atomic<std::int64_t> now_{kStart};
+};
+
+// Signing keys rotate every 2 h, published 1 h ahead; tokens live at most 1 h, skew 60 s.
+ServiceOptions TestOptions(const std::string& store_path) {
+  ServiceOptions o;
+  o.schedule.sig = {"RS256", 2048, 2 * kHour, kHour};
+  o.schedule.enc = {"RSA-OAEP", 2048, 4 * kHour, kHour};
+  o.schedule.max_lifetime = kHour;
+  o.schedule.clock_skew = 60;
+  o.store_path = store_path;
+  return o;
+}
+
+struct Api {
+  keystore::testing::TempDir dir;
+  FakeClock clock;
+  PoolFactory pool;
+  std::unique_ptr<keystore::SqliteKeyring> keyring;
+  std::unique_ptr<Service> service;
+  ipc::Router router;
+  ipc::AccessPolicy policy = ipc::AccessPolicy::Build({}, geteuid(), nullptr);
+  int keys_changed = 0;
+
+  Api() {
+    keystore::SqliteKeyringOptions o = keystore::testing::Options(dir / "keys.db", pool);
+    o.schedule = TestOptions("").schedule;
+    auto opened = keystore::SqliteKeyring::Open(o, keystore::testing::FixedMasterKey(7));
+    BOOST_REQUIRE_MESSAGE(opened, opened.status().ToString());
+    keyring = std::move(*opened);
+    RunSchedule();
+    service = std::make_unique<Service>(TestOptions(dir / "keys.db"), *keyring, clock, "",
+                                        Service::Hooks{[this] { ++keys_changed; }, {}, {}});
+    service->AddRoutes(router);
+  }
+
+  // What the scheduler thread does when a transition falls due.
+  void RunSchedule() {
+    Result<int> applied = keyring->ApplyDue(clock.NowUnix(), "scheduler");
+    BOOST_REQUIRE_MESSAGE(applied.has_value(), applied.status().ToString());
+  }
+
+  // One request as the daemon's own user (every role), the deferred work run at once.
+  ipc::Response Call(const std::string& method, const std::string& path, const Json& body = {}) {
+    ipc::Request req;
+    req.method = method;
+    req.target = path;
+    req.path = path;
+    if (!body.is_null()) {
+      req.content_type = "application/json";
+      req.body = body.dump();
+    }
+    ipc::Peer peer;
+    peer.uid = geteuid();
+    peer.gid = getegid();
+    peer.pid = getpid();
+    ipc::Reply reply = router.Dispatch(req, peer, policy);
+    if (auto* deferred = std::get_if<ipc::Deferred>(&reply)) return (*deferred)();
+    return std::get<ipc::Response>(reply);
+  }
+
+  std::string Issue() {
+    ipc::Response r =
+        Call("POST", "/api/v1/inst_access_tokens", {{"claims", {{"sub", "u"}, {"acct", "a"}}}});
+    BOOST_REQUIRE_MESSAGE(r.status == 201, r.body);
+    return Json::parse(r.body).at("token").get<std::string>();
+  }
+  ipc::Response Decrypt(const std::string& token) {
+    return Call("POST", "/api/v1/inst_access_tokens/decrypt", {{"token", token}});
+  }
+  std::string ActiveSigKid() {
+    auto set = keyring->Snapshot();
+    BOOST_REQUIRE(set->active_sig);
+    return set->active_sig->kid();
+  }
+};
+
+std::string ErrorCode(const ipc::Response& r) {
+  return Json::parse(r.body).at("error").at("code").get<std::string>();
+}
+
+BOOST_AUTO_TEST_SUITE(service_in_process)
+
+BOOST_AUTO_TEST_CASE(token_issued_before_a_rotation_decrypts_until_it_expires) {
+  Api api;
+  const std::string first_kid = api.ActiveSigKid();
+  api.clock.Advance(kHour);  // period - prepublish: the next key is made
+  api.RunSchedule();
+  api.clock.Advance(50 * 60);  // ten minutes before the rotation
+  const std::string token = api.Issue();
+
+  api.clock.Advance(10 * 60);  // the rotation is due
+  api.RunSchedule();
+  BOOST_TEST(api.ActiveSigKid() != first_kid);
+  ipc::Response after = api.Decrypt(token);
+  BOOST_TEST(after.status == 200, after.body);
+  BOOST_TEST(Json::parse(after.body).at("sig_kid") == first_kid);
+
+  // exp = issue + 1 h; past exp + skew the token is expired, whatever the cache holds.
+  api.clock.Advance(50 * 60 + 61);
+  api.RunSchedule();
+  ipc::Response expired = api.Decrypt(token);
+  BOOST_TEST(expired.status == 401);
+  BOOST_TEST(ErrorCode(expired) == "token_expired");
+}
+
+BOOST_AUTO_TEST_CASE(cached_answer_is_not_given_past_expiry) {
+  Api api;
+  const std::string token = api.Issue();
+  BOOST_TEST(api.Decrypt(token).status == 200);
+  BOOST_TEST(api.Decrypt(token).status == 200);  // the cache's answer
+  BOOST_TEST(api.service->cache().hits() == 1u);
+
+  api.clock.Advance(kHour + 61);
+  ipc::Response r = api.Decrypt(token);
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(ErrorCode(r) == "token_expired");
+}
+
+BOOST_AUTO_TEST_CASE(revoking_the_signing_key_refuses_its_cached_tokens_at_once) {
+  Api api;
+  const std::string token = api.Issue();
+  BOOST_TEST(api.Decrypt(token).status == 200);
+  const std::string kid = api.ActiveSigKid();
+
+  ipc::Response revoked = api.Call("POST", "/api/v1/keys/" + kid + "/revoke");
+  BOOST_TEST(revoked.status == 200, revoked.body);
+  BOOST_TEST(api.keys_changed == 1);
+  BOOST_TEST(api.ActiveSigKid() != kid);
+  ipc::Response r = api.Decrypt(token);
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(ErrorCode(r) == "invalid_token");
+  BOOST_TEST(api.Decrypt(api.Issue()).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(next_key_is_published_before_it_signs) {
+  Api api;
+  auto jwks_kids = [&] {
+    std::set<std::string> kids;
+    const Json jwks = Json::parse(api.Call("GET", "/.well-known/jwks.json").body);
+    for (const Json& k : jwks.at("keys")) {
+      if (k.at("use") == "sig") kids.insert(k.at("kid").get<std::string>());
+    }
+    return kids;
+  };
+  BOOST_TEST(jwks_kids().size() == 1u);
+
+  api.clock.Advance(kHour);  // period - prepublish: the next key is made, pending
+  api.RunSchedule();
+  const std::set<std::string> published = jwks_kids();
+  BOOST_TEST(published.size() == 2u);
+
+  api.clock.Advance(kHour);  // the period: the pending key becomes the active one
+  api.RunSchedule();
+  BOOST_TEST(published.count(api.ActiveSigKid()) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
+  Api api;
+  Json status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("next_rotation").at("sig") == Rfc3339(kStart + 2 * kHour));
+  BOOST_TEST(status.at("next_rotation").at("enc") == Rfc3339(kStart + 4 * kHour));
+  BOOST_TEST(status.at("uptime_seconds") == 0);
+  api.clock.Advance(90);
+  BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("uptime_seconds") == 90);
+}
+
+BOOST_AUTO_TEST_CASE(error_answers_come_from_the_status_code) {
+  Api api;
+  ipc::Response missing = api.Call("POST", "/api/v1/inst_access_tokens", {{"claims", Json::object()}});
+  BOOST_TEST(missing.status == 400);
+  BOOST_TEST(ErrorCode(missing) == "bad_request");
+  BOOST_TEST(Json::parse(missing.body)["error"]["message"] == "claims.sub is required");
+
+  ipc::Response not_found = api.Call("POST", "/api/v1/keys/no-such-kid/revoke");
+  BOOST_TEST(not_found.status == 404);
+  BOOST_TEST(ErrorCode(not_found) == "not_found");
+
+  ipc::Request text;
+  text.method = "POST";
+  text.target = text.path = "/api/v1/inst_access_tokens";
+  text.content_type = "text/plain";
+  text.body = "{}";
+  ipc::Peer peer;
+  peer.uid = geteuid();
+  ipc::Reply reply = api.router.Dispatch(text, peer, api.policy);
+  auto* deferred = std::get_if<ipc::Deferred>(&reply);
+  BOOST_REQUIRE(deferred);
+  ipc::Response media = (*deferred)();
+  BOOST_TEST(media.status == 415);
+  BOOST_TEST(ErrorCode(media) == "unsupported_media_type");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace instaccess::api
