@@ -58,9 +58,8 @@ class RunningDaemon {
   void Start() {
     process = std::make_unique<DaemonProcess>(
         DaemonOptions{dir.path().string(), {}, {}, notify.path(), {}, {}});
-    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout),
-                          "daemon never became ready:\n"
-                              << process->Stderr());
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kStartTimeout), "daemon never became ready:\n"
+                                                                        << process->Stderr());
   }
 
   // SIGTERM; the daemon must drain and exit 0.
