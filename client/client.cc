@@ -21,7 +21,7 @@ namespace {
 using internal::HttpAnswer;
 using nlohmann::json;
 
-// The daemon's error codes (DESIGN.md §5) and what kind of failure each one is.
+// The daemon's error codes (docs/api.md, "Errors") and what kind of failure each one is.
 struct CodeKind {
   std::string_view code;
   ErrorKind kind;

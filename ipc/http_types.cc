@@ -21,7 +21,7 @@ Response ErrorFromStatus(const Status& status) {
       return JsonError(400, "bad_request", status.message());
     case Code::kNotFound:
       return JsonError(404, "not_found", status.message());
-    // DESIGN.md §5 has no 409: a request that conflicts with the state is a bad request.
+    // The API has no 409 (docs/api.md): a request that conflicts with the state is a bad request.
     case Code::kAlreadyExists:
       return JsonError(400, "bad_request", status.message());
     case Code::kPermissionDenied:

@@ -26,7 +26,8 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
 };
 
-// {"error": {"code": code, "message": message}} with `status`. DESIGN.md §5's only error shape.
+// {"error": {"code": code, "message": message}} with `status`: the API's only error shape
+// (docs/api.md).
 Response JsonError(int status, std::string_view code, std::string_view message);
 
 // The one mapping from a Status to an HTTP error response. Internal errors never carry details

@@ -361,7 +361,7 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     }
     if (ec) {
       // Watch() cancelled the read at the deadline: the request did not arrive in time. The
-      // client gets an error (DESIGN.md §5), unlike one that merely went away.
+      // client gets an error (408, docs/api.md), unlike one that merely went away.
       const bool too_slow =
           ec == asio::error::operation_aborted && Connection::Clock::now() >= conn->deadline;
       if (too_slow || !IsDisconnect(ec)) {

@@ -40,7 +40,7 @@
 namespace instaccess::ipc {
 
 struct ServerLimits {
-  // DESIGN.md §5: a token is at most 16 KiB, so 64 KiB bodies and 8 KiB headers leave room for
+  // A token is at most 16 KiB (docs/api.md), so 64 KiB bodies and 8 KiB headers leave room for
   // every legitimate request while bounding what one connection can make us hold.
   std::size_t max_header = 8 * 1024;
   std::size_t max_body = 64 * 1024;

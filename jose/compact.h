@@ -1,7 +1,7 @@
 // Compact serialization (RFC 7515 §7.1, RFC 7516 §7.1) and the protected-header policy.
 //
 // Every limit and rule here is checked before any key is touched:
-//  - a token is at most kMaxTokenSize bytes (DESIGN.md §5: token 16 KiB) and has exactly 3 (JWS)
+//  - a token is at most kMaxTokenSize bytes (16 KiB, docs/tokens.md) and has exactly 3 (JWS)
 //    or 5 (JWE) parts;
 //  - the protected header is canonical base64url of a strict JSON object (json_strict.h);
 //  - `alg` is in the whitelist (rsa_key.h) and of the right use for the structure; `enc` is

@@ -1,5 +1,5 @@
 // Internal: RSAES-PKCS1-v1_5 decoding (RFC 8017 §7.2.2 step 3) for RSA1_5 key unwrapping, in
-// constant time (DESIGN.md §2). A JWE's CEK length is fixed by `enc`, a public fact, so the
+// constant time (docs/tokens.md). A JWE's CEK length is fixed by `enc`, a public fact, so the
 // separator's place is known in advance and the check is a fixed run of masks over the block:
 // "wrong CEK length" shows up as a zero inside the padding string or a non-zero separator.
 #pragma once

@@ -1,4 +1,4 @@
-// The audit chain (DESIGN §4): every key event and admin action is a row of `audit`, and
+// The audit chain (docs/storage.md): every key event and admin action is a row of `audit`, and
 // hash = SHA-256(prev_hash || canonical row), prev_hash of the first row being 32 zero bytes.
 // Editing, reordering or deleting a row (other than the newest ones) breaks the chain at that
 // row. The canonical row is length-prefixed so that no two different rows encode the same.

@@ -16,7 +16,8 @@ namespace instaccess::keystore {
 // clock anywhere in this library, so the schedule is tested with any clock the test likes.
 using UnixTime = std::int64_t;
 
-// What a key is for (DESIGN §3: one keyring per purpose). Same names as JWK "use".
+// What a key is for (one set of keys and one schedule per purpose: docs/design.md, "Keys and
+// rotation"). Same names as JWK "use".
 enum class Purpose { kSig, kEnc };
 inline constexpr Purpose kAllPurposes[] = {Purpose::kSig, Purpose::kEnc};
 

@@ -1,4 +1,4 @@
-// Where the master key comes from (DESIGN §4), first found wins:
+// Where the master key comes from (docs/storage.md), first found wins:
 //   1. $CREDENTIALS_DIRECTORY/master-key  (systemd LoadCredential= / LoadCredentialEncrypted=)
 //   2. store.master_key_file              (a configured file; missing is an error)
 //   3. the embedded default only: var/master.key, generated on first use (0600 in a 0700
@@ -27,7 +27,8 @@ struct MasterKeyOptions {
   // True only when the daemon runs on its embedded default configuration: then, and only then,
   // a development key may be generated.
   bool embedded_default = false;
-  // Where the development key lives (DESIGN §6: state in ./var/).
+  // Where the development key lives (the embedded default keeps its state in ./var/,
+  // docs/config.md).
   std::string dev_key_file = "var/master.key";
   // The key store the key is for. A development key is generated only while no store exists:
   // a store without its key was sealed under a key that is gone, and a new one would not open it.

@@ -153,7 +153,7 @@ Result<RowChanges> ComputeActivation(std::span<const KeyInfo> keys, Purpose purp
     KeyInfo retired = *old;
     retired.state = KeyState::kRetired;
     retired.retire_at = at;
-    // No token made with it can be valid after this: DESIGN §3.
+    // No token made with it can be valid after this (docs/design.md, "Keys and rotation").
     retired.expire_at = at + policy.max_lifetime + policy.clock_skew;
     out.updated.push_back(std::move(retired));
   }

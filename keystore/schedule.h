@@ -1,8 +1,8 @@
-// The rotation schedule of DESIGN §3 as pure functions: given the key rows and a time, which
-// transitions are due and what rows each one changes. No I/O, no clock, no key material, so the
-// properties that keep live tokens working are tested over many random schedules in
-// milliseconds (tests/keystore/schedule_test.cc); the SQLite keyring writes exactly the rows
-// these functions compute, one transaction per transition.
+// The rotation schedule (docs/design.md, "Keys and rotation") as pure functions: given the key
+// rows and a time, which transitions are due and what rows each one changes. No I/O, no clock,
+// no key material, so the properties that keep live tokens working are tested over many random
+// schedules in milliseconds (tests/keystore/schedule_test.cc); the SQLite keyring writes exactly
+// the rows these functions compute, one transaction per transition.
 //
 // Per purpose, with A the active key and P the oldest pending key:
 //   no active key         -> kPromote (P, or a freshly generated key) at once ("bootstrap")
@@ -32,9 +32,9 @@
 
 namespace instaccess::keystore {
 
-// One purpose's schedule. Defaults are DESIGN §6 [rotation.sig].
+// One purpose's schedule. Defaults are those of [rotation.sig] (docs/config.md).
 struct RotationPolicy {
-  // The JOSE alg every key of this purpose is bound to (DESIGN §2 one-alg-per-key).
+  // The JOSE alg every key of this purpose is bound to (one alg per key, docs/tokens.md).
   std::string alg = "RS256";
   // RSA modulus size. 2048 is what Canvas uses and what RFC 7518 requires at minimum; 3072 and
   // 4096 are allowed for operators with longer-term requirements.
@@ -120,7 +120,7 @@ Result<RowChanges> ComputeRevocation(std::span<const KeyInfo> keys, const std::s
 // by the store to keep its row cache in step with what it wrote).
 void ApplyChanges(std::vector<KeyInfo>& keys, const RowChanges& changes);
 
-// Which sets a key belongs to (DESIGN §3, §5).
+// Which sets a key belongs to (docs/design.md, "Keys and rotation").
 // Published in JWKS: pending, active and retired keys.
 bool IsPublished(const KeyInfo& k);
 // May verify a signature: sig keys that are pending, active or retired (peer keys included).

@@ -1,6 +1,6 @@
-// The store's schema and its migrations (DESIGN §4). The file is marked with an application_id
-// so that another application's SQLite file is never mistaken for a store, and carries its
-// schema version in user_version; each migration step runs in one transaction.
+// The store's schema and its migrations (docs/storage.md). The file is marked with an
+// application_id so that another application's SQLite file is never mistaken for a store, and
+// carries its schema version in user_version; each migration step runs in one transaction.
 //
 // Version history:
 //   1  meta, keys, audit; at most one active key per purpose enforced by a partial unique index.

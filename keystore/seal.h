@@ -1,4 +1,4 @@
-// Sealing of private keys at rest (DESIGN §4): XChaCha20-Poly1305 (libsodium, IETF variant)
+// Sealing of private keys at rest (docs/storage.md): XChaCha20-Poly1305 (libsodium, IETF variant)
 // under the 32-byte master key, AAD = kid|purpose|alg so a sealed row cannot be moved to another
 // key or reinterpreted for another algorithm, and a fresh random 24-byte nonce per row (192-bit
 // nonces make random choice safe for any number of rows).

@@ -199,7 +199,8 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
 
 BOOST_AUTO_TEST_CASE(error_answers_come_from_the_status_code) {
   Api api;
-  ipc::Response missing = api.Call("POST", "/api/v1/inst_access_tokens", {{"claims", Json::object()}});
+  ipc::Response missing =
+      api.Call("POST", "/api/v1/inst_access_tokens", {{"claims", Json::object()}});
   BOOST_TEST(missing.status == 400);
   BOOST_TEST(ErrorCode(missing) == "bad_request");
   BOOST_TEST(Json::parse(missing.body)["error"]["message"] == "claims.sub is required");

@@ -1,5 +1,5 @@
 // The C++ client of instaccessd: issue and decrypt InstAccess tokens, read the published keys,
-// and the operator's key actions, over the daemon's Unix socket (DESIGN.md §5).
+// and the operator's key actions, over the daemon's Unix socket (its API: docs/api.md).
 //
 //   #include <instaccess/client.h>
 //   instaccess::client::Client c("/run/instaccessd/instaccessd.sock");

@@ -2,7 +2,7 @@
 //
 // An Error says what kind of failure happened (so a caller can tell an expired token from a
 // forged one, a refusal from a daemon that is not running) and carries the daemon's own error
-// code and message when the daemon answered (DESIGN.md §5: {"error": {"code", "message"}}).
+// code and message when the daemon answered (docs/api.md: {"error": {"code", "message"}}).
 //
 // Result<T> names its members like std::expected (has_value, operator*, value, error), as
 // instaccess::Result does inside the daemon, but is self-contained: this header is installed
