@@ -19,6 +19,9 @@ present, state in ./var (socket var/instaccessd.sock, store var/keys.db).
 Offline commands (stop the daemon first):
   instaccessd rekey --new-key FILE   re-seal every private key under a new 32-byte master key
   instaccessd restore BACKUP         replace the store with a backup (GET /api/v1/backup)
+Run them as the daemon's user (docs/operations.md shows systemd-run with its credential) or as
+root: the files they make take the store's owner, group and mode. restore keeps the store it
+replaces as STORE.replaced-<unix time> (then -2, -3, ... for more restores in that second).
 
 Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable (nothing
 was changed), 64 bad command line, 78 bad configuration.

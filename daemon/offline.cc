@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,25 @@ bool Harden(const char* command) {
   return true;
 }
 
+// The copies restores have kept of the store ("<store>.replaced-<time>[-N]", without their -wal
+// and -shm), named as the operator named the store. Listed before and after a restore, the new
+// one is the name RestoreStore chose (it holds the store's lock meanwhile).
+std::set<std::string> KeptCopies(const std::string& store_path) {
+  namespace fs = std::filesystem;
+  const fs::path store(store_path);
+  const std::string prefix = store.filename().string() + ".replaced-";
+  std::set<std::string> kept;
+  std::error_code ec;
+  fs::directory_iterator it(store.has_parent_path() ? store.parent_path() : fs::path("."), ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with(prefix) && !name.ends_with("-wal") && !name.ends_with("-shm")) {
+      kept.insert(store.has_parent_path() ? (store.parent_path() / name).string() : name);
+    }
+  }
+  return kept;
+}
+
 }  // namespace
 
 int RunRekey(const Config& config, const std::string& new_key_file) {
@@ -62,12 +83,17 @@ int RunRestore(const Config& config, const std::string& backup_file) {
   if (!Harden("restore")) return kExitFailure;
   auto key = keystore::LoadMasterKey(MasterKeyOptionsFrom(config));
   if (!key) return Fail("restore", key.error());
+  const std::set<std::string> kept_before = KeptCopies(config.store.path);
   Status s = keystore::RestoreStore(backup_file, config.store.path, key->key,
                                     SystemClock().NowUnix(), Actor("restore"));
   if (!s.ok()) return Fail("restore", s);
+  std::string kept;
+  for (const std::string& name : KeptCopies(config.store.path)) {
+    if (kept_before.count(name) == 0) kept += (kept.empty() ? "" : ", ") + name;
+  }
   std::cerr << "instaccessd restore: " << config.store.path << " restored from " << backup_file
-            << "; the store it replaced was kept beside it as " << config.store.path
-            << ".replaced-<time>.\n";
+            << (kept.empty() ? "; there was no store to replace.\n"
+                             : "; the store it replaced was kept beside it as " + kept + ".\n");
   return kExitOk;
 }
 

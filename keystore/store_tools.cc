@@ -1,12 +1,15 @@
 #include "keystore/store_tools.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <vector>
 
 #include "common/posix_error.h"
+#include "common/unique_fd.h"
 #include "keystore/audit.h"
 #include "keystore/schema.h"
 #include "keystore/seal.h"
@@ -68,11 +71,78 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Keeps the store that a restore replaces under the name `aside`, whole, and leaves no -wal
-// beside it: SQLite would replay a -wal left there into the restored file. The store's own name
-// keeps the old store throughout (a hard link, not a move), so a crash never leaves no store,
-// which the next start would replace with a new, empty one.
-Status KeepReplacedStore(const std::string& store_path, const std::string& aside) {
+// The owner, group and permission bits of a store. Every file a rekey or restore makes for the
+// store takes them, so that run as root on the service user's store, the files stay that user's
+// and the daemon can still open them (docs/operations.md).
+struct Ownership {
+  uid_t uid;
+  gid_t gid;
+  mode_t mode;
+};
+
+Result<Ownership> OwnershipOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PosixError("cannot stat " + path, errno);
+  return Ownership{st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 0777)};
+}
+
+Status OwnershipError(const std::string& path, const Ownership& want, int err) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(want.mode));
+  return PosixError("cannot give " + path + " the owner, group and mode of its store (uid " +
+                        std::to_string(want.uid) + ", gid " + std::to_string(want.gid) + ", mode " +
+                        mode + "; run as the store's owner or as root)",
+                    err);
+}
+
+// Gives the file open as `fd` (named `path`) the ownership `want`, changing only what differs: a
+// caller who owns the store changes nothing and needs no privilege.
+Status GiveOwnership(int fd, const std::string& path, const Ownership& want) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError("cannot stat " + path, errno);
+  if ((st.st_uid != want.uid || st.st_gid != want.gid) && ::fchown(fd, want.uid, want.gid) != 0) {
+    return OwnershipError(path, want, errno);
+  }
+  if ((st.st_mode & 07777) != want.mode && ::fchmod(fd, want.mode) != 0) {
+    return OwnershipError(path, want, errno);
+  }
+  return Status::Ok();
+}
+
+// The same for the files beside the store that others create: the lock file, and the -wal and
+// -shm SQLite makes (as root SQLite gives these the database's owner itself; this makes sure).
+// By name, not through a descriptor: closing a second descriptor of a file SQLite has open
+// would drop SQLite's POSIX locks on it.
+Status GiveStoreFilesItsOwnership(const std::string& store_path) {
+  Result<Ownership> want = OwnershipOf(store_path);
+  if (!want) return want.error();
+  for (const char* suffix : {".lock", "-wal", "-shm"}) {
+    const std::string path = store_path + suffix;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;
+      return PosixError("cannot stat " + path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) return FailedPrecondition(path + " is not a regular file");
+    if ((st.st_uid != want->uid || st.st_gid != want->gid) &&
+        ::lchown(path.c_str(), want->uid, want->gid) != 0) {
+      return OwnershipError(path, *want, errno);
+    }
+    if ((st.st_mode & 07777) != want->mode && ::chmod(path.c_str(), want->mode) != 0) {
+      return OwnershipError(path, *want, errno);
+    }
+  }
+  return Status::Ok();
+}
+
+// Keeps the store that a restore replaces, whole, and returns the name used:
+// "<store>.replaced-<now>", or when an earlier restore took that name (two restores in one
+// second, a clock set back) the first free of "<store>.replaced-<now>-2", "-3", ... (the name
+// counts as taken while a -wal or -shm of it is there too). It leaves no -wal beside the store:
+// SQLite would replay a -wal left there into the restored file. The store's own name keeps the
+// old store throughout (a hard link, not a move), so a crash never leaves no store, which the
+// next start would replace with a new, empty one; the link shares the store's owner and mode.
+Result<std::string> KeepReplacedStore(const std::string& store_path, UnixTime now) {
   const std::string wal = store_path + "-wal";
   bool wal_left = Exists(wal);
   if (wal_left) {
@@ -84,9 +154,20 @@ Status KeepReplacedStore(const std::string& store_path, const std::string& aside
     }
     wal_left = Exists(wal);
   }
-  if (::link(store_path.c_str(), aside.c_str()) != 0) {
-    return Unavailable("cannot keep the old store as " + aside + ": " + ErrnoText(errno) +
-                       "; nothing was restored");
+  const std::string base = store_path + ".replaced-" + std::to_string(now);
+  std::string aside;
+  for (int n = 1;; ++n) {
+    aside = n == 1 ? base : base + "-" + std::to_string(n);
+    if (n > 1000) {
+      return Unavailable("cannot keep the old store: " + base + " and " + aside +
+                         " and every name between are taken; nothing was restored");
+    }
+    if (Exists(aside + "-wal") || Exists(aside + "-shm")) continue;
+    if (::link(store_path.c_str(), aside.c_str()) == 0) break;
+    if (errno != EEXIST) {
+      return Unavailable("cannot keep the old store as " + aside + ": " + ErrnoText(errno) +
+                         "; nothing was restored");
+    }
   }
   if (wal_left) {
     for (const char* suffix : {"-wal", "-shm"}) {
@@ -95,7 +176,8 @@ Status KeepReplacedStore(const std::string& store_path, const std::string& aside
       }
     }
   }
-  return SyncFileAndDir(aside);
+  INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(aside));
+  return aside;
 }
 
 }  // namespace
@@ -108,6 +190,9 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   if (old_key.Equals(new_key)) return InvalidArgument("the new master key equals the old one");
   Result<OpenedStore> store = OpenStoreFile(path, old_key, /*create_if_missing=*/false);
   if (!store) return store.error();
+  // Before anything is written: the -wal the rekey writes through, and the lock file, stay the
+  // store owner's when root runs the rekey.
+  INSTACCESS_RETURN_IF_ERROR(GiveStoreFilesItsOwnership(path));
   Db& db = store->db;
   Result<std::vector<SealedRow>> rows = ReadSealedRows(db);
   if (!rows) return rows.error();
@@ -168,6 +253,24 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   ::unlink(tmp.c_str());
   ::unlink((tmp + "-journal").c_str());
   {
+    // The restored store takes the replaced store's owner, group and mode before it gets any
+    // content (and SQLite, as root, gives its journal the same owner); with no store to
+    // replace it is the caller's, 0600 under the umask.
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) return PosixError("cannot create " + tmp + "; nothing was restored", errno);
+    Status owned = Status::Ok();
+    if (Exists(store_path)) {
+      Result<Ownership> want = OwnershipOf(store_path);
+      owned = want ? GiveOwnership(fd.get(), tmp, *want) : want.error();
+      if (owned.ok()) owned = GiveStoreFilesItsOwnership(store_path);
+    }
+    fd.Close();
+    if (!owned.ok()) {
+      ::unlink(tmp.c_str());
+      return Status(owned.code(), owned.message() + "; nothing was restored");
+    }
+  }
+  {
     Result<Db> src = Db::Open(backup_path, SQLITE_OPEN_READONLY);
     if (!src) return src.error();
     Result<Db> dst = Db::Open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -182,8 +285,8 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   }
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(tmp));
   if (Exists(store_path)) {
-    INSTACCESS_RETURN_IF_ERROR(
-        KeepReplacedStore(store_path, store_path + ".replaced-" + std::to_string(now)));
+    Result<std::string> kept = KeepReplacedStore(store_path, now);
+    if (!kept) return kept.error();
   }
   INSTACCESS_RETURN_IF_ERROR(Rename(tmp, store_path));
   INSTACCESS_RETURN_IF_ERROR(SyncFileAndDir(store_path));
@@ -191,6 +294,7 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   lock = Status(Code::kInternal, "released");
   Result<OpenedStore> store = OpenStoreFile(store_path, master_key, /*create_if_missing=*/false);
   if (!store) return store.error();
+  INSTACCESS_RETURN_IF_ERROR(GiveStoreFilesItsOwnership(store_path));  // its new -wal, say
   Result<Txn> txn = Txn::Begin(store->db);
   if (!txn) return txn.error();
   INSTACCESS_RETURN_IF_ERROR(AppendAudit(store->db, now, actor, "restore", std::nullopt,

@@ -1,6 +1,8 @@
 // The offline commands against real stores: instaccessd rekey and instaccessd restore, and the
 // start-up refusal of a wrong master key.
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "tests/support/daemon_process.h"
 #include "tests/support/temp_dir.h"
@@ -41,6 +44,30 @@ void WithDaemon(const TempDir& dir, F body) {
 std::string ActiveKids(const std::string& socket) {
   auto status = nlohmann::json::parse(HttpGet(socket, "/api/v1/status").body);
   return status["active_kids"].dump();
+}
+
+// Runs the command as nobody (setpriv needs root).
+const std::vector<std::string> kAsNobody = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                                            "--clear-groups"};
+
+struct RunningAsRoot {
+  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+    boost::test_tools::assertion_result result(::geteuid() == 0);
+    result.message() << "running a command as nobody with setpriv needs root";
+    return result;
+  }
+};
+
+struct Ownership {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  mode_t mode = 0;
+};
+
+Ownership OwnershipOf(const std::string& path) {
+  struct stat st {};
+  BOOST_REQUIRE_MESSAGE(::lstat(path.c_str(), &st) == 0, path);
+  return {st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)};
 }
 
 BOOST_AUTO_TEST_SUITE(offline)
@@ -134,6 +161,150 @@ BOOST_AUTO_TEST_CASE(files_the_daemon_makes_are_its_users_alone_whatever_the_uma
   BOOST_TEST(RunCommand(dir, {"restore", dir / "backup.db"}, &err) == 0, err);
   check_files("after a restore");
   ::umask(old_umask);
+}
+
+// The files rekey and restore make take the owner, group and mode of the store. Run as root (as
+// CI runs the suite) on a store that belongs to the service's user (nobody here): the restored
+// store, its lock file, the kept copies and the rekeyed store stay nobody's with the store's
+// mode, and the daemon run as nobody starts on them. Run as another user, the files stay that
+// user's. Two restores back to back (most often in the same second) each keep the store they
+// replace under a name of its own, and say which.
+BOOST_AUTO_TEST_CASE(offline_commands_keep_the_stores_owner_group_and_mode) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const std::string store = dir / "var/keys.db";
+  const std::string socket = dir / "var/instaccessd.sock";
+  std::string kids;
+  WithDaemon(dir, [&] {
+    kids = ActiveKids(socket);
+    HttpReply backup = HttpGet(socket, "/api/v1/backup");
+    BOOST_REQUIRE(backup.status == 200);
+    WriteFile(dir / "backup.db", backup.body);
+  });
+  const bool root = ::geteuid() == 0;
+  Ownership want = OwnershipOf(store);
+  want.mode = 0640;  // not what the umask gives new files (0600): it must come from the store
+  if (root) {
+    const passwd* nobody = ::getpwnam("nobody");
+    BOOST_REQUIRE(nobody != nullptr);
+    const group* nogroup = ::getgrnam("nogroup");
+    want.uid = nobody->pw_uid;
+    want.gid = nogroup != nullptr ? nogroup->gr_gid : nobody->pw_gid;
+    // As under systemd: the state directory, the store and the key are the service user's.
+    fs::permissions(dir.path(), fs::perms::all);
+    for (const std::string& f : {dir / "var", store, dir / "var/master.key"}) {
+      BOOST_REQUIRE(::chown(f.c_str(), want.uid, want.gid) == 0);
+    }
+    BOOST_TEST_MESSAGE("running as root: the files must stay owned by nobody (uid "
+                       << want.uid << ", gid " << want.gid << "), mode 0640");
+  } else {
+    BOOST_TEST_MESSAGE("not running as root: the files must stay the caller's (uid "
+                       << want.uid << ", gid " << want.gid
+                       << "), mode 0640; giving them another owner is checked only as root");
+  }
+  BOOST_REQUIRE(::chmod(store.c_str(), want.mode) == 0);
+  fs::remove(dir / "var/keys.db.lock");  // the command makes it anew
+  // Every file of the store (keys.db*): the store, -wal, -shm, lock file, kept copies.
+  auto check = [&](const std::string& when) {
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(dir / "var")) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with("keys.db")) continue;
+      ++files;
+      BOOST_TEST(!name.ends_with(".restoring"), when << ": " << name << " left behind");
+      const Ownership got = OwnershipOf(e.path().string());
+      BOOST_TEST(got.uid == want.uid, when << ": " << name << " has uid " << got.uid);
+      BOOST_TEST(got.gid == want.gid, when << ": " << name << " has gid " << got.gid);
+      BOOST_TEST(got.mode == want.mode,
+                 when << ": " << name << " has mode " << std::oct << got.mode);
+    }
+    BOOST_TEST_MESSAGE(when << ": " << files << " files of the store checked");
+    return files;
+  };
+
+  std::set<std::string> kept;
+  for (int i = 0; i < 2; ++i) {
+    std::string err;
+    BOOST_TEST_REQUIRE(RunCommand(dir, {"restore", dir / "backup.db"}, &err) == 0, err);
+    std::smatch m;
+    BOOST_REQUIRE_MESSAGE(std::regex_search(err, m, std::regex("kept beside it as (\\S+)\\.\n")),
+                          err);
+    const fs::path name = m[1].str();  // as the store is named: relative to the command's cwd
+    BOOST_TEST(fs::exists(name.is_relative() ? dir.path() / name : name), err);
+    kept.insert(name.string());
+  }
+  BOOST_TEST(kept.size() == 2u);
+  BOOST_TEST(check("after two restores") >= 4);  // the store, its lock file, two kept copies
+
+  WriteFile(dir / "new.key", std::string(32, '\x5a'));
+  BOOST_REQUIRE(::chmod((dir / "new.key").c_str(), 0600) == 0);
+  std::string err;
+  BOOST_TEST_REQUIRE(RunCommand(dir, {"rekey", "--new-key", dir / "new.key"}, &err) == 0, err);
+  BOOST_TEST(check("after rekey") >= 4);
+
+  // The store's owner runs the daemon on what the commands left.
+  fs::copy_file(dir / "new.key", dir / "var/master.key", fs::copy_options::overwrite_existing);
+  if (root) {
+    const std::string key = dir / "var/master.key";
+    BOOST_REQUIRE(::chown(key.c_str(), want.uid, want.gid) == 0);
+    NotifySocket notify(dir / "notify.sock");
+    fs::permissions(notify.path(), fs::perms::all);
+    DaemonProcess d({dir.path().string(), {}, {}, notify.path(), {}, kAsNobody});
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", 30s), d.Stderr());
+    BOOST_TEST(ActiveKids(socket) == kids);
+    d.Signal(SIGTERM);
+    BOOST_TEST(d.Wait(30s).value_or(-1) == 0, d.Stderr());
+  } else {
+    WithDaemon(dir, [&] { BOOST_TEST(ActiveKids(socket) == kids); });
+  }
+  check("after the daemon ran");
+}
+
+// Run by a user who may write the store's directory but cannot give a file the store's owner,
+// restore fails before it changes anything, and says why.
+BOOST_AUTO_TEST_CASE(restore_that_cannot_give_the_stores_owner_changes_nothing,
+                     *boost::unit_test::precondition(RunningAsRoot())) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const std::string store = dir / "var/keys.db";
+  const std::string socket = dir / "var/instaccessd.sock";
+  WithDaemon(dir, [&] {
+    HttpReply backup = HttpGet(socket, "/api/v1/backup");
+    BOOST_REQUIRE(backup.status == 200);
+    WriteFile(dir / "var/backup.db", backup.body);
+  });
+  // root's store in a directory anyone may write; nobody may read it, the key and the backup,
+  // and take the lock.
+  fs::permissions(dir.path(), fs::perms::all);
+  fs::permissions(dir / "var", fs::perms::all);
+  for (const char* f : {"var/keys.db", "var/backup.db", "var/master.key"}) {
+    fs::permissions(dir / f, fs::perms::owner_read | fs::perms::owner_write |
+                                 fs::perms::group_read | fs::perms::others_read);
+  }
+  fs::permissions(dir / "var/keys.db.lock", fs::perms::owner_read | fs::perms::owner_write |
+                                                fs::perms::group_read | fs::perms::group_write |
+                                                fs::perms::others_read | fs::perms::others_write);
+  const std::string content = ReadFile(store);
+  struct stat before {};
+  BOOST_REQUIRE(::stat(store.c_str(), &before) == 0);
+
+  DaemonProcess p({dir.path().string(), {"restore", dir / "var/backup.db"}, {}, "", {}, kAsNobody});
+  BOOST_TEST(p.Wait(60s).value_or(-1) == 2, p.Stderr());
+  const std::string err = p.Stderr();
+  BOOST_TEST(err.find("cannot give") != std::string::npos, err);
+  BOOST_TEST(err.find("owner") != std::string::npos, err);
+  BOOST_TEST(err.find("Operation not permitted") != std::string::npos, err);
+  BOOST_TEST(err.find("nothing was restored") != std::string::npos, err);
+  struct stat after {};
+  BOOST_REQUIRE(::stat(store.c_str(), &after) == 0);
+  BOOST_TEST(after.st_ino == before.st_ino);
+  BOOST_TEST(after.st_uid == 0u);
+  BOOST_TEST(ReadFile(store) == content);
+  for (const auto& e : fs::directory_iterator(dir / "var")) {
+    const std::string name = e.path().filename().string();
+    BOOST_TEST(!name.ends_with(".restoring"), name);
+    BOOST_TEST(name.find(".replaced-") == std::string::npos, name);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(rekey_reseals_and_the_old_key_no_longer_opens_the_store) {

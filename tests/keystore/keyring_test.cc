@@ -436,6 +436,40 @@ BOOST_FIXTURE_TEST_CASE(restore_over_a_store_a_crash_left_keeps_its_wal_out, Rin
   }
 }
 
+// Restores in the same second (the same `now`, no sleeping) each keep the store they replace
+// under a name of their own: "<store>.replaced-<now>", then "-2", "-3", ... A name whose -wal
+// is still there counts as taken: the kept store's -wal might otherwise land on it.
+BOOST_FIXTURE_TEST_CASE(restores_in_the_same_second_keep_every_replaced_store, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  const std::string sig = Snap()->active_sig->kid();
+  const std::string backup = dir / "backup.db";
+  BOOST_REQUIRE(ring->Backup(backup, kT0 + 1, "admin").ok());
+  const std::string base = path + ".replaced-" + std::to_string(kT0 + 3);
+  const std::vector<std::uint8_t> stray_wal = {1, 2, 3};
+  WriteAll(base + "-3-wal", stray_wal);
+  std::vector<std::pair<std::string, std::string>> replaced;  // kept name, its active sig kid
+  for (const std::string& aside : {base, base + "-2", base + "-4"}) {
+    BOOST_TEST_CONTEXT(aside) {
+      BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 2, "admin").has_value());
+      replaced.emplace_back(aside, Snap()->active_sig->kid());
+      ring.reset();
+      Status s = RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3, "restore");
+      BOOST_REQUIRE_MESSAGE(s.ok(), s.ToString());
+      BOOST_TEST(Exists(aside));
+      Reopen();
+      BOOST_TEST(Snap()->active_sig->kid() == sig);
+    }
+  }
+  // Every replaced store is still there, whole, under its own name; the stray -wal untouched.
+  for (const auto& [aside, kid] : replaced) {
+    BOOST_TEST(CheckStoreReadOnly(aside, FixedMasterKey(1)).ok(), aside);
+    BOOST_TEST(ActiveSigKidIn(aside) == kid, aside);
+  }
+  BOOST_TEST(!Exists(base + "-3"));
+  BOOST_TEST(ReadAll(base + "-3-wal") == stray_wal);
+  BOOST_TEST(ring->VerifyAuditChain()->ok());
+}
+
 BOOST_FIXTURE_TEST_CASE(rekey_reseals_everything_under_the_new_key, RingFixture) {
   BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
   BOOST_REQUIRE(ring->Rotate(std::nullopt, kT0 + 1, "admin").has_value());
