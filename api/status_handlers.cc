@@ -71,6 +71,10 @@ Response Service::StatusReport() {
         {"hits", cache_.hits()},
         {"misses", cache_.misses()}}},
       {"secure_heap", {{"used_bytes", heap.used}, {"size_bytes", heap.size}}},
+      {"integrity",
+       {{"ok", !set->integrity_alarm && set->tampered_rows == 0},
+        {"refused_rows", set->tampered_rows},
+        {"audit_head", set->audit_head}}},
       {"load",
        {{"connections", hooks_.connections ? hooks_.connections() : 0},
         {"queued", hooks_.queued ? hooks_.queued() : 0},
@@ -112,6 +116,9 @@ Response Service::MetricsText() {
         " " + std::to_string(heap.used));
   gauge("instaccess_secure_heap_size_bytes", "Size of OpenSSL's secure heap; 0 when there is none.",
         " " + std::to_string(heap.size));
+  gauge("instaccess_integrity_refused_rows",
+        "Key rows refused because they do not authenticate or do not match the store's seal.",
+        " " + std::to_string(set->tampered_rows));
   gauge("instaccess_connections", "Open client connections.",
         " " + std::to_string(hooks_.connections ? hooks_.connections() : 0));
   gauge("instaccess_work_queue", "Expensive requests waiting for a worker.",

@@ -91,10 +91,13 @@ ipc::ServerLimits LimitsFrom(const Config& c, unsigned threads) {
   return l;
 }
 
+// For the log and the STATUS= line: the active kids and the head of the audit trail (its first
+// 12 hex digits), which an operator can compare with a record kept elsewhere.
 std::string ActiveKids(const keystore::Keyring& keyring) {
   auto set = keyring.Snapshot();
   return "active sig " + (set->active_sig ? set->active_sig->kid() : std::string("none")) +
-         " enc " + (set->active_enc ? set->active_enc->kid() : std::string("none"));
+         " enc " + (set->active_enc ? set->active_enc->kid() : std::string("none")) +
+         "; audit head " + set->audit_head.substr(0, 12);
 }
 
 // Everything that lives while the daemon serves, built in this order and torn down in reverse.
@@ -132,7 +135,7 @@ class ServingDaemon {
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
     spdlog::info("instaccessd serving on {} with {} worker threads; {}", where, workers_,
                  ActiveKids(keyring_));
-    NotifyReady("serving on " + where);
+    NotifyReady("serving on " + where + "; " + ActiveKids(keyring_));
     // The main thread handles signals and the watchdog; the server's threads serve. Returns
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();

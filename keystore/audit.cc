@@ -21,7 +21,7 @@ void PutField(std::vector<std::uint8_t>& out, std::string_view s) {
 
 }  // namespace
 
-std::vector<std::uint8_t> AuditHash(const AuditEntry& e) {
+std::vector<std::uint8_t> AuditHash(const SecretBytes* key, const AuditEntry& e) {
   if (sodium_init() < 0) std::abort();
   std::vector<std::uint8_t> canon;
   PutU64(canon, static_cast<std::uint64_t>(e.seq));
@@ -31,6 +31,17 @@ std::vector<std::uint8_t> AuditHash(const AuditEntry& e) {
   canon.push_back(e.kid.has_value() ? 1 : 0);
   PutField(canon, e.kid.value_or(""));
   PutField(canon, e.detail);
+  if (key != nullptr) {
+    static_assert(crypto_auth_hmacsha256_BYTES == kHashBytes);
+    if (key->size() != crypto_auth_hmacsha256_KEYBYTES) std::abort();
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key->reveal_secret().data(), key->size());
+    crypto_auth_hmacsha256_update(&st, e.prev_hash.data(), e.prev_hash.size());
+    crypto_auth_hmacsha256_update(&st, canon.data(), canon.size());
+    std::vector<std::uint8_t> out(kHashBytes);
+    crypto_auth_hmacsha256_final(&st, out.data());
+    return out;
+  }
   crypto_hash_sha256_state st;
   crypto_hash_sha256_init(&st);
   crypto_hash_sha256_update(&st, e.prev_hash.data(), e.prev_hash.size());
@@ -40,8 +51,9 @@ std::vector<std::uint8_t> AuditHash(const AuditEntry& e) {
   return out;
 }
 
-Status AppendAudit(Db& db, UnixTime at, std::string_view actor, std::string_view action,
-                   std::optional<std::string_view> kid, std::string_view detail) {
+Status AppendAudit(Db& db, const SecretBytes& key, UnixTime at, std::string_view actor,
+                   std::string_view action, std::optional<std::string_view> kid,
+                   std::string_view detail) {
   AuditEntry e;
   e.at = at;
   e.actor = actor;
@@ -61,7 +73,7 @@ Status AppendAudit(Db& db, UnixTime at, std::string_view actor, std::string_view
       e.prev_hash.assign(kHashBytes, 0);
     }
   }
-  e.hash = AuditHash(e);
+  e.hash = AuditHash(&key, e);
   Result<Stmt> ins = db.Prepare(
       "INSERT INTO audit (seq, at, actor, action, kid, detail, prev_hash, hash) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -101,7 +113,7 @@ Result<std::vector<AuditEntry>> ReadAudit(Db& db, std::int64_t after_seq, std::i
   return out;
 }
 
-Result<AuditVerification> VerifyAudit(Db& db) {
+Result<AuditVerification> VerifyAudit(Db& db, const SecretBytes* key) {
   AuditVerification v;
   std::vector<std::uint8_t> prev(kHashBytes, 0);
   std::int64_t expected_seq = 1;
@@ -124,7 +136,7 @@ Result<AuditVerification> VerifyAudit(Db& db) {
         v.reason = where + ": prev_hash does not match the hash of the row before it";
         return v;
       }
-      if (AuditHash(e) != e.hash) {
+      if (AuditHash(key, e) != e.hash) {
         v.first_broken_seq = e.seq;
         v.reason = where + ": hash does not match its contents (row altered)";
         return v;
@@ -136,6 +148,27 @@ Result<AuditVerification> VerifyAudit(Db& db) {
     }
   }
   return v;
+}
+
+Status RechainAudit(Db& db, const SecretBytes& key) {
+  std::vector<std::uint8_t> prev(kHashBytes, 0);
+  std::int64_t after = 0;
+  constexpr std::int64_t kBatch = 1000;
+  while (true) {
+    Result<std::vector<AuditEntry>> batch = ReadAudit(db, after, kBatch);
+    if (!batch) return batch.error();
+    if (batch->empty()) return Status::Ok();
+    for (AuditEntry& e : *batch) {
+      e.prev_hash = prev;
+      e.hash = AuditHash(&key, e);
+      Result<Stmt> u = db.Prepare("UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE seq = ?1");
+      if (!u) return u.error();
+      u->Bind(1, e.seq).BindBlob(2, e.prev_hash).BindBlob(3, e.hash);
+      INSTACCESS_RETURN_IF_ERROR(u->Run());
+      prev = e.hash;
+      after = e.seq;
+    }
+  }
 }
 
 }  // namespace instaccess::keystore

@@ -71,6 +71,14 @@ struct KeySet {
   // Keys refused while loading (a sealed row that does not authenticate, ...), one line each.
   // They are left out of every set above; the other keys work.
   std::vector<std::string> problems;
+  // Integrity (docs/storage.md): rows refused because they do not authenticate or do not match
+  // the store's seal (also named in problems), and whether health must fail for it: an active
+  // key's row was refused, or the seal cannot vouch for the rows.
+  std::size_t tampered_rows = 0;
+  bool integrity_alarm = false;
+  // Hash of the newest audit row (lower-case hex): what an operator compares with a record kept
+  // elsewhere to see that the trail was not cut.
+  std::string audit_head;
 
   const jose::RsaKey* FindVerify(std::string_view kid) const;
   const jose::RsaKey* FindDecrypt(std::string_view kid) const;
@@ -95,8 +103,9 @@ struct Health {
   bool store_open = false;
   bool active_sig = false;  // an active signing key with its private part is loaded
   bool active_enc = false;  // an active encryption key is loaded
+  bool integrity = true;    // false: the store shows tampering that health must report
   std::string message;      // why not healthy, for /healthz and status
-  bool ok() const { return store_open && active_sig && active_enc; }
+  bool ok() const { return store_open && active_sig && active_enc && integrity; }
 };
 
 class Keyring {

@@ -51,6 +51,13 @@ CREATE TABLE audit (
 ALTER TABLE keys ADD COLUMN revoked_at INTEGER;
 CREATE INDEX keys_by_purpose_state ON keys (purpose, state);
 )sql",
+    // -> 3: integrity (integrity.h). The rows are MACed and the store sealed by the keyring,
+    // which holds the master key, in its own transaction at the next open; the marker says one
+    // is due (a crash between the two leaves it, and the next open does the work).
+    R"sql(
+ALTER TABLE keys ADD COLUMN mac BLOB;
+INSERT INTO meta (name, value) VALUES ('integrity_upgrade', 1);
+)sql",
 };
 static_assert(sizeof kSteps / sizeof kSteps[0] == kSchemaVersion);
 

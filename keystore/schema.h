@@ -16,7 +16,7 @@ namespace instaccess::keystore {
 
 // "IAKS" (InstAccess Key Store) as a big-endian 32-bit integer.
 inline constexpr std::int64_t kApplicationId = 0x49414B53;
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Checks application_id and user_version without writing: an empty/new database (version 0,
 // no tables) passes; another application's file, or a version newer than kSchemaVersion, is

@@ -214,6 +214,8 @@ void Stmt::Reset() {
 
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
+int Stmt::Type(int col) const { return sqlite3_column_type(stmt_, col); }
+
 std::int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 
 std::optional<std::int64_t> Stmt::OptInt(int col) const {

@@ -83,6 +83,9 @@ class Stmt {
   void Reset();
 
   bool IsNull(int col) const;
+  // SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT or SQLITE_BLOB: the value's storage
+  // class as stored, which a MAC over the row must cover.
+  int Type(int col) const;
   std::int64_t Int(int col) const;
   std::optional<std::int64_t> OptInt(int col) const;
   std::string Text(int col) const;

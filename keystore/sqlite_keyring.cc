@@ -76,14 +76,18 @@ void Merge(RowChanges& into, RowChanges from) {
 }
 
 // When, by whom and why a change is made: what the audit row of each key row it writes says.
+// With the keys that MAC each written row and chain its audit row.
 struct ChangeNote {
   UnixTime at;
   std::string_view actor;
   std::string_view why;
+  const IntegrityKeys& keys;
 };
 
-Status AuditRow(Db& db, const ChangeNote& note, std::string_view action, const KeyInfo& k) {
-  return AppendAudit(db, note.at, note.actor, action, k.kid,
+// The row's new MAC (it covers what was just written) and its audit row.
+Status MacAndAuditRow(Db& db, const ChangeNote& note, std::string_view action, const KeyInfo& k) {
+  INSTACCESS_RETURN_IF_ERROR(WriteRowMac(db, note.keys, k.kid));
+  return AppendAudit(db, note.keys.audit(), note.at, note.actor, action, k.kid,
                      std::string(note.why) + "; " + Describe(k));
 }
 
@@ -121,7 +125,7 @@ Status UpdateRow(Db& db, const KeyInfo& k, const ChangeNote& note) {
     w->Bind(1, std::string_view(k.kid));
     INSTACCESS_RETURN_IF_ERROR(w->Run());
   }
-  return AuditRow(db, note, ActionFor(k.state), k);
+  return MacAndAuditRow(db, note, ActionFor(k.state), k);
 }
 
 // Writes a new key's row (its public forms and, unless it is public-only, its sealed private
@@ -153,7 +157,7 @@ Status InsertRow(Db& db, const KeyInfo& k, std::string_view public_jwk,
     s->BindNull(14).BindNull(15);
   }
   INSTACCESS_RETURN_IF_ERROR(s->Run());
-  return AuditRow(db, note, k.origin == KeyOrigin::kGenerated ? "generate" : "import", k);
+  return MacAndAuditRow(db, note, k.origin == KeyOrigin::kGenerated ? "generate" : "import", k);
 }
 
 // meta.clock_high_water: the latest time stamped on any change, so that a clock stepped back
@@ -189,7 +193,10 @@ struct SqliteKeyring::Successor {
 
 SqliteKeyring::SqliteKeyring(const SqliteKeyringOptions& options, SecretBytes master_key,
                              OpenedStore store)
-    : options_(options), master_key_(std::move(master_key)), store_(std::move(store)) {}
+    : options_(options),
+      master_key_(std::move(master_key)),
+      integrity_(IntegrityKeys::Derive(master_key_)),
+      store_(std::move(store)) {}
 
 SqliteKeyring::~SqliteKeyring() = default;
 
@@ -212,14 +219,115 @@ Result<std::unique_ptr<SqliteKeyring>> SqliteKeyring::Open(const SqliteKeyringOp
       new SqliteKeyring(options, std::move(master_key), std::move(*store)));
   {
     std::scoped_lock lock(ring->mu_);
+    INSTACCESS_RETURN_IF_ERROR(ring->UpgradeIntegrityLocked());
     INSTACCESS_RETURN_IF_ERROR(ring->LoadRowsLocked());
     ring->PublishLocked();
   }
   return ring;
 }
 
+Status SqliteKeyring::UpgradeIntegrityLocked() {
+  // The keystore takes time as a parameter elsewhere; an upgrade happens once, at open, and its
+  // audit row records the wall clock.
+  Result<std::optional<std::string>> upgraded =
+      UpgradeIntegrityIfDue(store_.db, integrity_, std::time(nullptr), "instaccessd");
+  if (!upgraded) return upgraded.error();
+  if (upgraded->has_value() && options_.log) options_.log(LogLevel::kInfo, **upgraded);
+  return Status::Ok();
+}
+
+// A refused row that claims to be a purpose's active key still holds the store's one active
+// place; when a key is made active for that purpose, the row is revoked first (it was never
+// used, and stays refused).
+Status SqliteKeyring::RevokeTamperedActiveLocked(const RowChanges& changes, UnixTime at,
+                                                 std::string_view actor) {
+  std::set<Purpose> activated;
+  for (const KeyInfo& k : changes.updated) {
+    if (k.state == KeyState::kActive) activated.insert(k.purpose);
+  }
+  if (changes.inserted && changes.inserted->state == KeyState::kActive) {
+    activated.insert(changes.inserted->purpose);
+  }
+  for (const auto& [kid, why] : tampered_) {
+    Result<Stmt> q =
+        store_.db.Prepare("SELECT purpose FROM keys WHERE kid = ?1 AND state = 'active'");
+    if (!q) return q.error();
+    q->Bind(1, std::string_view(kid));
+    Result<bool> row = q->Step();
+    if (!row) return row.error();
+    Result<Purpose> purpose = *row ? ParsePurpose(q->Text(0)) : Result<Purpose>(NotFound(""));
+    if (!purpose || activated.count(*purpose) == 0) continue;
+    Result<Stmt> u = store_.db.Prepare(
+        "UPDATE keys SET state = 'revoked', revoked_at = ?2, sealed_private = NULL, nonce = NULL "
+        "WHERE kid = ?1");
+    if (!u) return u.error();
+    u->Bind(1, std::string_view(kid)).Bind(2, at);
+    INSTACCESS_RETURN_IF_ERROR(u->Run());
+    INSTACCESS_RETURN_IF_ERROR(AppendAudit(store_.db, integrity_.audit(), at, actor, "revoke", kid,
+                                           "refused row taken out of the active place: " + why));
+  }
+  return Status::Ok();
+}
+
+std::string SqliteKeyring::AuditHeadHexLocked() {
+  Result<Stmt> s = store_.db.Prepare("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1");
+  if (!s) return "";
+  Result<bool> row = s->Step();
+  if (!row || !*row) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (std::uint8_t b : s->BlobView(0)) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
+Status SqliteKeyring::SealLocked() {
+  std::set<std::string> excluded;
+  for (const auto& [kid, why] : tampered_) excluded.insert(kid);
+  return SealStore(store_.db, integrity_, excluded, replay_protection_lost_at_);
+}
+
+Status SqliteKeyring::RecordIntegrityFindingsLocked(const IntegrityReport& report) {
+  if (report.ok() && !report.replay_protection_lost_at) return Status::Ok();
+  Db& db = store_.db;
+  Result<Txn> txn = Txn::Begin(db);
+  if (!txn) return txn.error();
+  auto record = [&](std::optional<std::string_view> kid, const std::string& detail) -> Status {
+    if (options_.log) options_.log(LogLevel::kError, detail);
+    Result<Stmt> seen =
+        db.Prepare("SELECT 1 FROM audit WHERE action = 'integrity' AND detail = ?1 LIMIT 1");
+    if (!seen) return seen.error();
+    seen->Bind(1, std::string_view(detail));
+    Result<bool> row = seen->Step();
+    if (!row) return row.error();
+    if (*row) return Status::Ok();  // audited once already
+    return AppendAudit(db, integrity_.audit(), std::max<UnixTime>(high_water_, std::time(nullptr)),
+                       "instaccessd", "integrity", kid, detail);
+  };
+  for (const auto& [kid, why] : report.refused) INSTACCESS_RETURN_IF_ERROR(record(kid, why));
+  for (const std::string& p : report.problems) INSTACCESS_RETURN_IF_ERROR(record(std::nullopt, p));
+  INSTACCESS_RETURN_IF_ERROR(SealLocked());
+  return txn->Commit();
+}
+
 Status SqliteKeyring::LoadRowsLocked() {
   Db& db = store_.db;
+  Result<IntegrityReport> integrity = CheckIntegrity(db, integrity_);
+  if (!integrity) return integrity.error();
+  tampered_ = integrity->refused;
+  store_problems_ = integrity->problems;
+  replay_protection_lost_at_ = integrity->replay_protection_lost_at;
+  if (!integrity->seal_ok) replay_protection_lost_at_ = std::time(nullptr);
+  if (integrity->seal_ok && replay_protection_lost_at_) {
+    store_problems_.push_back(
+        "the store's seal was found broken at unix time " +
+        std::to_string(*replay_protection_lost_at_) +
+        ": rows replaced by older copies before then cannot be told apart; restore a trusted "
+        "backup, or run instaccessd rekey to vouch for the store as it is");
+  }
+  integrity_alarm_ = !integrity->seal_ok || replay_protection_lost_at_.has_value();
   Result<Stmt> s = db.Prepare(
       "SELECT kid, purpose, alg, bits, origin, state, created_at, activate_at, retire_at, "
       "expire_at, revoked_at, sealed_private IS NOT NULL FROM keys ORDER BY created_at, kid");
@@ -248,6 +356,11 @@ Status SqliteKeyring::LoadRowsLocked() {
     k.expire_at = s->OptInt(9);
     k.revoked_at = s->OptInt(10);
     k.has_private = s->Int(11) != 0;
+    if (tampered_.count(k.kid) != 0) {
+      // Never used, not even listed: its state and times may be an attacker's.
+      integrity_alarm_ = integrity_alarm_ || k.state == KeyState::kActive;
+      continue;
+    }
     rows.push_back(std::move(k));
   }
   rows_ = std::move(rows);
@@ -256,7 +369,7 @@ Status SqliteKeyring::LoadRowsLocked() {
   Result<bool> row = hw->Step();
   if (!row) return row.error();
   high_water_ = *row ? hw->Int(0) : 0;
-  return Status::Ok();
+  return RecordIntegrityFindingsLocked(*integrity);
 }
 
 UnixTime SqliteKeyring::StampLocked(UnixTime now) {
@@ -360,6 +473,11 @@ void SqliteKeyring::PublishLocked() {
                              " key could not be loaded; rotate or revoke it");
     }
   }
+  for (const auto& [kid, why] : tampered_) ks->problems.push_back(why);
+  ks->problems.insert(ks->problems.end(), store_problems_.begin(), store_problems_.end());
+  ks->tampered_rows = tampered_.size();
+  ks->integrity_alarm = integrity_alarm_;
+  ks->audit_head = AuditHeadHexLocked();
   snapshot_.store(std::move(ks));
 }
 
@@ -430,10 +548,11 @@ Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optiona
       (!fresh.has_value() || fresh->info.kid != changes.inserted->kid)) {
     return Internal("inserted row without its key material");
   }
-  const ChangeNote note{at, actor, why};
+  const ChangeNote note{at, actor, why, integrity_};
   Db& db = store_.db;
   Result<Txn> txn = Txn::Begin(db);
   if (!txn) return txn.error();
+  INSTACCESS_RETURN_IF_ERROR(RevokeTamperedActiveLocked(changes, at, actor));
   bool wiped = false;
   for (const KeyInfo* k : DeactivationsFirst(changes.updated)) {
     INSTACCESS_RETURN_IF_ERROR(UpdateRow(db, *k, note));
@@ -445,6 +564,7 @@ Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optiona
   }
   const UnixTime high_water = std::max(high_water_, at);
   INSTACCESS_RETURN_IF_ERROR(StoreHighWater(db, high_water));
+  INSTACCESS_RETURN_IF_ERROR(SealLocked());
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
   high_water_ = high_water;
   if (wiped) {
@@ -683,14 +803,15 @@ Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now, std::st
   UnixTime at = StampLocked(now);
   Result<Txn> txn = Txn::Begin(store_.db);
   if (!txn) return txn.error();
-  INSTACCESS_RETURN_IF_ERROR(
-      AppendAudit(store_.db, at, actor, "backup", std::nullopt, "backup written to " + dest_path));
+  INSTACCESS_RETURN_IF_ERROR(AppendAudit(store_.db, integrity_.audit(), at, actor, "backup",
+                                         std::nullopt, "backup written to " + dest_path));
+  INSTACCESS_RETURN_IF_ERROR(SealLocked());
   return txn->Commit();
 }
 
 Result<AuditVerification> SqliteKeyring::VerifyAuditChain() {
   std::scoped_lock lock(mu_);
-  return VerifyAudit(store_.db);
+  return VerifyAudit(store_.db, &integrity_.audit());
 }
 
 Result<std::vector<AuditEntry>> SqliteKeyring::ReadAuditLog(std::int64_t after_seq,
@@ -720,6 +841,7 @@ Health SqliteKeyring::GetHealth() const {
   h.store_open = true;
   h.active_sig = ks->active_sig.has_value() && ks->active_sig->has_private();
   h.active_enc = ks->active_enc.has_value();
+  h.integrity = !ks->integrity_alarm;
   if (!h.active_sig) h.message += "no usable active signing key; ";
   if (!h.active_enc) h.message += "no usable active encryption key; ";
   for (const std::string& p : ks->problems) h.message += p + "; ";

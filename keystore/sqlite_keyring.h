@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/secret_bytes.h"
+#include "keystore/integrity.h"
 #include "keystore/keyring.h"
 #include "keystore/log.h"
 #include "keystore/schedule.h"
@@ -74,6 +75,18 @@ class SqliteKeyring final : public Keyring {
   SqliteKeyring(const SqliteKeyringOptions& options, SecretBytes master_key, OpenedStore store);
 
   Status LoadRowsLocked();
+  // Stores from before schema 3 (and new stores): MAC every row, re-chain the audit trail under
+  // its key and seal the store, in one transaction, audited.
+  Status UpgradeIntegrityLocked();
+  // Audits (once) what CheckIntegrity found at load, and seals the store without the refused
+  // rows, so they are never vouched for.
+  Status RecordIntegrityFindingsLocked(const IntegrityReport& report);
+  // The store's seal, written at the end of every write transaction.
+  Status SealLocked();
+  // Revokes a refused row that holds the active place of a purpose `changes` activates a key of.
+  Status RevokeTamperedActiveLocked(const RowChanges& changes, UnixTime at, std::string_view actor);
+  // Hex of the newest audit row's hash; empty when there is none or it cannot be read.
+  std::string AuditHeadHexLocked();
   // Makes a key on a worker thread and waits for it (see keyring.h), then seals it.
   Result<Fresh> GenerateLocked(Purpose purpose, UnixTime at);
   // The oldest pending key of `purpose` that loaded, or, when there is none, a generated one.
@@ -89,6 +102,7 @@ class SqliteKeyring final : public Keyring {
 
   const SqliteKeyringOptions options_;
   const SecretBytes master_key_;
+  const IntegrityKeys integrity_;
 
   mutable std::mutex mu_;
   OpenedStore store_;          // Guarded by mu_.
@@ -102,6 +116,16 @@ class SqliteKeyring final : public Keyring {
   // Of those, the ones whose sealed private part is missing or does not authenticate: nothing can
   // ever unseal it (a backup may hold the intact row). Guarded by mu_.
   std::set<std::string> sealed_unusable_;
+  // Rows whose MAC or place in the seal failed at load, kid -> why: never used, never sealed
+  // again. Guarded by mu_.
+  std::map<std::string, std::string> tampered_;
+  // Store-level findings of the load (seal, deleted rows, audit trail). Guarded by mu_.
+  std::vector<std::string> store_problems_;
+  // Whether a refused row was an active key, or the seal could not vouch for the rows: health
+  // fails. Guarded by mu_.
+  bool integrity_alarm_ = false;
+  // Set once a seal was found broken; carried in every later seal. Guarded by mu_.
+  std::optional<UnixTime> replay_protection_lost_at_;
   UnixTime high_water_ = 0;      // Guarded by mu_. Latest time stamped on any change.
   std::int64_t generation_ = 0;  // Guarded by mu_.
 

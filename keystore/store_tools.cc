@@ -6,11 +6,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <map>
 #include <vector>
 
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
 #include "keystore/audit.h"
+#include "keystore/integrity.h"
 #include "keystore/schema.h"
 #include "keystore/seal.h"
 #include "keystore/store_file.h"
@@ -59,16 +61,92 @@ Status CheckAllRowsUnseal(Db& db, const SecretBytes& key) {
   return Status::Ok();
 }
 
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// A backup from schema 3 on must pass every integrity check; an older one has no MACs, and its
+// unkeyed audit chain must hold (it is upgraded when restored).
+Status CheckBackupIntegrity(Db& backup, const IntegrityKeys& keys) {
+  Result<std::int64_t> version = backup.QueryInt("PRAGMA user_version");
+  if (!version) return version.error();
+  Result<std::int64_t> marker =
+      *version >= 3 ? backup.QueryInt("SELECT count(*) FROM meta WHERE name = 'integrity_upgrade'")
+                    : Result<std::int64_t>(std::int64_t{1});
+  if (!marker) return marker.error();
+  if (*marker > 0) {
+    Result<AuditVerification> audit = VerifyAudit(backup, nullptr);
+    if (!audit) return audit.error();
+    if (!audit->ok()) {
+      return DataLoss("backup " + backup.path() + " has a broken audit chain (" + audit->reason +
+                      "); not restored");
+    }
+    return Status::Ok();
+  }
+  Result<IntegrityReport> report = CheckIntegrity(backup, keys);
+  if (!report) return report.error();
+  std::vector<std::string> found;
+  for (const auto& [kid, why] : report->refused) found.push_back(why);
+  found.insert(found.end(), report->problems.begin(), report->problems.end());
+  if (report->replay_protection_lost_at) found.push_back("its seal was once found broken");
+  if (found.empty()) return Status::Ok();
+  std::string msg = "backup " + backup.path() + " fails its integrity checks: ";
+  for (std::size_t i = 0; i < found.size(); ++i) msg += (i ? "; " : "") + found[i];
+  return DataLoss(msg + "; not restored");
+}
+
+// Key states by kid; empty when the file cannot be read (a damaged store being replaced).
+std::map<std::string, std::string> ReadStates(const std::string& path) {
+  std::map<std::string, std::string> states;
+  Result<Db> db = Db::Open(path, SQLITE_OPEN_READONLY);
+  if (!db) return states;
+  Result<Stmt> s = db->Prepare("SELECT kid, state FROM keys");
+  if (!s) return states;
+  while (true) {
+    Result<bool> row = s->Step();
+    if (!row || !*row) break;
+    states[s->Text(0)] = s->Text(1);
+  }
+  return states;
+}
+
+// What the restore changes, key by key, for the operator; refuses (unless allowed) to bring
+// back a key the current store has revoked.
+Result<std::vector<std::string>> CompareWithCurrent(const std::string& backup_path,
+                                                    const std::string& store_path,
+                                                    bool allow_unrevoke) {
+  std::vector<std::string> changes;
+  if (!Exists(store_path)) return changes;
+  const std::map<std::string, std::string> now = ReadStates(store_path);
+  const std::map<std::string, std::string> then = ReadStates(backup_path);
+  std::vector<std::string> unrevoked;
+  for (const auto& [kid, state] : then) {
+    auto it = now.find(kid);
+    if (it == now.end()) {
+      changes.push_back("key " + kid + " comes back as " + state + " (not in the current store)");
+    } else if (it->second != state) {
+      changes.push_back("key " + kid + ": " + it->second + " -> " + state);
+      if (it->second == "revoked") unrevoked.push_back(kid);
+    }
+  }
+  for (const auto& [kid, state] : now) {
+    if (then.count(kid) == 0) changes.push_back("key " + kid + " (" + state + ") goes away");
+  }
+  if (!unrevoked.empty() && !allow_unrevoke) {
+    std::string kids;
+    for (const std::string& k : unrevoked) kids += (kids.empty() ? "" : ", ") + k;
+    return FailedPrecondition("the backup would bring back key(s) revoked in the current store (" +
+                              kids + "); not restored (--allow-unrevoke restores it all the same)");
+  }
+  return changes;
+}
+
 Status Rename(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return PosixError(Code::kUnavailable, "cannot rename " + from + " to " + to, errno);
   }
   return Status::Ok();
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
 }
 
 // The owner, group and permission bits of a store. Every file a rekey or restore makes for the
@@ -194,6 +272,19 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   // store owner's when root runs the rekey.
   INSTACCESS_RETURN_IF_ERROR(GiveStoreFilesItsOwnership(path));
   Db& db = store->db;
+  const IntegrityKeys old_keys = IntegrityKeys::Derive(old_key);
+  const IntegrityKeys new_keys = IntegrityKeys::Derive(new_key);
+  Result<std::optional<std::string>> upgraded = UpgradeIntegrityIfDue(db, old_keys, now, actor);
+  if (!upgraded) return upgraded.error();
+  // Rekey vouches for the store as it is (a broken seal, a cut audit trail), but never for a
+  // row that does not authenticate: that is for a restore from a trusted backup.
+  Result<IntegrityReport> found = CheckIntegrity(db, old_keys);
+  if (!found) return found.error();
+  if (!found->refused.empty()) {
+    return DataLoss("rekey refused: " + found->refused.begin()->second + " (and " +
+                    std::to_string(found->refused.size() - 1) +
+                    " more); restore a trusted backup first; no key was changed");
+  }
   Result<std::vector<SealedRow>> rows = ReadSealedRows(db);
   if (!rows) return rows.error();
   Result<Txn> txn = Txn::Begin(db);
@@ -217,9 +308,14 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   if (!m) return m.error();
   m->BindBlob(1, MasterKeyCheckValue(new_key));
   INSTACCESS_RETURN_IF_ERROR(m->Run());
+  INSTACCESS_RETURN_IF_ERROR(WriteAllRowMacs(db, new_keys));
+  INSTACCESS_RETURN_IF_ERROR(RechainAudit(db, new_keys.audit()));
+  std::string detail =
+      std::to_string(rows->size()) + " private keys re-sealed under a new master key";
+  for (const std::string& p : found->problems) detail += "; vouched for: " + p;
   INSTACCESS_RETURN_IF_ERROR(
-      AppendAudit(db, now, actor, "rekey", std::nullopt,
-                  std::to_string(rows->size()) + " private keys re-sealed under a new master key"));
+      AppendAudit(db, new_keys.audit(), now, actor, "rekey", std::nullopt, detail));
+  INSTACCESS_RETURN_IF_ERROR(SealStore(db, new_keys, {}, std::nullopt));
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
   // Nothing sealed under the old key should stay in the files: VACUUM rewrites the store without
   // free space (older deletions may predate secure_delete), and FoldWal empties the -wal. The
@@ -231,24 +327,27 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
 }
 
 Status RestoreStore(const std::string& backup_path, const std::string& store_path,
-                    const SecretBytes& master_key, UnixTime now, std::string_view actor) {
+                    const SecretBytes& master_key, UnixTime now, std::string_view actor,
+                    const RestoreOptions& options, std::vector<std::string>* changes) {
   if (master_key.size() != kMasterKeyBytes) {
     return InvalidArgument("the master key must be exactly 32 bytes");
   }
+  const IntegrityKeys keys = IntegrityKeys::Derive(master_key);
   INSTACCESS_RETURN_IF_ERROR(CheckStoreReadOnly(backup_path, master_key));
   {
     Result<Db> backup = Db::Open(backup_path, SQLITE_OPEN_READONLY);
     if (!backup) return backup.error();
     INSTACCESS_RETURN_IF_ERROR(CheckAllRowsUnseal(*backup, master_key));
-    Result<AuditVerification> audit = VerifyAudit(*backup);
-    if (!audit) return audit.error();
-    if (!audit->ok()) {
-      return DataLoss("backup " + backup_path + " has a broken audit chain (" + audit->reason +
-                      "); not restored");
-    }
+    INSTACCESS_RETURN_IF_ERROR(CheckBackupIntegrity(*backup, keys));
   }
   Result<StoreLock> lock = StoreLock::Acquire(store_path);
   if (!lock) return lock.error();
+  {
+    Result<std::vector<std::string>> diff =
+        CompareWithCurrent(backup_path, store_path, options.allow_unrevoke);
+    if (!diff) return diff.error();
+    if (changes != nullptr) *changes = std::move(*diff);
+  }
   std::string tmp = store_path + ".restoring";
   ::unlink(tmp.c_str());
   ::unlink((tmp + "-journal").c_str());
@@ -295,10 +394,13 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   Result<OpenedStore> store = OpenStoreFile(store_path, master_key, /*create_if_missing=*/false);
   if (!store) return store.error();
   INSTACCESS_RETURN_IF_ERROR(GiveStoreFilesItsOwnership(store_path));  // its new -wal, say
+  Result<std::optional<std::string>> upgraded = UpgradeIntegrityIfDue(store->db, keys, now, actor);
+  if (!upgraded) return upgraded.error();
   Result<Txn> txn = Txn::Begin(store->db);
   if (!txn) return txn.error();
-  INSTACCESS_RETURN_IF_ERROR(AppendAudit(store->db, now, actor, "restore", std::nullopt,
-                                         "store restored from " + backup_path));
+  INSTACCESS_RETURN_IF_ERROR(AppendAudit(store->db, keys.audit(), now, actor, "restore",
+                                         std::nullopt, "store restored from " + backup_path));
+  INSTACCESS_RETURN_IF_ERROR(SealStore(store->db, keys, {}, std::nullopt));
   return txn->Commit();
 }
 

@@ -193,6 +193,11 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
   BOOST_TEST(status.at("next_rotation").at("sig") == Rfc3339(kStart + 2 * kHour));
   BOOST_TEST(status.at("next_rotation").at("enc") == Rfc3339(kStart + 4 * kHour));
   BOOST_TEST(status.at("uptime_seconds") == 0);
+  BOOST_TEST(status.at("integrity").at("ok") == true);
+  BOOST_TEST(status.at("integrity").at("refused_rows") == 0);
+  BOOST_TEST(status.at("integrity").at("audit_head").get<std::string>().size() == 64u);
+  BOOST_TEST(api.Call("GET", "/metrics").body.find("instaccess_integrity_refused_rows 0\n") !=
+             std::string::npos);
   api.clock.Advance(90);
   BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("uptime_seconds") == 90);
 }
