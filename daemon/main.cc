@@ -18,7 +18,9 @@ present, state in ./var (socket var/instaccessd.sock, store var/keys.db).
 
 Offline commands (stop the daemon first):
   instaccessd rekey --new-key FILE   re-seal every private key under a new 32-byte master key
-  instaccessd restore BACKUP         replace the store with a backup (GET /api/v1/backup)
+  instaccessd restore BACKUP         replace the store with a backup (GET /api/v1/backup); a
+                                     backup that fails its integrity checks is refused, and one
+                                     that brings back revoked keys needs --allow-unrevoke
 Run them as the daemon's user (docs/operations.md shows systemd-run with its credential) or as
 root: the files they make take the store's owner, group and mode. restore keeps the store it
 replaces as STORE.replaced-<unix time> (then -2, -3, ... for more restores in that second).
@@ -48,6 +50,9 @@ int main(int argc, char** argv) {
   restore->add_option("backup", backup_file, "Backup file taken with GET /api/v1/backup")
       ->required()
       ->check(CLI::ExistingFile);
+  bool allow_unrevoke = false;
+  restore->add_flag("--allow-unrevoke", allow_unrevoke,
+                    "Restore even if the backup brings back keys revoked in the current store");
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -70,7 +75,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (rekey->parsed()) return RunRekey(*config, new_key_file);
-  if (restore->parsed()) return RunRestore(*config, backup_file);
+  if (restore->parsed()) return RunRestore(*config, backup_file, allow_unrevoke);
   SetUpLogging(config->daemon.log_level);
   return RunDaemon(std::move(*config), config_path);
 }

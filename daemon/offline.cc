@@ -79,13 +79,18 @@ int RunRekey(const Config& config, const std::string& new_key_file) {
   return kExitOk;
 }
 
-int RunRestore(const Config& config, const std::string& backup_file) {
+int RunRestore(const Config& config, const std::string& backup_file, bool allow_unrevoke) {
   if (!Harden("restore")) return kExitFailure;
   auto key = keystore::LoadMasterKey(MasterKeyOptionsFrom(config));
   if (!key) return Fail("restore", key.error());
   const std::set<std::string> kept_before = KeptCopies(config.store.path);
+  keystore::RestoreOptions options;
+  options.allow_unrevoke = allow_unrevoke;
+  std::vector<std::string> changes;
   Status s = keystore::RestoreStore(backup_file, config.store.path, key->key,
-                                    SystemClock().NowUnix(), Actor("restore"));
+                                    SystemClock().NowUnix(), Actor("restore"), options, &changes);
+  // What the backup changes, key by key: also when it was refused, so the operator sees why.
+  for (const std::string& c : changes) std::cerr << "instaccessd restore: " << c << "\n";
   if (!s.ok()) return Fail("restore", s);
   std::string kept;
   for (const std::string& name : KeptCopies(config.store.path)) {

@@ -12,6 +12,7 @@ namespace instaccess::daemon {
 
 // Both return an exit code (daemon.h) and print what happened, or why not, to stderr.
 int RunRekey(const Config& config, const std::string& new_key_file);
-int RunRestore(const Config& config, const std::string& backup_file);
+// `allow_unrevoke`: restore even a backup that brings back keys the current store revoked.
+int RunRestore(const Config& config, const std::string& backup_file, bool allow_unrevoke);
 
 }  // namespace instaccess::daemon

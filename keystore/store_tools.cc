@@ -111,16 +111,15 @@ std::map<std::string, std::string> ReadStates(const std::string& path) {
   return states;
 }
 
-// What the restore changes, key by key, for the operator; refuses (unless allowed) to bring
-// back a key the current store has revoked.
-Result<std::vector<std::string>> CompareWithCurrent(const std::string& backup_path,
-                                                    const std::string& store_path,
-                                                    bool allow_unrevoke) {
-  std::vector<std::string> changes;
-  if (!Exists(store_path)) return changes;
+// What the restore changes, key by key, for the operator (into `changes`); returns the keys
+// the current store has revoked that the backup brings back.
+std::vector<std::string> CompareWithCurrent(const std::string& backup_path,
+                                            const std::string& store_path,
+                                            std::vector<std::string>& changes) {
+  std::vector<std::string> unrevoked;
+  if (!Exists(store_path)) return unrevoked;
   const std::map<std::string, std::string> now = ReadStates(store_path);
   const std::map<std::string, std::string> then = ReadStates(backup_path);
-  std::vector<std::string> unrevoked;
   for (const auto& [kid, state] : then) {
     auto it = now.find(kid);
     if (it == now.end()) {
@@ -133,13 +132,7 @@ Result<std::vector<std::string>> CompareWithCurrent(const std::string& backup_pa
   for (const auto& [kid, state] : now) {
     if (then.count(kid) == 0) changes.push_back("key " + kid + " (" + state + ") goes away");
   }
-  if (!unrevoked.empty() && !allow_unrevoke) {
-    std::string kids;
-    for (const std::string& k : unrevoked) kids += (kids.empty() ? "" : ", ") + k;
-    return FailedPrecondition("the backup would bring back key(s) revoked in the current store (" +
-                              kids + "); not restored (--allow-unrevoke restores it all the same)");
-  }
-  return changes;
+  return unrevoked;
 }
 
 Status Rename(const std::string& from, const std::string& to) {
@@ -343,10 +336,16 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   Result<StoreLock> lock = StoreLock::Acquire(store_path);
   if (!lock) return lock.error();
   {
-    Result<std::vector<std::string>> diff =
-        CompareWithCurrent(backup_path, store_path, options.allow_unrevoke);
-    if (!diff) return diff.error();
-    if (changes != nullptr) *changes = std::move(*diff);
+    std::vector<std::string> diff;
+    const std::vector<std::string> unrevoked = CompareWithCurrent(backup_path, store_path, diff);
+    if (changes != nullptr) *changes = std::move(diff);
+    if (!unrevoked.empty() && !options.allow_unrevoke) {
+      std::string kids;
+      for (const std::string& k : unrevoked) kids += (kids.empty() ? "" : ", ") + k;
+      return FailedPrecondition(
+          "the backup would bring back key(s) revoked in the current store (" + kids +
+          "); not restored (--allow-unrevoke restores it all the same)");
+    }
   }
   std::string tmp = store_path + ".restoring";
   ::unlink(tmp.c_str());

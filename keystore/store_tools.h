@@ -25,8 +25,8 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
 // Replaces the store at `store_path` with the backup at `backup_path`. The backup is checked
 // first without writing to it (SQLite header, schema, quick_check, the master key, every sealed
 // row and the audit chain); then it is copied next to the store, synced, and renamed into place.
-// An existing store is kept as "<store_path>.replaced-<now>" (with its -wal) rather than
-// deleted. The restore is recorded in the restored store's audit log.
+// An existing store is kept as "<store_path>.replaced-<now>" (then -2, -3, ... when that name
+// is taken) rather than deleted. The restore is recorded in the restored store's audit log.
 // The backup must pass every integrity check under the master key (integrity.h); a backup from
 // before schema 3 is upgraded as it is restored. A backup that would bring back a key the current
 // store has revoked is refused unless `allow_unrevoke`. `changes`, when given, receives what the

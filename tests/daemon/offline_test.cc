@@ -95,6 +95,27 @@ BOOST_AUTO_TEST_CASE(backup_then_restore_brings_the_keys_back) {
   WithDaemon(dir, [&] { BOOST_TEST(ActiveKids(socket) == kids_at_backup); });
 }
 
+BOOST_AUTO_TEST_CASE(restore_that_brings_back_a_revoked_key_needs_allow_unrevoke) {
+  TempDir dir;
+  std::string socket = dir / "var/instaccessd.sock";
+  std::string revoked;
+  WithDaemon(dir, [&] {
+    HttpReply backup = HttpGet(socket, "/api/v1/backup");
+    BOOST_REQUIRE(backup.status == 200);
+    WriteFile(dir / "backup.db", backup.body);
+    revoked = nlohmann::json::parse(ActiveKids(socket)).at("sig").get<std::string>();
+    HttpReply r = HttpPost(socket, "/api/v1/keys/" + revoked + "/revoke", "");
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  });
+  std::string err;
+  BOOST_TEST(RunCommand(dir, {"restore", dir / "backup.db"}, &err) == 2);
+  BOOST_TEST(err.find("key " + revoked + ": revoked -> active") != std::string::npos, err);
+  BOOST_TEST(err.find("--allow-unrevoke") != std::string::npos, err);
+  BOOST_TEST(RunCommand(dir, {"restore", "--allow-unrevoke", dir / "backup.db"}, &err) == 0, err);
+  WithDaemon(dir,
+             [&] { BOOST_TEST(nlohmann::json::parse(ActiveKids(socket)).at("sig") == revoked); });
+}
+
 // rekey and restore read the master key and unseal every private key: they must harden
 // themselves as the daemon does, before reading any key. The master key file is a FIFO, so the
 // command waits in open() until this test opens the other end: by then it must already run

@@ -281,6 +281,7 @@ BOOST_FIXTURE_TEST_CASE(restore_that_would_unrevoke_needs_the_flag, TamperFixtur
       RestoreStore(backup, path, FixedMasterKey(1), kT0 + 3 * kHour + 10 + 2, "test", {}, &changes);
   BOOST_TEST(refused.code() == Code::kFailedPrecondition);
   BOOST_TEST(refused.message().find(retired_sig) != std::string::npos);
+  BOOST_TEST(changes.size() == 1u);  // what it would have changed, for the operator
   Reopen();
   BOOST_TEST((ring->Snapshot()->FindInfo(retired_sig)->state == KeyState::kRevoked));
   ring.reset();
