@@ -386,6 +386,13 @@ int StatusRun(Env& env) {
                        env.client.socket_path());
     line("store", s->store_path + (s->store_healthy ? " (healthy)"
                                                     : " (NOT HEALTHY: " + s->store_message + ")"));
+    const nlohmann::json raw = nlohmann::json::parse(s->json, nullptr, false);
+    if (raw.is_object() && raw.contains("integrity") && raw["integrity"].is_object()) {
+      const nlohmann::json& i = raw["integrity"];
+      const std::string head = i.value("audit_head", std::string());
+      line("integrity", std::string(i.value("ok", false) ? "ok" : "PROBLEMS (see warnings)") +
+                            ", audit head " + head.substr(0, 12));
+    }
     auto active = [&](const char* label, const std::string& kid, const std::string& alg,
                       const std::optional<Time>& next) {
       std::string v = kid.empty() ? "none" : kid + " (" + alg + ")";

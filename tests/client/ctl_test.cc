@@ -174,6 +174,10 @@ BOOST_AUTO_TEST_CASE(jwks_keys_and_status_in_both_forms) {
   BOOST_REQUIRE_MESSAGE(status.exit_code == kOk, status.err);
   BOOST_TEST(Contains(status.out, "instaccessd 0.1.0"));
   BOOST_TEST(Contains(status.out, "(healthy)"));
+  BOOST_TEST(
+      Contains(status.out, "integrity ok, audit head " +
+                               s["integrity"]["audit_head"].get<std::string>().substr(0, 12)),
+      status.out);
   BOOST_TEST(Contains(status.out, sig + " (RS256), rotates in 23h 59m"), status.out);
   BOOST_TEST(Contains(status.out, "warning"));
 
