@@ -182,7 +182,7 @@ class Client {
   // `path` (mode 0600, through a temporary file renamed into place; an existing file is
   // replaced). The number of bytes written.
   Result<std::uint64_t> Backup(const std::string& path);
-  // GET /api/v1/audit/verify. Role: admin. Walks the store's SHA-256 audit chain. A broken
+  // GET /api/v1/audit/verify. Role: admin. Walks the store's keyed audit chain. A broken
   // chain is a report with ok == false, not an Error.
   Result<AuditReport> AuditVerify();
   // GET /healthz. Anyone. "ok", or kUnavailable with the daemon's reason.
