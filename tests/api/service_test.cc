@@ -111,6 +111,12 @@ std::string ErrorCode(const ipc::Response& r) {
   return Json::parse(r.body).at("error").at("code").get<std::string>();
 }
 
+// A decrypt refused with 401 and `code`.
+void ExpectRefused(const ipc::Response& r, const std::string& code) {
+  BOOST_TEST(r.status == 401, r.body);
+  BOOST_TEST(ErrorCode(r) == code);
+}
+
 BOOST_AUTO_TEST_SUITE(service_in_process)
 
 BOOST_AUTO_TEST_CASE(token_issued_before_a_rotation_decrypts_until_it_expires) {
@@ -131,9 +137,7 @@ BOOST_AUTO_TEST_CASE(token_issued_before_a_rotation_decrypts_until_it_expires) {
   // exp = issue + 1 h; past exp + skew the token is expired, whatever the cache holds.
   api.clock.Advance(50 * 60 + 61);
   api.RunSchedule();
-  ipc::Response expired = api.Decrypt(token);
-  BOOST_TEST(expired.status == 401);
-  BOOST_TEST(ErrorCode(expired) == "token_expired");
+  ExpectRefused(api.Decrypt(token), "token_expired");
 }
 
 BOOST_AUTO_TEST_CASE(cached_answer_is_not_given_past_expiry) {
@@ -144,9 +148,7 @@ BOOST_AUTO_TEST_CASE(cached_answer_is_not_given_past_expiry) {
   BOOST_TEST(api.service->cache().hits() == 1u);
 
   api.clock.Advance(kHour + 61);
-  ipc::Response r = api.Decrypt(token);
-  BOOST_TEST(r.status == 401);
-  BOOST_TEST(ErrorCode(r) == "token_expired");
+  ExpectRefused(api.Decrypt(token), "token_expired");
 }
 
 BOOST_AUTO_TEST_CASE(revoking_the_signing_key_refuses_its_cached_tokens_at_once) {
@@ -159,9 +161,7 @@ BOOST_AUTO_TEST_CASE(revoking_the_signing_key_refuses_its_cached_tokens_at_once)
   BOOST_TEST(revoked.status == 200, revoked.body);
   BOOST_TEST(api.keys_changed == 1);
   BOOST_TEST(api.ActiveSigKid() != kid);
-  ipc::Response r = api.Decrypt(token);
-  BOOST_TEST(r.status == 401);
-  BOOST_TEST(ErrorCode(r) == "invalid_token");
+  ExpectRefused(api.Decrypt(token), "invalid_token");
   BOOST_TEST(api.Decrypt(api.Issue()).status == 200);
 }
 

@@ -41,6 +41,13 @@ void WithDaemon(const TempDir& dir, F body) {
   BOOST_REQUIRE(d.Wait(30s).value_or(-1) == 0);
 }
 
+// GET /api/v1/backup from the running daemon into `file`.
+void TakeBackup(const std::string& socket, const std::string& file) {
+  HttpReply backup = HttpGet(socket, "/api/v1/backup");
+  BOOST_REQUIRE_MESSAGE(backup.status == 200, backup.body);
+  WriteFile(file, backup.body);
+}
+
 std::string ActiveKids(const std::string& socket) {
   auto status = nlohmann::json::parse(HttpGet(socket, "/api/v1/status").body);
   return status["active_kids"].dump();
@@ -78,9 +85,7 @@ BOOST_AUTO_TEST_CASE(backup_then_restore_brings_the_keys_back) {
   std::string kids_at_backup;
   WithDaemon(dir, [&] {
     kids_at_backup = ActiveKids(socket);
-    HttpReply backup = HttpGet(socket, "/api/v1/backup");
-    BOOST_REQUIRE(backup.status == 200);
-    WriteFile(dir / "backup.db", backup.body);
+    TakeBackup(socket, dir / "backup.db");
     HttpReply rotated = HttpPost(socket, "/api/v1/keys/rotate", R"({"purpose":"both"})");
     BOOST_REQUIRE(rotated.status == 200);
     BOOST_TEST(ActiveKids(socket) != kids_at_backup);
@@ -100,9 +105,7 @@ BOOST_AUTO_TEST_CASE(restore_that_brings_back_a_revoked_key_needs_allow_unrevoke
   std::string socket = dir / "var/instaccessd.sock";
   std::string revoked;
   WithDaemon(dir, [&] {
-    HttpReply backup = HttpGet(socket, "/api/v1/backup");
-    BOOST_REQUIRE(backup.status == 200);
-    WriteFile(dir / "backup.db", backup.body);
+    TakeBackup(socket, dir / "backup.db");
     revoked = nlohmann::json::parse(ActiveKids(socket)).at("sig").get<std::string>();
     HttpReply r = HttpPost(socket, "/api/v1/keys/" + revoked + "/revoke", "");
     BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
@@ -174,9 +177,7 @@ BOOST_AUTO_TEST_CASE(files_the_daemon_makes_are_its_users_alone_whatever_the_uma
   WithDaemon(dir, [&] {
     BOOST_REQUIRE(HttpPost(socket, "/api/v1/keys/rotate", R"({"purpose":"both"})").status == 200);
     check_files("while serving");
-    HttpReply backup = HttpGet(socket, "/api/v1/backup");
-    BOOST_REQUIRE(backup.status == 200);
-    WriteFile(dir / "backup.db", backup.body);
+    TakeBackup(socket, dir / "backup.db");
   });
   std::string err;
   BOOST_TEST(RunCommand(dir, {"restore", dir / "backup.db"}, &err) == 0, err);
@@ -198,9 +199,7 @@ BOOST_AUTO_TEST_CASE(offline_commands_keep_the_stores_owner_group_and_mode) {
   std::string kids;
   WithDaemon(dir, [&] {
     kids = ActiveKids(socket);
-    HttpReply backup = HttpGet(socket, "/api/v1/backup");
-    BOOST_REQUIRE(backup.status == 200);
-    WriteFile(dir / "backup.db", backup.body);
+    TakeBackup(socket, dir / "backup.db");
   });
   const bool root = ::geteuid() == 0;
   Ownership want = OwnershipOf(store);
@@ -289,11 +288,7 @@ BOOST_AUTO_TEST_CASE(restore_that_cannot_give_the_stores_owner_changes_nothing,
   TempDir dir;
   const std::string store = dir / "var/keys.db";
   const std::string socket = dir / "var/instaccessd.sock";
-  WithDaemon(dir, [&] {
-    HttpReply backup = HttpGet(socket, "/api/v1/backup");
-    BOOST_REQUIRE(backup.status == 200);
-    WriteFile(dir / "var/backup.db", backup.body);
-  });
+  WithDaemon(dir, [&] { TakeBackup(socket, dir / "var/backup.db"); });
   // root's store in a directory anyone may write; nobody may read it, the key and the backup,
   // and take the lock.
   fs::permissions(dir.path(), fs::perms::all);
