@@ -4,8 +4,8 @@
 // Why: on the VMs this was measured on, a page's first touch costs ~10 µs, and the work after
 // it runs slower too. While the decrypt cache grew through malloc's heap (0.11 new pages per
 // cold decrypt), the daemon used ~5% more CPU per cold decrypt than with the same pages faulted
-// in beforehand, and a signature check took 24-28 µs instead of 19-20 µs (docs/design.md,
-// "Performance", session 10). Populating a region costs ~0.5 µs a page, once.
+// in beforehand, and a signature check took 24-28 µs instead of 19-20 µs (docs/performance.md,
+// "What each mechanism buys"). Populating a region costs ~0.5 µs a page, once.
 //
 // Requests up to kPooledBytes are carved from shared 1 MiB regions and never given back: they
 // are meant for a std::pmr pool resource whose pooled blocks go no larger (pool_options), which

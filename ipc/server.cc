@@ -108,7 +108,7 @@ struct Server::Connection {
   explicit Connection(UnixSocket s) : socket(std::move(s)), watch(socket.get_executor()) {}
   // Sets the time by which the current wait, read or write must be done. A plain store: Beast's
   // basic_stream armed a timer for every read and write, a timer-queue update and often a
-  // timerfd_settime call each, a measurable share of a request (docs/design.md, "Performance").
+  // timerfd_settime call each, a measurable share of a request (docs/performance.md).
   void ExpiresAfter(std::chrono::milliseconds timeout) { deadline = Clock::now() + timeout; }
   void NoDeadline() { deadline = Clock::time_point::max(); }
 

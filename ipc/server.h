@@ -8,7 +8,7 @@
 // counted: the count over all loops is the work queue, bounded by max_queue. The same threads do
 // I/O and RSA, and a loop needs no locks or wake-ups of other threads (measured on 2 cores: one
 // io_context run by every thread, with strands, cost 0.66 context switches per issue request;
-// see docs/design.md, "Performance").
+// see docs/performance.md).
 // Keep-alive and pipelining are supported: bytes after one request stay in the connection's
 // buffer for the next.
 //
