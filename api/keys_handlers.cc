@@ -1,4 +1,5 @@
-// JWKS, the key list, and the operator's key actions: rotate, import, revoke, backup.
+// JWKS, the key list, and the operator's key actions: rotate, import, revoke, backup, and
+// accepting a clock jump that holds the schedule.
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,6 +138,17 @@ Response Service::Revoke(const std::string& kid, const ipc::Request& req, const 
   spdlog::warn("key {} revoked by {}; {} cached decryptions dropped", kid, peer.Describe(),
                dropped);
   return ipc::JsonOk(KeyJson(*info).dump());
+}
+
+Response Service::AcceptClock(const ipc::Request& req, const ipc::Peer& peer) {
+  auto body = ReadJsonBody(req, {}, /*required_body=*/false);
+  if (!body) return ErrorResponse(body.error());
+  auto accepted = keyring_.AcceptClock(clock_.NowUnix(), peer.Describe());
+  if (!accepted) return ErrorResponse(accepted.error(), "accept-clock");
+  if (hooks_.keys_changed) hooks_.keys_changed();
+  spdlog::warn("clock jump accepted by {}: the schedule resumes from {}", peer.Describe(),
+               Rfc3339(*accepted));
+  return ipc::JsonOk(nlohmann::json{{"accepted_at", Rfc3339(*accepted)}}.dump());
 }
 
 Response Service::Backup(const ipc::Peer& peer) {

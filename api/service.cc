@@ -67,6 +67,10 @@ void Service::AddRoutes(ipc::Router& r) {
         Expensive([this](const Request& q, const Peer& p, const PathParams& pp) {
           return Revoke(pp.at("kid"), q, p);
         }));
+  r.Add("POST", "/api/v1/schedule/accept-clock", Role::kAdmin,
+        Expensive([this](const Request& q, const Peer& p, const PathParams&) {
+          return AcceptClock(q, p);
+        }));
   r.Add("GET", "/api/v1/backup", Role::kAdmin,
         Expensive([this](const Request&, const Peer& p, const PathParams&) { return Backup(p); }));
   r.Add(

@@ -54,6 +54,7 @@ class Service {
   ipc::Response Import(const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response Revoke(const std::string& kid, const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response Backup(const ipc::Peer& peer);
+  ipc::Response AcceptClock(const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response AuditVerify();
   ipc::Response StatusReport();
   ipc::Response Healthz();

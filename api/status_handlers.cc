@@ -79,6 +79,8 @@ Response Service::StatusReport() {
        {{"connections", hooks_.connections ? hooks_.connections() : 0},
         {"queued", hooks_.queued ? hooks_.queued() : 0},
         {"tokens_issued", metrics_.issued()}}},
+      {"clock_held_since", set->clock_held_since ? nlohmann::json(Rfc3339(*set->clock_held_since))
+                                                 : nlohmann::json(nullptr)},
       {"warnings", Warnings()}};
   return ipc::JsonOk(status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }

@@ -426,6 +426,14 @@ Result<AuditReport> Client::AuditVerify() {
   });
 }
 
+Result<std::string> Client::AcceptClock() {
+  return Safely([&]() -> Result<std::string> {
+    return Parsed<std::string>(
+        JsonAnswer(impl_->Post("/api/v1/schedule/accept-clock", json::object())),
+        [](const json& j) { return j.at("accepted_at").get<std::string>(); });
+  });
+}
+
 Result<std::string> Client::Health() {
   return Safely([&]() -> Result<std::string> {
     auto a = impl_->Get("/healthz");

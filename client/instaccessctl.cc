@@ -453,6 +453,17 @@ int AuditVerifyRun(Env& env) {
   return r->ok ? rc : kExitAuditBroken;
 }
 
+// ---- schedule
+
+int AcceptClockRun(Env& env) {
+  auto at = env.client.AcceptClock();
+  if (!at) return Fail(env, at.error());
+  std::string json = nlohmann::json{{"accepted_at", *at}}.dump();
+  return Print(env, json, [&] {
+    std::cout << "clock accepted at " << *at << ": key transitions resume from this time\n";
+  });
+}
+
 // ---- the table
 
 struct Tool {
@@ -478,6 +489,9 @@ constexpr Tool kTools[] = {
     {"backup", "write a consistent snapshot of the key store to FILE", BackupOptions, BackupRun},
     {"audit verify", "check the store's SHA-256 audit chain (every key event and admin action)",
      NoOptions, AuditVerifyRun},
+    {"schedule accept-clock",
+     "accept the daemon's clock after a forward jump held the key schedule", NoOptions,
+     AcceptClockRun},
 };
 
 // Groups of subcommands: their help.
@@ -486,7 +500,8 @@ struct Group {
   const char* help;
 };
 constexpr Group kGroups[] = {{"keys", "list and manage keys (list, rotate, import, revoke)"},
-                             {"audit", "the store's audit chain (verify)"}};
+                             {"audit", "the store's audit chain (verify)"},
+                             {"schedule", "the key schedule (accept-clock)"}};
 
 std::string ResolveSocket(const std::string& flag, bool* defaulted) {
   *defaulted = false;

@@ -79,6 +79,9 @@ struct KeySet {
   // Hash of the newest audit row (lower-case hex): what an operator compares with a record kept
   // elsewhere to see that the trail was not cut.
   std::string audit_head;
+  // Set while transitions are held because the clock jumped forward by more than max_lifetime
+  // past the previous pass (see Keyring::ApplyDue): the `now` of that pass. Also in problems.
+  std::optional<UnixTime> clock_held_since;
 
   const jose::RsaKey* FindVerify(std::string_view kid) const;
   const jose::RsaKey* FindDecrypt(std::string_view kid) const;
@@ -115,13 +118,26 @@ class Keyring {
   virtual std::shared_ptr<const KeySet> Snapshot() const = 0;
 
   // When the scheduler should next call ApplyDue: the earliest planned transition, or `now` if
-  // one is already due; nullopt when nothing is planned.
+  // one is already due; never later than now + max_lifetime / 2 (so a running scheduler passes
+  // at least that often, and a larger gap between passes is a clock jump or a frozen host), and
+  // while a clock jump is held never later than now + 60 (so the clock's return is noticed).
   virtual std::optional<UnixTime> NextDueTime(UnixTime now) const = 0;
 
   // Applies every transition due at `now`, earliest first, one transaction each (also the
   // catch-up after downtime, and the first keys of a new store). Returns how many were applied.
   // A `now` earlier than times already stored undoes nothing.
+  // Clock faults: the `now` of the previous pass in this process is remembered (in memory; the
+  // first pass after opening has none, so it catches up on downtime). When `now` is more than
+  // max_lifetime past it, nothing is applied and the keyring is held: KeySet::clock_held_since
+  // and a line in problems say so (health stays ok; the live keys keep working), and the
+  // remembered time stays. A later pass within max_lifetime of it ends the hold by itself;
+  // AcceptClock ends it for good.
   virtual Result<int> ApplyDue(UnixTime now, std::string_view actor) = 0;
+
+  // An operator accepts the clock as it is (`instaccessctl schedule accept-clock`): ends a held
+  // clock jump and takes `now` as the previous pass, so the next ApplyDue applies what is due
+  // then. Audited ("accept-clock"). FailedPrecondition when no jump is held. Returns `now`.
+  virtual Result<UnixTime> AcceptClock(UnixTime now, std::string_view actor) = 0;
 
   // Manual rotation: promotes the oldest usable pending key of each named purpose, or, with
   // none, generates one (the caller waits; see above) and activates it, at once. Returns the new

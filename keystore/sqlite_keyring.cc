@@ -22,6 +22,9 @@ namespace {
 // handful (promote, generate, a few destroys); a bug must not become an endless loop.
 constexpr int kMaxStepsPerApply = 256;
 
+// While a clock jump is held, the scheduler looks this often (seconds) for the clock's return.
+constexpr UnixTime kHeldRecheck = 60;
+
 std::string Describe(const KeyInfo& k) {
   std::string s = "purpose=" + std::string(PurposeName(k.purpose)) + " alg=" + k.alg +
                   " bits=" + std::to_string(k.bits) +
@@ -478,6 +481,8 @@ void SqliteKeyring::PublishLocked() {
   ks->tampered_rows = tampered_.size();
   ks->integrity_alarm = integrity_alarm_;
   ks->audit_head = AuditHeadHexLocked();
+  ks->clock_held_since = clock_held_since_;
+  if (clock_held_since_.has_value()) ks->problems.push_back(clock_hold_problem_);
   snapshot_.store(std::move(ks));
 }
 
@@ -586,8 +591,13 @@ std::shared_ptr<const KeySet> SqliteKeyring::Snapshot() const { return snapshot_
 
 std::optional<UnixTime> SqliteKeyring::NextDueTime(UnixTime now) const {
   std::shared_ptr<const KeySet> ks = snapshot_.load();
-  if (ks->planned.empty()) return std::nullopt;
-  return std::max(ks->planned.front().due_at, now);
+  // A running scheduler passes at least every max_lifetime / 2, so a larger gap between passes
+  // can only be a clock jump or a frozen host (ApplyDue); while a jump is held, look every
+  // minute for the clock's return.
+  UnixTime latest = now + std::max<std::int64_t>(options_.schedule.max_lifetime / 2, 1);
+  if (ks->clock_held_since.has_value()) latest = std::min(latest, now + kHeldRecheck);
+  if (ks->planned.empty()) return latest;
+  return std::min(std::max(ks->planned.front().due_at, now), latest);
 }
 
 // A pending key whose sealed private part is missing or does not authenticate can never be
@@ -625,6 +635,34 @@ void SqliteKeyring::RevokeUnusablePendingLocked(UnixTime at, std::string_view ac
 
 Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
+  // A forward jump of more than max_lifetime past the previous pass in this process: applying
+  // the schedule at `now` would destroy every retired key at once and stamp new keys far ahead
+  // (keyring.h). Hold until the clock comes back or an operator accepts it.
+  if (last_pass_.has_value() && now > *last_pass_ + options_.schedule.max_lifetime) {
+    if (!clock_held_since_.has_value()) {
+      clock_held_since_ = *last_pass_;
+      clock_hold_problem_ =
+          "the clock jumped forward by " + std::to_string(now - *last_pass_) +
+          " seconds past the last schedule pass at unix time " + std::to_string(*last_pass_) +
+          "; key transitions are held until the clock comes back or an admin accepts the new "
+          "time with `instaccessctl schedule accept-clock`";
+      if (options_.log) options_.log(LogLevel::kError, clock_hold_problem_);
+      PublishLocked();
+    }
+    return 0;
+  }
+  if (clock_held_since_.has_value()) {
+    if (options_.log) {
+      options_.log(LogLevel::kInfo,
+                   "the clock is back within max_lifetime of the last schedule "
+                   "pass at unix time " +
+                       std::to_string(*last_pass_) + "; key transitions resume");
+    }
+    clock_held_since_.reset();
+    clock_hold_problem_.clear();
+    PublishLocked();
+  }
+  last_pass_ = std::max(now, last_pass_.value_or(now));
   UnixTime at = StampLocked(now);
   // Remember the latest time the scheduler has seen, so that after a clock step backwards the
   // next change is still stamped no earlier than tokens issued before the step. Persisted with
@@ -807,6 +845,32 @@ Status SqliteKeyring::Backup(const std::string& dest_path, UnixTime now, std::st
                                          std::nullopt, "backup written to " + dest_path));
   INSTACCESS_RETURN_IF_ERROR(SealLocked());
   return txn->Commit();
+}
+
+Result<UnixTime> SqliteKeyring::AcceptClock(UnixTime now, std::string_view actor) {
+  std::scoped_lock lock(mu_);
+  if (!clock_held_since_.has_value()) return FailedPrecondition("no clock jump is held");
+  const UnixTime held_since = *clock_held_since_;
+  const UnixTime at = StampLocked(now);
+  Result<Txn> txn = Txn::Begin(store_.db);
+  if (!txn) return txn.error();
+  INSTACCESS_RETURN_IF_ERROR(
+      AppendAudit(store_.db, integrity_.audit(), at, actor, "accept-clock", std::nullopt,
+                  "clock accepted: last schedule pass at unix time " + std::to_string(held_since) +
+                      ", new time " + std::to_string(now)));
+  INSTACCESS_RETURN_IF_ERROR(SealLocked());
+  INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+  if (options_.log) {
+    options_.log(LogLevel::kInfo, "clock jump accepted by " + std::string(actor) +
+                                      ": last schedule pass at unix time " +
+                                      std::to_string(held_since) + ", new time " +
+                                      std::to_string(now));
+  }
+  clock_held_since_.reset();
+  clock_hold_problem_.clear();
+  last_pass_ = now;
+  PublishLocked();
+  return now;
 }
 
 Result<AuditVerification> SqliteKeyring::VerifyAuditChain() {

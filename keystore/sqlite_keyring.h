@@ -61,6 +61,7 @@ class SqliteKeyring final : public Keyring {
                          std::string_view actor) override;
   Result<KeyInfo> Revoke(const std::string& kid, UnixTime now, std::string_view actor) override;
   Status Backup(const std::string& dest_path, UnixTime now, std::string_view actor) override;
+  Result<UnixTime> AcceptClock(UnixTime now, std::string_view actor) override;
   Result<AuditVerification> VerifyAuditChain() override;
   Result<std::vector<AuditEntry>> ReadAuditLog(std::int64_t after_seq, std::int64_t limit) override;
   Health GetHealth() const override;
@@ -128,6 +129,12 @@ class SqliteKeyring final : public Keyring {
   std::optional<UnixTime> replay_protection_lost_at_;
   UnixTime high_water_ = 0;      // Guarded by mu_. Latest time stamped on any change.
   std::int64_t generation_ = 0;  // Guarded by mu_.
+  // The `now` of the previous ApplyDue pass in this process (unset until the first), and since
+  // when transitions are held because a pass came more than max_lifetime after it (keyring.h).
+  // Guarded by mu_.
+  std::optional<UnixTime> last_pass_;
+  std::optional<UnixTime> clock_held_since_;
+  std::string clock_hold_problem_;  // the line in problems while held. Guarded by mu_.
 
   std::atomic<std::shared_ptr<const KeySet>> snapshot_;
 };

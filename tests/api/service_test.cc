@@ -202,6 +202,40 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
   BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("uptime_seconds") == 90);
 }
 
+BOOST_AUTO_TEST_CASE(clock_jump_is_held_until_accepted) {
+  Api api;
+  const std::string kid = api.ActiveSigKid();
+  ipc::Response none = api.Call("POST", "/api/v1/schedule/accept-clock");
+  BOOST_TEST(none.status == 400, none.body);
+  BOOST_TEST(ErrorCode(none) == "bad_request");
+  BOOST_TEST(Json::parse(none.body)["error"]["message"] == "no clock jump is held");
+  BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("clock_held_since").is_null());
+
+  // A day forward at once (max_lifetime is 1 h): the schedule is held, the keys stay.
+  api.clock.Advance(24 * kHour);
+  const std::size_t rows = api.keyring->Snapshot()->keys.size();
+  api.RunSchedule();
+  BOOST_TEST(api.ActiveSigKid() == kid);
+  BOOST_TEST(api.keyring->Snapshot()->keys.size() == rows);
+  Json status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("clock_held_since") == Rfc3339(kStart));
+  bool warned = false;
+  for (const Json& w : status.at("warnings")) {
+    warned = warned || w.get<std::string>().find("the clock jumped forward") != std::string::npos;
+  }
+  BOOST_TEST(warned, status.dump());
+  BOOST_TEST(api.Call("GET", "/healthz").status == 200);
+
+  ipc::Response accepted = api.Call("POST", "/api/v1/schedule/accept-clock");
+  BOOST_TEST(accepted.status == 200, accepted.body);
+  BOOST_TEST(Json::parse(accepted.body).at("accepted_at") == Rfc3339(kStart + 24 * kHour));
+  BOOST_TEST(api.keys_changed == 1);
+  BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("clock_held_since").is_null());
+  // The schedule resumes from the accepted time: the next sig key is made (pending).
+  api.RunSchedule();
+  BOOST_TEST(api.keyring->Snapshot()->keys.size() > rows);
+}
+
 BOOST_AUTO_TEST_CASE(error_answers_come_from_the_status_code) {
   Api api;
   ipc::Response missing =

@@ -18,7 +18,7 @@ expect() {  # expect "LINE" WORD...: completing the last word of LINE offers eac
     fi
   done
 }
-expect "instaccessctl " issue decrypt jwks keys status backup audit --json --socket
+expect "instaccessctl " issue decrypt jwks keys status backup audit schedule --json --socket
 expect "instaccessctl --json k" keys
 expect "instaccessctl keys " list rotate import revoke
 expect "instaccessctl keys rotate " sig enc both
@@ -27,5 +27,6 @@ expect "instaccessctl keys import --alg RSA-" RSA-OAEP RSA-OAEP-256
 expect "instaccessctl issue --" --sub --acct --claim --ttl
 expect "instaccessctl issue --claim masq" masq_sub= masq_shard=
 expect "instaccessctl audit " verify
+expect "instaccessctl schedule " accept-clock
 [[ $(complete -p instaccessctl) == *_instaccessctl* ]] || { echo "FAIL: not registered"; fail=1; }
 exit $fail

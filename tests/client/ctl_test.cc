@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_SUITE(instaccessctl)
 BOOST_AUTO_TEST_CASE(help_lists_the_commands_and_the_exit_codes) {
   auto r = RunCommand({kCtl, "--help"});
   BOOST_TEST(r.exit_code == kOk);
-  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "audit",
+  for (const char* s : {"issue", "decrypt", "jwks", "keys", "status", "backup", "audit", "schedule",
                         "Exit codes:", "3  daemon unreachable", "INSTACCESS_SOCKET"}) {
     BOOST_TEST(Contains(r.out, s), s);
   }
@@ -74,6 +74,7 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
       {"backup"},
       {"audit"},
       {"audit", "fix"},
+      {"schedule"},
       {"--json", "--quiet", "status"},
       {"--timeout", "soon", "status"},
   };
@@ -248,6 +249,14 @@ BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
   auto forced = ctl({"--json", "backup", "--force", file});
   BOOST_REQUIRE(forced.exit_code == kOk);
   BOOST_TEST(Json(forced)["bytes"].get<std::uint64_t>() == std::filesystem::file_size(file));
+}
+
+BOOST_AUTO_TEST_CASE(schedule_accept_clock_without_a_held_jump_is_refused) {
+  OpenDaemon d;
+  Ctl ctl{d};
+  auto r = ctl({"schedule", "accept-clock"});
+  BOOST_TEST(r.exit_code == kRefused);
+  BOOST_TEST(Contains(r.err, "no clock jump is held"), r.err);
 }
 
 BOOST_AUTO_TEST_CASE(audit_verify_reports_the_chain) {

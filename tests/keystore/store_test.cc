@@ -34,10 +34,15 @@ struct StoreFixture {
   }
   // A store with active sig and enc keys, a destroyed sig key and a pending sig key.
   void MakeStore() {
+    {
+      auto ring = OpenRing();
+      BOOST_REQUIRE_MESSAGE(ring.has_value(), ring.status().ToString());
+      BOOST_REQUIRE((*ring)->ApplyDue(kT0, "test").has_value());
+      BOOST_REQUIRE((*ring)->Rotate(Purpose::kSig, kT0 + 10, "test").has_value());
+    }
+    // Restarted: the first pass catches up on the downtime (a jump within one process is held).
     auto ring = OpenRing();
-    BOOST_REQUIRE_MESSAGE(ring.has_value(), ring.status().ToString());
-    BOOST_REQUIRE((*ring)->ApplyDue(kT0, "test").has_value());
-    BOOST_REQUIRE((*ring)->Rotate(Purpose::kSig, kT0 + 10, "test").has_value());
+    BOOST_REQUIRE(ring.has_value());
     BOOST_REQUIRE((*ring)->ApplyDue(kT0 + 10 + 23 * 3600, "test").has_value());
   }
   // MakeStore's store; returns the kid of its pending sig key.

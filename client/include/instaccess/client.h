@@ -185,6 +185,10 @@ class Client {
   // GET /api/v1/audit/verify. Role: admin. Walks the store's keyed audit chain. A broken
   // chain is a report with ok == false, not an Error.
   Result<AuditReport> AuditVerify();
+  // POST /api/v1/schedule/accept-clock. Role: admin. Ends a held clock jump (status shows
+  // clock_held_since): the daemon takes its clock as right and resumes the key schedule from it.
+  // The accepted time (RFC 3339). kBadRequest "no clock jump is held" when there is none.
+  Result<std::string> AcceptClock();
   // GET /healthz. Anyone. "ok", or kUnavailable with the daemon's reason.
   Result<std::string> Health();
   // GET /metrics. Role: read. Prometheus text format.
