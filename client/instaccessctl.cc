@@ -487,7 +487,7 @@ constexpr Tool kTools[] = {
     {"status", "version, store health, active keys and next rotations, cache and load", NoOptions,
      StatusRun},
     {"backup", "write a consistent snapshot of the key store to FILE", BackupOptions, BackupRun},
-    {"audit verify", "check the store's SHA-256 audit chain (every key event and admin action)",
+    {"audit verify", "check the store's keyed audit chain (every key event and admin action)",
      NoOptions, AuditVerifyRun},
     {"schedule accept-clock",
      "accept the daemon's clock after a forward jump held the key schedule", NoOptions,
