@@ -73,7 +73,8 @@ DaemonProcess::DaemonProcess(DaemonOptions options) {
   stderr_path_ = options.workdir + "/instaccessd.stderr";
   std::string binary = BuiltBinary("daemon/instaccessd");
   std::vector<std::string> env_strings = {"PATH=/usr/bin:/bin", "LANG=C"};
-  if (const char* asan = getenv("ASAN_OPTIONS"))
+  // The test's own ASAN_OPTIONS win over the inherited ones (getenv takes the first).
+  if (const char* asan = getenv("ASAN_OPTIONS"); asan && !options.env.count("ASAN_OPTIONS"))
     env_strings.push_back(std::string("ASAN_OPTIONS=") + asan);
   if (const char* ub = getenv("UBSAN_OPTIONS"))
     env_strings.push_back(std::string("UBSAN_OPTIONS=") + ub);
