@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "jose/token.h"
 #include "keystore/sqlite_keyring.h"
 #include "keystore/store_tools.h"
 #include "tests/keystore/test_util.h"
@@ -159,15 +160,45 @@ BOOST_FIXTURE_TEST_CASE(attacker_key_inserted_as_active_enc_is_never_encrypted_t
   BOOST_TEST(ring->GetHealth().message.find(mine.kid()) != std::string::npos);
 }
 
-BOOST_FIXTURE_TEST_CASE(attacker_signing_key_inserted_verifies_nothing, TamperFixture) {
-  Tamper(
-      "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, public_jwk, "
-      "public_der, mac) VALUES ('mallory', 'sig', 'RS256', 2048, 'peer', 'retired', 1, '{}', "
-      "x'00', zeroblob(32))");
+BOOST_FIXTURE_TEST_CASE(token_forged_with_an_inserted_signing_key_does_not_decrypt, TamperFixture) {
+  // The attacker's own signing key, inserted as a retired key (one that still verifies).
+  jose::RsaKey mine = testing::KeyPool::Get().Key(4, jose::Alg::kRS256);
+  Tamper("SELECT 1");
+  {
+    Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
+    Result<Stmt> s = db->Prepare(
+        "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, public_jwk, "
+        "public_der, mac) VALUES (?1, 'sig', 'RS256', 2048, 'peer', 'retired', 1, ?2, ?3, "
+        "zeroblob(32))");
+    s->Bind(1, std::string_view(mine.kid()))
+        .Bind(2, std::string_view(mine.PublicJwk().dump()))
+        .BindBlob(3, mine.PublicSpkiDer());
+    BOOST_REQUIRE(s->Run().ok());
+  }
   Reopen();
-  BOOST_TEST(!Usable("mallory"));
-  BOOST_TEST(ProblemNames("mallory"));
+  auto ks = ring->Snapshot();
+  BOOST_TEST(!Usable(mine.kid()));
+  BOOST_TEST(ProblemNames(mine.kid()));
   BOOST_TEST(ring->GetHealth().ok());  // the active keys are intact
+  BOOST_REQUIRE(ks->active_enc.has_value());
+
+  // A token in our name, signed with the attacker's key and encrypted to our own active key.
+  const UnixTime now = kT0 + 3 * kHour;
+  auto claims =
+      jose::BuildStandardClaims({{"sub", "admin"}, {"acct", "1"}}, jose::kDefaultIssuer, now, 600);
+  BOOST_REQUIRE(claims.has_value());
+  auto forged = jose::IssueToken(*claims, mine, *ks->active_enc, jose::IssueOptions{});
+  BOOST_REQUIRE(forged.has_value());
+  auto opened = jose::OpenToken(*forged, jose::KeyCandidates{ks->verify, ks->decrypt},
+                                jose::ClaimPolicy{}, now);
+  BOOST_TEST(!opened.has_value());
+  BOOST_TEST((jose::TokenErrorOf(opened.status()) == jose::TokenError::kInvalidToken));
+
+  // The same token signed with our own active key opens: the refusal is the key's.
+  auto genuine = jose::IssueToken(*claims, *ks->active_sig, *ks->active_enc, jose::IssueOptions{});
+  BOOST_TEST(jose::OpenToken(*genuine, jose::KeyCandidates{ks->verify, ks->decrypt},
+                             jose::ClaimPolicy{}, now)
+                 .has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(swapped_public_keys_refuse_both_rows, TamperFixture) {
