@@ -82,6 +82,15 @@ void MakeStore(const std::string& path, const std::vector<instaccess::jose::RsaK
     for (int i = 0; i < 3; ++i) {
       Require((*ring)->Rotate(std::nullopt, kT0 + 10 + i, "bench").has_value(), "rotate");
     }
+  }
+  {
+    // A day later, after a restart (within one run, a day-long gap holds the schedule as a
+    // clock jump): the catch-up destroys the retired keys and makes the next pending ones.
+    ks::SqliteKeyringOptions o;
+    o.path = path;
+    o.key_factory = FactoryOver(keys, next);
+    auto ring = ks::SqliteKeyring::Open(o, Master());
+    Require(ring.has_value(), "reopen store");
     Require((*ring)->ApplyDue(kT0 + 20 + 23 * 3600, "bench").has_value(), "pending");
   }
   auto db = ks::Db::Open(path, SQLITE_OPEN_READWRITE);
