@@ -51,7 +51,8 @@ struct ClockFixture {
     return k->state;
   }
   bool Mentions(const std::string& text) {
-    for (const std::string& p : Snap()->problems) {
+    const auto ks = Snap();  // kept: a range-for over a temporary's member dangles
+    for (const std::string& p : ks->problems) {
       if (p.find(text) != std::string::npos) return true;
     }
     return false;
