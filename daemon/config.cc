@@ -403,6 +403,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
     // The token core refuses anything longer than jose::kMaxTokenSize whatever this says.
     s.Size("max_token", &c.limits.max_token, 1024, jose::kMaxTokenSize);
     s.Int("max_connections", &c.limits.max_connections, 1, 1'000'000);
+    s.Int("max_connections_per_uid", &c.limits.max_connections_per_uid, 1, 1'000'000);
     s.Duration("read_timeout", &c.limits.read_timeout);
     s.Duration("idle_timeout", &c.limits.idle_timeout);
     s.Finish();

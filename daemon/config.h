@@ -59,6 +59,10 @@ struct Config {
     std::size_t max_header = 8 * 1024;
     std::size_t max_token = 16 * 1024;
     std::size_t max_connections = 1024;
+    // Per uid (root and the daemon's own user are not bounded per uid): one local user can never
+    // take the connections that issuers and gateways need. A gateway with many keep-alive
+    // connections (nginx `keepalive` per worker) gets a higher value.
+    std::size_t max_connections_per_uid = 64;
     Seconds read_timeout{10};
     Seconds idle_timeout{60};
   } limits;

@@ -85,6 +85,7 @@ ipc::ServerLimits LimitsFrom(const Config& c, unsigned threads) {
   l.max_body = c.limits.max_body;
   l.max_header = c.limits.max_header;
   l.max_connections = c.limits.max_connections;
+  l.max_connections_per_uid = c.limits.max_connections_per_uid;
   l.read_timeout = c.limits.read_timeout;
   l.idle_timeout = c.limits.idle_timeout;
   l.threads = threads;

@@ -46,6 +46,8 @@ struct ServerLimits {
   std::size_t max_body = 64 * 1024;
   // Each connection costs a socket and a small buffer; this bounds both.
   std::size_t max_connections = 1024;
+  // The same per uid, for uids the server bounds (see Server).
+  std::size_t max_connections_per_uid = 64;
   // Time for a whole request once its first byte arrived (defeats slowloris).
   std::chrono::milliseconds read_timeout{10'000};
   // Time a keep-alive connection may wait for its next request.

@@ -74,6 +74,7 @@ read = ["*"]
 [limits]
 max_body = "32KiB"
 max_connections = 50
+max_connections_per_uid = 8
 idle_timeout = "5s"
 )",
                        "test.toml", true);
@@ -99,6 +100,7 @@ idle_timeout = "5s"
   BOOST_TEST(c->access.read == (std::vector<std::string>{"*"}));
   BOOST_TEST(c->limits.max_body == 32768u);
   BOOST_TEST(c->limits.max_connections == 50u);
+  BOOST_TEST(c->limits.max_connections_per_uid == 8u);
   BOOST_TEST(c->limits.idle_timeout.count() == 5);
 }
 
