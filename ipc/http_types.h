@@ -16,6 +16,10 @@ struct Request {
   std::string target;        // as sent, e.g. "/api/v1/keys?x=1"
   std::string path;          // target without the query
   std::string content_type;  // media type only, lower-case, parameters dropped
+  // The few request headers handlers read, as sent (empty when absent).
+  std::string accept;
+  std::string if_none_match;
+  std::string authorization;
   std::string body;
 };
 

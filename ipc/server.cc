@@ -30,6 +30,9 @@ void FillRequest(http::request<http::string_body>& req, Request* out) {
   out->target.assign(req.target());
   out->path.assign(out->target, 0, out->target.find('?'));
   LowerMediaType(req[http::field::content_type], &out->content_type);
+  out->accept.assign(req[http::field::accept]);
+  out->if_none_match.assign(req[http::field::if_none_match]);
+  out->authorization.assign(req[http::field::authorization]);
   out->body.swap(req.body());
 }
 
