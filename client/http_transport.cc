@@ -49,6 +49,9 @@ bool IsClosedByPeer(const beast::error_code& ec) {
          ec == asio::error::broken_pipe || ec == http::error::end_of_stream;
 }
 
+// Methods that ask the daemon for nothing but an answer: sending one twice changes nothing.
+bool IsSafeToResend(std::string_view method) { return method == "GET" || method == "HEAD"; }
+
 }  // namespace
 
 struct Transport::Connection {
@@ -158,8 +161,12 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
 
   // One deadline for the whole exchange: writing, the daemon's work, reading.
   conn.stream.expires_after(options_.request_timeout);
+  std::size_t written = 0;
   beast::error_code ec = RunOne(conn.io, [&](beast::error_code& out) {
-    http::async_write(conn.stream, req, [&out](beast::error_code e, std::size_t) { out = e; });
+    http::async_write(conn.stream, req, [&out, &written](beast::error_code e, std::size_t n) {
+      out = e;
+      written = n;
+    });
   });
   auto timeout_error = [&] {
     return Error(ErrorKind::kTimeout, "no answer from instaccessd on " + socket_path_ + " within " +
@@ -178,6 +185,9 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
                      "sending to instaccessd on " + socket_path_ + " failed: " + ec.message());
       return Outcome::kFailed;
     }
+    // A kept-alive connection the daemon closed while it sat in the pool: nothing of this
+    // request reached the daemon, and any answer waiting there cannot be to it.
+    if (conn.reused && written == 0) return Outcome::kNotSent;
     write_failed = true;
   }
 
@@ -225,7 +235,8 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
 Result<HttpAnswer> Transport::Call(std::string_view method, std::string_view target,
                                    std::string body) {
   try {
-    // Two rounds at most: a reused connection found closed is replaced once by a fresh one.
+    // Two rounds at most: a reused connection found closed is replaced once by a fresh one when
+    // the request may be sent again (see the header).
     for (int round = 0; round < 2; ++round) {
       std::unique_ptr<Connection> conn = round == 0 ? TakeIdle() : nullptr;
       if (!conn) {
@@ -236,7 +247,15 @@ Result<HttpAnswer> Transport::Call(std::string_view method, std::string_view tar
       HttpAnswer answer;
       std::optional<Error> error;
       Outcome outcome = Exchange(*conn, method, target, body, &answer, &error);
-      if (outcome == Outcome::kClosedBeforeAnswer) continue;
+      if (outcome == Outcome::kNotSent) continue;
+      if (outcome == Outcome::kClosedBeforeAnswer) {
+        if (IsSafeToResend(method)) continue;
+        return Error(ErrorKind::kUnavailable,
+                     "instaccessd closed the connection on " + socket_path_ + " after " +
+                         std::string(method) +
+                         " was sent and before any answer; not sent again, since the daemon may "
+                         "have acted on it");
+      }
       if (outcome == Outcome::kFailed) return *error;
       if (conn->keep_open && conn->stream.socket().is_open()) GiveBack(std::move(conn));
       return answer;

@@ -1,5 +1,13 @@
 // HTTP/1.1 over the daemon's Unix socket for the client library: a small pool of keep-alive
-// connections, timeouts on every exchange, one retry when a reused connection turns out closed.
+// connections, timeouts on every exchange.
+//
+// A request is sent a second time, once, on a fresh connection, only when that cannot make the
+// daemon act twice: when a reused (kept-alive) connection was found closed before any byte of the
+// request was written (the daemon cannot have read it), or, for GET and HEAD only, when a reused
+// connection was closed after the request was sent and before any byte of an answer arrived. A
+// POST of which any byte was sent is never sent again: the daemon may have read and acted on it
+// (issued a token, rotated a key) before the connection was lost; that is an Error
+// (kUnavailable). A connection that cannot be made is an Error and nothing is sent.
 //
 // Each connection has its own io_context and is used by one thread at a time (taken from the
 // pool for the length of one exchange), so no Asio object is ever shared between threads.
@@ -40,7 +48,12 @@ class Transport {
 
  private:
   struct Connection;
-  enum class Outcome { kAnswered, kClosedBeforeAnswer, kFailed };
+  enum class Outcome {
+    kAnswered,
+    kNotSent,             // reused connection closed before any byte of the request was written
+    kClosedBeforeAnswer,  // reused connection closed after the request, before any answer byte
+    kFailed,
+  };
 
   Result<std::unique_ptr<Connection>> Connect();
   std::unique_ptr<Connection> TakeIdle();
