@@ -9,8 +9,9 @@ namespace instaccess::api {
 
 namespace {
 
-// Canvas's claims with a fixed type; anything else the caller sends is passed on.
-enum class ClaimType { kString, kInteger, kBoolean, kDecimalString };
+// Canvas's claims with a fixed type (docs/tokens.md, "Claims"); anything else the caller sends is
+// passed on as it came.
+enum class ClaimType { kString, kInteger, kBoolean, kDecimalString, kIntegerOrString };
 struct KnownClaim {
   std::string_view name;
   ClaimType type;
@@ -24,7 +25,8 @@ constexpr KnownClaim kKnownClaims[] = {
     {"debug_user_global_id", ClaimType::kDecimalString},
     {"debug_masq_global_id", ClaimType::kDecimalString},
     {"region", ClaimType::kString},
-    {"client_id", ClaimType::kString},
+    // Canvas sends a developer key's global id (an integer, often past 2^32) or a string.
+    {"client_id", ClaimType::kIntegerOrString},
     {"instructure_service", ClaimType::kBoolean},
     {"canvas_shard_id", ClaimType::kInteger},
 };
@@ -36,6 +38,10 @@ std::string TypeProblem(const nlohmann::json& v, ClaimType type) {
       return v.is_string() ? "" : "must be a string";
     case ClaimType::kInteger:
       return v.is_number_integer() ? "" : "must be an integer";
+    case ClaimType::kIntegerOrString:
+      // A JSON integer of up to 64 bits, signed or unsigned; a number with a fraction or an
+      // exponent, or past 2^64 - 1, is a float and refused.
+      return v.is_number_integer() || v.is_string() ? "" : "must be an integer or a string";
     case ClaimType::kBoolean:
       return v.is_boolean() ? "" : "must be a boolean";
     case ClaimType::kDecimalString: {

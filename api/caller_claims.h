@@ -2,7 +2,8 @@
 //
 // The daemon sets iss, iat, exp and jti itself; a caller naming one of them (or nbf) is refused.
 // [tokens] required_claims must be present and not null. Canvas's own claims must have the JSON
-// type Canvas gives them; any other claim passes through untouched.
+// type Canvas gives them (client_id: an integer or a string); any other claim passes through
+// untouched, its JSON type kept.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -360,6 +360,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
   {
     Section s = top.Table("tokens");
     s.String("issuer", &c.tokens.issuer, NonEmpty);
+    // Not set: the daemon accepts the tokens it issues itself, whatever `issuer` says.
+    if (s.Find("accepted_issuers") == nullptr) c.tokens.accepted_issuers = {c.tokens.issuer};
     s.StringList("accepted_issuers", &c.tokens.accepted_issuers, NonEmpty);
     s.StringList("required_claims", &c.tokens.required_claims, NonEmpty);
     s.Duration("default_ttl", &c.tokens.default_ttl);
@@ -368,9 +370,14 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
     s.Bool("include_kid", &c.tokens.include_kid);
     s.Bool("allow_unencrypted", &c.tokens.allow_unencrypted);
     s.Bool("accept_unencrypted", &c.tokens.accept_unencrypted);
+    // Not set, default_ttl is the shorter of its default and max_lifetime; set, it may not
+    // exceed max_lifetime.
     if (errors.first.ok() && c.tokens.default_ttl > c.tokens.max_lifetime) {
-      s.Fail(s.Find("default_ttl") != nullptr ? s.Find("default_ttl") : s.Find("max_lifetime"),
-             "default_ttl", "must not exceed tokens.max_lifetime");
+      if (const toml::node* ttl = s.Find("default_ttl"); ttl != nullptr) {
+        s.Fail(ttl, "default_ttl", "must not exceed tokens.max_lifetime");
+      } else {
+        c.tokens.default_ttl = c.tokens.max_lifetime;
+      }
     }
     s.Finish();
   }

@@ -74,6 +74,9 @@ struct Config {
 Config DefaultConfig(bool embedded);
 
 // Parses TOML text over the defaults. `source` names the text in messages ("FILE:LINE: ...").
+// Two defaults follow what the file sets: tokens.accepted_issuers, when not set, is
+// [tokens.issuer]; tokens.default_ttl, when not set, is at most tokens.max_lifetime (a
+// default_ttl that is set and exceeds max_lifetime is an error).
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, bool embedded);
 
 // Reads and parses a file.

@@ -22,7 +22,9 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_embedded_defaults) {
   BOOST_TEST(c->daemon.workers == 0);
   BOOST_TEST(c->tokens.issuer == "instructure:inst_access");
   BOOST_TEST(c->tokens.required_claims == (std::vector<std::string>{"sub", "acct"}));
+  BOOST_TEST(c->tokens.accepted_issuers == (std::vector<std::string>{"instructure:inst_access"}));
   BOOST_TEST(c->tokens.default_ttl.count() == 3600);
+  BOOST_TEST(c->tokens.max_lifetime.count() == 3600);
   BOOST_TEST(c->tokens.clock_skew.count() == 60);
   BOOST_TEST(c->tokens.include_kid);
   BOOST_TEST(!c->tokens.allow_unencrypted);
@@ -141,6 +143,59 @@ BOOST_AUTO_TEST_CASE(bad_values_are_named_with_their_line) {
              "test.toml:3: 'rotation.sig.prepublish' must be shorter than period");
   BOOST_TEST(ErrorOf("[tokens]\ndefault_ttl = \"2h\"\n") ==
              "test.toml:2: 'tokens.default_ttl' must not exceed tokens.max_lifetime");
+}
+
+BOOST_AUTO_TEST_CASE(default_ttl_not_set_follows_a_shorter_max_lifetime) {
+  auto c = ParseConfig("[tokens]\nmax_lifetime = \"30m\"\n", "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.max_lifetime.count() == 1800);
+  BOOST_TEST(c->tokens.default_ttl.count() == 1800);
+  // A longer max_lifetime leaves the default alone.
+  c = ParseConfig("[tokens]\nmax_lifetime = \"2h\"\n", "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.default_ttl.count() == 3600);
+  // Set, it is kept when it fits.
+  c = ParseConfig("[tokens]\nmax_lifetime = \"30m\"\ndefault_ttl = \"10m\"\n", "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.default_ttl.count() == 600);
+  c = ParseConfig("[tokens]\nmax_lifetime = \"30m\"\ndefault_ttl = \"30m\"\n", "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.default_ttl.count() == 1800);
+}
+
+BOOST_AUTO_TEST_CASE(default_ttl_set_above_max_lifetime_stays_an_error) {
+  BOOST_TEST(ErrorOf("[tokens]\nmax_lifetime = \"30m\"\ndefault_ttl = \"1h\"\n") ==
+             "test.toml:3: 'tokens.default_ttl' must not exceed tokens.max_lifetime");
+  BOOST_TEST(ErrorOf("[tokens]\ndefault_ttl = \"45m\"\nmax_lifetime = \"30m\"\n") ==
+             "test.toml:2: 'tokens.default_ttl' must not exceed tokens.max_lifetime");
+}
+
+BOOST_AUTO_TEST_CASE(accepted_issuers_not_set_follows_issuer) {
+  auto c = ParseConfig("[tokens]\nissuer = \"example:svc\"\n", "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.issuer == "example:svc");
+  BOOST_TEST(c->tokens.accepted_issuers == (std::vector<std::string>{"example:svc"}));
+  // What the request layer gets: the daemon accepts the tokens it issues.
+  api::ServiceOptions o = ServiceOptionsFrom(*c);
+  BOOST_TEST(o.tokens.accepted_issuers == (std::vector<std::string>{"example:svc"}));
+
+  // Set, the list is taken as written, even without the issuer (a daemon that only issues).
+  c = ParseConfig("[tokens]\nissuer = \"example:svc\"\naccepted_issuers = [\"other\"]\n",
+                  "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.accepted_issuers == (std::vector<std::string>{"other"}));
+  c = ParseConfig("[tokens]\naccepted_issuers = [\"a\", \"instructure:inst_access\"]\n",
+                  "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().message());
+  BOOST_TEST(c->tokens.accepted_issuers ==
+             (std::vector<std::string>{"a", "instructure:inst_access"}));
+
+  // Neither set: Canvas's issuer.
+  c = ParseConfig("", "test.toml", false);
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->tokens.accepted_issuers == (std::vector<std::string>{"instructure:inst_access"}));
+  BOOST_TEST(DefaultConfig(true).tokens.accepted_issuers ==
+             (std::vector<std::string>{"instructure:inst_access"}));
 }
 
 BOOST_AUTO_TEST_CASE(bad_toml_reports_line_and_reason) {
