@@ -1,15 +1,19 @@
 # Interop with Ruby json-jwt (Debian ruby-json-jwt), the library Canvas LMS itself uses.
 #
 # Usage: ruby interop_json_jwt.rb PATH/TO/jose_tool
+#        ruby interop_json_jwt.rb --daemon PATH/TO/instaccessd
 # Both directions: tokens made the way Canvas makes them (JWS {"typ":"JWT","alg":"RS256"} inside
 # JWE {"alg":"RSA-OAEP","enc":"A128CBC-HS256"}, no kid, no cty; and the RSA1_5 variant of Canvas's
-# API doc) opened by us, and ours opened the way Canvas opens them.
+# API doc) opened by us, and ours opened the way Canvas opens them. With --daemon, the same against
+# the real daemon over its socket, with the claims exactly as Canvas's code builds them.
 require 'json/jwt'
 require 'open3'
+require 'socket'
 require 'tmpdir'
 require 'base64'
 
-TOOL = ARGV.fetch(0)
+DAEMON = ARGV[0] == '--daemon' ? ARGV.fetch(1) : nil
+TOOL = DAEMON ? nil : ARGV.fetch(0)
 $failures = []
 $checks = 0
 
@@ -136,10 +140,174 @@ def json_jwt_to_ours(k)
   check(st.zero? && JSON.parse(out)['claims'] == claims, 'bare JWS accepted when allowed')
 end
 
+# --- the real daemon ------------------------------------------------------------------------------
+
+# instaccessd in `dir` (the embedded default plus `toml`), ready when this returns: READY=1 read
+# from its notify socket, as systemd would. Returns the pid.
+def start_daemon(dir, toml)
+  File.write(File.join(dir, 'instaccessd.toml'), toml)
+  notify_path = File.join(dir, 'notify.sock')
+  notify = Socket.new(:UNIX, :DGRAM)
+  notify.bind(Socket.sockaddr_un(notify_path))
+  pid = spawn({ 'NOTIFY_SOCKET' => notify_path }, DAEMON, chdir: dir,
+              in: File::NULL, out: File::NULL, err: File.join(dir, 'instaccessd.stderr'))
+  deadline = Time.now + 30
+  loop do
+    left = deadline - Time.now
+    raise "daemon never became ready:\n#{File.read(File.join(dir, 'instaccessd.stderr'))}" \
+      if left <= 0 || IO.select([notify], nil, nil, left).nil?
+    break if "\n#{notify.recv(4096)}\n".include?("\nREADY=1\n")
+  end
+  notify.close
+  pid
+end
+
+def stop_daemon(pid)
+  Process.kill('TERM', pid)
+  _, st = Process.wait2(pid)
+  check(st.exitstatus.zero?, "daemon drains and exits 0 (#{st.inspect})")
+end
+
+# [status, parsed JSON body] of one request over the daemon's socket (curl speaks HTTP for us).
+def call(sock, path, body = nil)
+  args = ['curl', '-sS', '--unix-socket', sock, '-w', "\n%{http_code}"]
+  args += ['-H', 'Content-Type: application/json', '--data-binary', '@-'] if body
+  out, err, st = run(*args, "http://localhost#{path}", stdin: body&.to_json)
+  raise "curl #{path}: #{err}" unless st.zero?
+  text, _, code = out.rpartition("\n")
+  [code.to_i, (JSON.parse(text) rescue text)]
+end
+
+# The claims of canvas-lms's Canvas::OAuth::ServiceUserClientCredentialsProvider#token, the way
+# InstAccess::Token.for_user (inst_access gem) puts them: a service user's token whose client_id
+# is the developer key's global id (an Integer past 2^32), instructure_service a boolean,
+# debug_user_global_id the global id as a string; masq_shard and canvas_shard_id Integers. Plus
+# what InstFS tokens that Canvas reads carry (app/helpers/attachment_helper.rb): aud a list,
+# resource a path, tenant_auth an object.
+def canvas_claims
+  { 'sub' => 'Wq6Hh1ZaEV6tRsVbIoJtYXWVajG1m8y2qXQZ2cDb',
+    'acct' => 'K3tCmB7tzgWnB3nHdS7PFDMmp0tIf3yHqgmXj0x1',
+    'canvas_domain' => 'canvas.example.edu',
+    'masq_sub' => 'b8ZQf0sC4gJx0dRkG2c7u9VfTzWnYl1aPqHe3MoN', 'masq_shard' => 10_000,
+    'debug_user_global_id' => '170000000000042', 'debug_masq_global_id' => '10000000000007',
+    'region' => 'us-east-1', 'client_id' => 170_000_000_000_123, 'instructure_service' => true,
+    'canvas_shard_id' => 17,
+    'aud' => ['K3tCmB7tzgWnB3nHdS7PFDMmp0tIf3yHqgmXj0x1'],
+    'resource' => '/courses/1/files/2?instfs_id=stuff',
+    'tenant_auth' => { 'location' => 'location', 'ids' => [1, 2] } }
+end
+
+# Equal, and every value of the same Ruby class (so an Integer never came back as a String or a
+# Float, a list never as a string).
+def same_json?(got, want)
+  return false unless got.instance_of?(want.class)
+  case want
+  when Hash then got.keys.sort == want.keys.sort && want.all? { |k, v| same_json?(got[k], v) }
+  when Array then got.size == want.size && want.each_index.all? { |i| same_json?(got[i], want[i]) }
+  else got == want
+  end
+end
+
+def daemon_round_trips(k, dir)
+  pid = start_daemon(dir, <<~TOML)
+    [daemon]
+    socket = "d.sock"
+    [tokens]
+    include_kid = false
+  TOML
+  sock = File.join(dir, 'd.sock')
+  # The gateway's encryption key, private part in the daemon: the daemon encrypts to it and
+  # Canvas's code (here json-jwt) encrypts to its public part. Canvas's signing key: public only.
+  st, key = call(sock, '/api/v1/keys/import',
+                 { 'purpose' => 'enc', 'pem' => File.read(k['enc'][:priv]), 'activate' => true })
+  check(st == 201 && key['state'] == 'active', "daemon imports the enc key (#{st})")
+  # A stock Canvas signs as the daemon's own issuer, which the import must be told.
+  sig_import = { 'purpose' => 'sig', 'pem' => File.read(k['sig'][:pub]),
+                 'issuers' => ['instructure:inst_access'], 'allow_own_issuer' => true }
+  st, key = call(sock, '/api/v1/keys/import', sig_import)
+  if st == 400 && key.dig('error', 'message').to_s.start_with?('unknown member')
+    # A daemon whose peer keys are not bound to issuers.
+    st, key = call(sock, '/api/v1/keys/import', sig_import.slice('purpose', 'pem'))
+  end
+  check(st == 201 && key['origin'] == 'peer',
+        "daemon imports Canvas's public sig key (#{st} #{st == 201 ? '' : key})")
+  _, keys = call(sock, '/api/v1/keys')
+  sig_kid = keys['keys'].find { |x| x['purpose'] == 'sig' && x['state'] == 'active' }['kid']
+  _, jwks = call(sock, '/.well-known/jwks.json')
+  sig_pub = JSON::JWK.new(jwks['keys'].find { |x| x['kid'] == sig_kid }).to_key
+
+  # Daemon -> Canvas's library.
+  [canvas_claims,
+   canvas_claims.merge('client_id' => 18_446_744_073_709_551_615),
+   canvas_claims.merge('client_id' => 9_223_372_036_854_775_807, 'aud' => 'one-audience'),
+   canvas_claims.merge('client_id' => '170000000000123', 'instructure_service' => false)]
+    .each do |claims|
+    what = "daemon issues client_id #{claims['client_id'].inspect}"
+    st, body = call(sock, '/api/v1/inst_access_tokens', { 'claims' => claims })
+    check(st == 201, "#{what}: 201 (#{st} #{st == 201 ? '' : body})")
+    next unless st == 201
+
+    token = body['token']
+    begin
+      jwt, inner = canvas_open(token, k['enc'][:key], sig_pub)
+      got = jwt.to_hash.transform_keys(&:to_s)
+      check(same_json?(got.except('iss', 'iat', 'exp', 'jti'), claims),
+            "#{what}: json-jwt opens it, every claim and JSON type intact")
+      check(got['iss'] == 'instructure:inst_access' && got['exp'] - got['iat'] == 3600 &&
+            got['jti'].is_a?(String), "#{what}: standard claims")
+      check(b64json(token.split('.')[0]) == { 'alg' => 'RSA-OAEP', 'enc' => 'A128CBC-HS256' } &&
+            b64json(inner.split('.')[0]) == { 'typ' => 'JWT', 'alg' => 'RS256' },
+            "#{what}: Canvas's header shape")
+    rescue StandardError => e
+      check(false, "#{what}: json-jwt opens it (#{e.class}: #{e.message})")
+    end
+    st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => token })
+    check(st == 200 && same_json?(body['claims'].except('iss', 'iat', 'exp', 'jti'), claims),
+          "#{what}: the daemon decrypts its own token, types intact")
+  end
+
+  # Canvas's library -> daemon: InstAccess::Token#to_token_string is
+  # JSON::JWT.new(payload).sign(signing_key) (RS256 for an RSA key), then
+  # .encrypt(encryption_key, :'RSA-OAEP', :'A128CBC-HS256'); no kid in either header.
+  now = Time.now.to_i
+  [canvas_claims, canvas_claims.merge('client_id' => 18_446_744_073_709_551_615)].each do |c|
+    what = "json-jwt Canvas token, client_id #{c['client_id']}"
+    claims = { 'iss' => 'instructure:inst_access', 'jti' => SecureRandom.uuid, 'iat' => now,
+               'exp' => now + 3600 }.merge(c)
+    token = JSON::JWT.new(claims).sign(k['sig'][:key])
+                     .encrypt(k['enc'][:key].public_key, :'RSA-OAEP', :'A128CBC-HS256').to_s
+    check(b64json(token.split('.')[0]) == { 'alg' => 'RSA-OAEP', 'enc' => 'A128CBC-HS256' },
+          "#{what}: no kid")
+    st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => token })
+    check(st == 200, "#{what}: the daemon decrypts it (#{st} #{st == 200 ? '' : body})")
+    next unless st == 200
+
+    check(same_json?(body['claims'], claims), "#{what}: every claim and JSON type intact")
+    check(body['sig_kid'] == kid_of(k['sig']) && body['enc_kid'] == kid_of(k['enc']),
+          "#{what}: kids of Canvas's sig key and the gateway's enc key")
+  end
+
+  # Typed claims the daemon refuses, as a 400 naming the claim.
+  [['client_id', 1.5, 'claims.client_id must be an integer or a string'],
+   ['masq_shard', '5', 'claims.masq_shard must be an integer'],
+   ['instructure_service', 'true', 'claims.instructure_service must be a boolean'],
+   ['iss', 'x', 'claims.iss is set by instaccessd and may not be given']].each do |name, v, msg|
+    st, body = call(sock, '/api/v1/inst_access_tokens',
+                    { 'claims' => canvas_claims.merge(name => v) })
+    check(st == 400 && body.dig('error', 'message') == msg, "#{name} = #{v.inspect} -> 400 #{msg}")
+  end
+ensure
+  stop_daemon(pid) if pid
+end
+
 Dir.mktmpdir do |dir|
   keys = make_keys(dir)
-  ours_to_json_jwt(keys)
-  json_jwt_to_ours(keys)
+  if DAEMON
+    daemon_round_trips(keys, dir)
+  else
+    ours_to_json_jwt(keys)
+    json_jwt_to_ours(keys)
+  end
 end
 puts "#{$checks} checks, #{$failures.size} failed"
 exit($failures.empty? && $checks.positive? ? 0 : 1)
