@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "api/service.h"
+#include "common/log_text.h"
 #include "common/posix_error.h"
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
+#include "daemon/reload.h"
 #include "daemon/scheduler.h"
 #include "daemon/systemd.h"
 #include "ipc/server.h"
@@ -93,12 +95,19 @@ ipc::ServerLimits LimitsFrom(const Config& c, unsigned threads) {
 }
 
 // For the log and the STATUS= line: the active kids and the head of the audit trail (its first
-// 12 hex digits), which an operator can compare with a record kept elsewhere.
+// 12 hex digits), which an operator can compare with a record kept elsewhere. Kids may come from
+// an import, so they are escaped (LogText): the line never holds a newline or a control byte.
 std::string ActiveKids(const keystore::Keyring& keyring) {
   auto set = keyring.Snapshot();
-  return "active sig " + (set->active_sig ? set->active_sig->kid() : std::string("none")) +
-         " enc " + (set->active_enc ? set->active_enc->kid() : std::string("none")) +
-         "; audit head " + set->audit_head.substr(0, 12);
+  return "active sig " + (set->active_sig ? LogText(set->active_sig->kid()) : "none") + " enc " +
+         (set->active_enc ? LogText(set->active_enc->kid()) : "none") + "; audit head " +
+         LogText(set->audit_head.substr(0, 12));
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
 }
 
 // Everything that lives while the daemon serves, built in this order and torn down in reverse.
@@ -134,9 +143,9 @@ class ServingDaemon {
     server_.Start();
     if (WatchdogInterval()) ArmWatchdog();
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
-    spdlog::info("instaccessd serving on {} with {} worker threads; {}", where, workers_,
+    spdlog::info("instaccessd serving on {} with {} worker threads; {}", LogText(where), workers_,
                  ActiveKids(keyring_));
-    NotifyReady("serving on " + where + "; " + ActiveKids(keyring_));
+    NotifyReady("serving on " + LogText(where) + "; " + ActiveKids(keyring_));
     // The main thread handles signals and the watchdog; the server's threads serve. Returns
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();
@@ -187,23 +196,57 @@ class ServingDaemon {
     watchdog_.cancel();
   }
 
-  // SIGHUP: the log level and the access lists; the rest needs a restart.
+  // SIGHUP: the file is read, checked and parsed, and its access lists resolved, on a thread of
+  // the Reloader's; ApplyReload takes the result back on this loop. A SIGHUP while a read is
+  // under way is answered by one more read once it is done.
   void Reload() {
     spdlog::info("SIGHUP: re-reading configuration");
     NotifyReloading();
-    if (!config_path_.empty()) {
-      auto fresh = LoadConfigFile(config_path_, config_.embedded);
-      if (!fresh) {
-        spdlog::error("keeping the running configuration: {}", fresh.error().message());
-      } else {
-        SetLogLevel(fresh->daemon.log_level);
-        config_.daemon.log_level = fresh->daemon.log_level;
-        config_.access = fresh->access;
-        policy_ = BuildPolicy(config_.access);
-        spdlog::info("configuration reloaded from {}", config_path_);
-      }
+    if (config_path_.empty()) {
+      spdlog::info(
+          "no configuration file to re-read (embedded default without ./instaccessd.toml)");
+      NotifyReady("serving; no configuration file to re-read; " + ActiveKids(keyring_));
+      return;
     }
-    NotifyReloaded();
+    if (reloading_) {
+      reload_again_ = true;
+      return;
+    }
+    reloading_ = true;
+    reloader_.Start(config_path_, config_.embedded);
+  }
+
+  // On the main thread: the live part of a reload (log level, access lists), a warning naming
+  // every changed key that needs a restart, or the error with the running configuration kept.
+  // Text from the file reaches the log and the STATUS= line escaped only.
+  void ApplyReload(ReloadResult result) {
+    reloading_ = false;
+    if (stopping_) return;
+    if (!result.config) {
+      const std::string why = LogText(result.config.error().message(), 1024);
+      spdlog::error("reload failed; keeping the running configuration: {}", why);
+      NotifyReady("serving with the previous configuration; reload failed: " + why);
+    } else {
+      for (const auto& p : result.policy_problems) {
+        spdlog::warn("{} (the entry grants nothing)", LogText(p, 1024));
+      }
+      const std::vector<std::string> restart = RestartOnlyChanges(config_, *result.config);
+      SetLogLevel(result.config->daemon.log_level);
+      config_.daemon.log_level = result.config->daemon.log_level;
+      config_.access = result.config->access;
+      policy_ = std::move(result.policy);
+      if (!restart.empty()) {
+        spdlog::warn("configuration changed but needs a restart: {}", Join(restart));
+      }
+      spdlog::info("configuration reloaded from {}", LogText(config_path_, 1024));
+      NotifyReady("serving; configuration reloaded" +
+                  (restart.empty() ? std::string() : "; needs a restart: " + Join(restart)) + "; " +
+                  ActiveKids(keyring_));
+    }
+    if (reload_again_) {
+      reload_again_ = false;
+      Reload();
+    }
   }
 
   Config config_;
@@ -219,7 +262,13 @@ class ServingDaemon {
   Scheduler scheduler_;
   asio::steady_timer watchdog_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
-  bool stopping_ = false;  // the signal and watchdog handlers both run on the main thread
+  bool stopping_ = false;      // the signal and watchdog handlers both run on the main thread
+  bool reloading_ = false;     // a Reloader read is under way; main thread only
+  bool reload_again_ = false;  // a SIGHUP came during it; main thread only
+  // Declared last: destroyed first, so no result is posted to io_ once teardown has begun.
+  Reloader reloader_{[this](ReloadResult r) {
+    asio::post(io_, [this, r = std::move(r)]() mutable { ApplyReload(std::move(r)); });
+  }};
 };
 
 }  // namespace

@@ -2,10 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "daemon/config.h"
+#include "daemon/config_check.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "daemon/offline.h"
@@ -14,7 +16,14 @@ namespace {
 
 constexpr const char* kFooter = R"(
 Without --config, instaccessd runs the embedded default: settings from ./instaccessd.toml if
-present, state in ./var (socket var/instaccessd.sock, store var/keys.db).
+present, state in ./var (socket var/instaccessd.sock, store var/keys.db). A configuration file
+that group or others may write, or that belongs to a user other than root and the one running
+instaccessd, is refused.
+
+--check-config also checks the host for the user running it (run it as the daemon's user, with
+its master key credential): users and groups named in [access] exist, the master key is
+readable and exactly 32 bytes, the store's directory exists (or, for the embedded default, can
+be made) and is writable.
 
 Offline commands (stop the daemon first):
   instaccessd rekey --new-key FILE   re-seal every private key under a new 32-byte master key
@@ -39,7 +48,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool check_config = false;
   app.add_option("-c,--config", config_path, "Configuration file (TOML)")->check(CLI::ExistingFile);
-  app.add_flag("--check-config", check_config, "Validate the configuration and exit");
+  app.add_flag("--check-config", check_config,
+               "Validate the configuration and what it names on this host, and exit");
   app.set_version_flag("--version", std::string("instaccessd ") + INSTACCESS_VERSION);
   std::string new_key_file, backup_file;
   CLI::App* rekey = app.add_subcommand("rekey", "Re-seal every private key under a new master key");
@@ -64,12 +74,17 @@ int main(int argc, char** argv) {
   bool embedded = config_path.empty();
   if (embedded && std::filesystem::exists("instaccessd.toml")) config_path = "instaccessd.toml";
   auto config = config_path.empty() ? instaccess::Result<Config>(DefaultConfig(true))
-                                    : LoadConfigFile(config_path, embedded);
+                                    : LoadTrustedConfigFile(config_path, embedded);
   if (!config) {
     std::cerr << "instaccessd: " << config.error().message() << "\n";
     return kExitConfig;
   }
   if (check_config) {
+    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+    const std::vector<std::string> problems =
+        CheckHost(*config, credentials != nullptr ? credentials : "");
+    for (const std::string& p : problems) std::cerr << "instaccessd: " << p << "\n";
+    if (!problems.empty()) return kExitConfig;
     std::cout << "configuration OK"
               << (config_path.empty() ? " (embedded default)" : ": " + config_path) << "\n";
     return kExitOk;

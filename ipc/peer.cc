@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
+#include "common/log_text.h"
 #include "common/posix_error.h"
 #include "ipc/accounts.h"
 
@@ -14,10 +16,13 @@ namespace instaccess::ipc {
 
 namespace {
 
+// The whole of /proc/<pid>/comm but the newline the kernel ends it with. The process chose its
+// name (prctl(PR_SET_NAME), or the name of what it ran), so it may hold any byte but NUL, a
+// newline included: it is kept raw here and escaped wherever it is shown.
 std::string ProcessName(pid_t pid) {
-  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  std::getline(comm, name);
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm", std::ios::binary);
+  std::string name{std::istreambuf_iterator<char>(comm), std::istreambuf_iterator<char>()};
+  if (!name.empty() && name.back() == '\n') name.pop_back();
   return name;
 }
 
@@ -26,13 +31,13 @@ std::string ProcessName(pid_t pid) {
 std::string Peer::User(Name name) const {
   std::string s = "uid " + std::to_string(uid);
   const std::string user = name == Name::kCached ? CachedUserName(uid) : LookUpUserName(uid);
-  if (!user.empty()) s += " (" + user + ")";
+  if (!user.empty()) s += " (" + LogText(user) + ")";
   return s;
 }
 
 std::string Peer::Describe(Name name) const {
   std::string s = User(name) + " pid " + std::to_string(pid);
-  if (!process.empty()) s += " (" + process + ")";
+  if (!process.empty()) s += " (" + LogText(process) + ")";
   return s;
 }
 

@@ -2,14 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log_text.h"
+
 namespace instaccess::ipc {
 
 namespace {
-
-// What a log line shows of a client's method or path: a refused client may send 8 KiB of path in
-// every pipelined request, and each refusal is logged at warning level.
-constexpr std::size_t kLoggedChars = 128;
-std::string_view Clip(std::string_view text) { return text.substr(0, kLoggedChars); }
 
 // The non-empty segments of `path`, as views into it (no copies: this runs for every request).
 std::vector<std::string_view> Split(std::string_view path) {
@@ -76,9 +73,11 @@ Reply Router::Dispatch(const Request& request, const Peer& peer, const AccessPol
     path_known = true;
     if (route.method != request.method) continue;
     if (route.role && !policy.Allows(peer, *route.role)) {
-      spdlog::warn("refused {} {}{} from {}: no '{}' role", Clip(request.method),
-                   Clip(request.path), request.path.size() > kLoggedChars ? "..." : "",
-                   peer.Describe(Peer::Name::kCached), RoleName(*route.role));
+      // The method and path are the client's: escaped and cut (LogText), since a refused client
+      // may send 8 KiB of path in every pipelined request and each refusal is a warning.
+      spdlog::warn("refused {} {} from {}: no '{}' role", LogText(request.method),
+                   LogText(request.path), peer.Describe(Peer::Name::kCached),
+                   RoleName(*route.role));
       return JsonError(403, "forbidden",
                        "permission denied: " + peer.User(Peer::Name::kCached) + " has no '" +
                            std::string(RoleName(*route.role)) + "' role");

@@ -232,7 +232,10 @@ BOOST_AUTO_TEST_CASE(a_regular_file_at_the_socket_path_is_never_removed) {
 
 BOOST_AUTO_TEST_CASE(check_config_reports_ok_or_the_error_with_exit_78) {
   TempDir dir;
-  WriteFile(dir / "good.toml", "[daemon]\nworkers = 2\n");
+  // With --config the master key and the store's directory must be there too.
+  WriteFile(dir / "master.key", std::string(32, 'k'));
+  WriteFile(dir / "good.toml", "[daemon]\nworkers = 2\n[store]\npath = \"" + (dir / "k.db") +
+                                   "\"\nmaster_key_file = \"" + (dir / "master.key") + "\"\n");
   WriteFile(dir / "bad.toml", "[daemon]\nworkers = 2\nbogus = true\n");
   DaemonProcess good(
       {dir.path().string(), {"--check-config", "--config", dir / "good.toml"}, {}, "", {}, {}});
