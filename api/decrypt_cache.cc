@@ -37,7 +37,7 @@ DecryptCache::Key DecryptCache::KeyOf(std::string_view token) const {
   return d;
 }
 
-std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now, std::int64_t skew) {
+std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now) {
   if (capacity_ == 0) return std::nullopt;
   Shard& s = ShardFor(d);
   std::scoped_lock lock(s.mu);
@@ -46,7 +46,7 @@ std::optional<std::string> DecryptCache::Find(const Key& d, std::int64_t now, st
     misses_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  if (now >= it->second.expires_at + skew) {
+  if (now >= it->second.keep_until) {
     // Expired: the slow path will say token_expired after verifying again. The deque keeps a
     // stale digest, skipped when it reaches the front.
     s.map.erase(it);
@@ -72,7 +72,7 @@ void DecryptCache::Insert(const Key& d, Entry entry, std::uint64_t generation) {
   const bool inserted =
       s.map
           .try_emplace(d, Stored{std::pmr::string(entry.response_body, &s.pool),
-                                 KidHash(entry.sig_kid), KidHash(entry.enc_kid), entry.expires_at})
+                                 KidHash(entry.sig_kid), KidHash(entry.enc_kid), entry.keep_until})
           .second;
   if (!inserted) return;
   while (s.map.size() > per_shard_ && !s.order.empty()) {

@@ -1,8 +1,10 @@
 // The decrypt cache (docs/performance.md): gateways present the same token on every request, so
-// the verified answer is kept, keyed by SHA-256 of the token, until the token's exp. Memory only,
-// bounded (oldest entries leave first), and every entry made with a revoked key is dropped.
+// the verified answer is kept, keyed by SHA-256 of the token, until the token's exp (plus clock
+// skew), but never past iat plus its signing key's max_lifetime (jose::OpenedToken::keep_until).
+// Memory only, bounded (oldest entries leave first), and every entry made with a revoked key is
+// dropped.
 //
-// An entry exists only for a token that fully verified; a hit still re-checks exp against the
+// An entry exists only for a token that fully verified; a hit still checks keep_until against the
 // caller's now, so an entry never outlives its token. Answers longer than kMaxAnswer are not
 // kept, so `capacity` entries bound the memory too.
 //
@@ -36,7 +38,7 @@ class DecryptCache {
     std::string_view response_body;  // the 200 answer, ready to send (the cache keeps a copy)
     std::string_view sig_kid;        // the keys that made the token, for DropKid
     std::string_view enc_kid;
-    std::int64_t expires_at = 0;  // the token's exp
+    std::int64_t keep_until = 0;  // answered while now < keep_until
   };
 
   // Canvas-sized answers (claims and two kids) are about 0.5 KB; a client that mints tokens with
@@ -54,8 +56,8 @@ class DecryptCache {
   // Computed once per request: the lookup and a later insert use the same key.
   Key KeyOf(std::string_view token) const;
 
-  // The answer for the token if cached and now < exp + skew (an expired one is dropped).
-  std::optional<std::string> Find(const Key& key, std::int64_t now, std::int64_t skew);
+  // The answer for the token if cached and now < keep_until (an expired one is dropped).
+  std::optional<std::string> Find(const Key& key, std::int64_t now);
   // Changes whenever DropKid runs. Read it before taking the key snapshot a token is opened with.
   std::uint64_t Generation() const { return generation_.load(); }
   // Keeps `entry` unless DropKid ran after `generation` was read, or the answer is longer than
@@ -89,7 +91,7 @@ class DecryptCache {
     std::pmr::string response_body;  // in the shard's pool
     std::size_t sig_kid_hash = 0;
     std::size_t enc_kid_hash = 0;
-    std::int64_t expires_at = 0;
+    std::int64_t keep_until = 0;
   };
   static std::size_t KidHash(std::string_view kid) { return std::hash<std::string_view>{}(kid); }
 

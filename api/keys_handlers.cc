@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "api/error_response.h"
 #include "api/request_body.h"
 #include "api/service.h"
+#include "common/log_text.h"
 
 namespace instaccess::api {
 
@@ -18,6 +20,9 @@ namespace {
 
 using ipc::Response;
 using keystore::KeyInfo;
+
+// Issuers one peer signing key may sign for: a handful in practice; the list is in every key set.
+constexpr std::size_t kMaxIssuersPerKey = 16;
 
 void PutTime(nlohmann::json& j, const char* name, const std::optional<std::int64_t>& t) {
   j[name] = t ? nlohmann::json(Rfc3339(*t)) : nlohmann::json(nullptr);
@@ -36,7 +41,26 @@ nlohmann::json KeyJson(const KeyInfo& k) {
   PutTime(j, "retire_at", k.retire_at);
   PutTime(j, "expire_at", k.expire_at);
   PutTime(j, "revoked_at", k.revoked_at);
+  // What the key vouches for (null: tokens.issuer / tokens.max_lifetime).
+  j["issuers"] = k.issuers ? nlohmann::json(*k.issuers) : nlohmann::json(nullptr);
+  j["max_lifetime"] = k.max_lifetime ? nlohmann::json(*k.max_lifetime) : nlohmann::json(nullptr);
+  j["pin"] = k.pin;
   return j;
+}
+
+// If-None-Match (RFC 9110 §13.1.2): "*" or a comma-separated list of entity tags, compared
+// weakly (a W/ prefix is ignored).
+bool EtagMatches(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    std::size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);
+    if (item == "*" || item == etag) return true;
+  }
+  return false;
 }
 
 nlohmann::json TransitionJson(const keystore::Transition& t) {
@@ -50,7 +74,26 @@ nlohmann::json TransitionJson(const keystore::Transition& t) {
 
 }  // namespace
 
-Response Service::Jwks() { return ipc::JsonOk(keyring_.Snapshot()->jwks.dump()); }
+Response Service::Jwks(const ipc::Request& req) {
+  auto set = keyring_.Snapshot();
+  Response r;
+  // A tenth of the shorter prepublish: a verifier that honours it has fetched a pending key long
+  // before the key is used (docs/api.md).
+  const std::int64_t prepublish =
+      std::min(options_.schedule.sig.prepublish, options_.schedule.enc.prepublish);
+  r.headers.emplace_back(
+      "Cache-Control",
+      "public, max-age=" + std::to_string(std::max<std::int64_t>(0, prepublish / 10)));
+  if (!set->jwks_etag.empty()) {
+    r.headers.emplace_back("ETag", set->jwks_etag);
+    if (EtagMatches(req.if_none_match, set->jwks_etag)) {
+      r.status = 304;
+      return r;
+    }
+  }
+  r.body = set->jwks_text;
+  return r;
+}
 
 Response Service::Keys() {
   auto set = keyring_.Snapshot();
@@ -85,7 +128,8 @@ Response Service::Rotate(const ipc::Request& req, const ipc::Peer& peer) {
 }
 
 Response Service::Import(const ipc::Request& req, const ipc::Peer& peer) {
-  auto body = ReadJsonBody(req, {"purpose", "pem", "jwk", "alg", "activate"});
+  auto body = ReadJsonBody(req, {"purpose", "pem", "jwk", "alg", "activate", "kid", "issuers",
+                                 "allow_own_issuer", "max_lifetime", "pin"});
   if (!body) return ErrorResponse(body.error());
   keystore::ImportRequest r;
   auto purpose = body->find("purpose");
@@ -116,15 +160,39 @@ Response Service::Import(const ipc::Request& req, const ipc::Peer& peer) {
     const std::string& configured = options_.schedule.For(r.purpose).alg;
     r.alg = *jose::ParseAlg(configured);
   }
-  if (auto activate = body->find("activate"); activate != body->end()) {
-    if (!activate->is_boolean()) return BadRequest("activate must be a boolean");
-    r.activate = activate->get<bool>();
+  for (auto [name, flag] : {std::pair{"activate", &r.activate}, std::pair{"pin", &r.pin},
+                            std::pair{"allow_own_issuer", &r.allow_own_issuer}}) {
+    if (auto it = body->find(name); it != body->end()) {
+      if (!it->is_boolean()) return BadRequest(std::string(name) + " must be a boolean");
+      *flag = it->get<bool>();
+    }
+  }
+  if (auto kid = body->find("kid"); kid != body->end()) {
+    if (!kid->is_string()) return BadRequest("kid must be a string");
+    r.kid = kid->get<std::string>();
+  }
+  if (auto issuers = body->find("issuers"); issuers != body->end()) {
+    if (!issuers->is_array() || issuers->size() > kMaxIssuersPerKey) {
+      return BadRequest("issuers must be an array of at most 16 strings");
+    }
+    r.issuers.emplace();
+    for (const auto& issuer : *issuers) {
+      if (!issuer.is_string()) return BadRequest("issuers must be an array of strings");
+      r.issuers->push_back(issuer.get<std::string>());
+    }
+  }
+  if (auto lifetime = body->find("max_lifetime"); lifetime != body->end()) {
+    if (!lifetime->is_number_integer()) {
+      return BadRequest("max_lifetime must be an integer number of seconds");
+    }
+    r.max_lifetime = lifetime->get<std::int64_t>();
   }
   auto info = keyring_.Import(r, clock_.NowUnix(), peer.Describe());
   if (!info) return ErrorResponse(info.error(), "import");
   if (hooks_.keys_changed) hooks_.keys_changed();
-  spdlog::info("import of {} key {} by {}", keystore::PurposeName(r.purpose), info->kid,
+  spdlog::info("import of {} key {} by {}", keystore::PurposeName(r.purpose), LogText(info->kid),
                peer.Describe());
+  if (info->alg == "RSA1_5") spdlog::warn("{}", Rsa1_5Warning(LogText(info->kid)));
   return ipc::JsonOk(KeyJson(*info).dump(), 201);
 }
 
@@ -135,7 +203,7 @@ Response Service::Revoke(const std::string& kid, const ipc::Request& req, const 
   if (!info) return ErrorResponse(info.error(), "revoke");
   std::size_t dropped = cache_.DropKid(kid);
   if (hooks_.keys_changed) hooks_.keys_changed();
-  spdlog::warn("key {} revoked by {}; {} cached decryptions dropped", kid, peer.Describe(),
+  spdlog::warn("key {} revoked by {}; {} cached decryptions dropped", LogText(kid), peer.Describe(),
                dropped);
   return ipc::JsonOk(KeyJson(*info).dump());
 }

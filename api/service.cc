@@ -54,7 +54,7 @@ void Service::AddRoutes(ipc::Router& r) {
   r.Add("POST", "/api/v1/inst_access_tokens/decrypt", Role::kDecrypt,
         [this](const Request& q, const Peer&, const PathParams&) { return Decrypt(q); });
   r.Add("GET", "/.well-known/jwks.json", Role::kRead,
-        Cheap([this](const Request&, const Peer&, const PathParams&) { return Jwks(); }));
+        Cheap([this](const Request& q, const Peer&, const PathParams&) { return Jwks(q); }));
   r.Add("GET", "/api/v1/keys", Role::kRead,
         Cheap([this](const Request&, const Peer&, const PathParams&) { return Keys(); }));
   r.Add("POST", "/api/v1/keys/rotate", Role::kAdmin,
@@ -82,13 +82,22 @@ void Service::AddRoutes(ipc::Router& r) {
         Cheap([this](const Request&, const Peer&, const PathParams&) { return MetricsText(); }));
 }
 
+std::string Rsa1_5Warning(std::string_view kid) {
+  return "key " + std::string(kid) +
+         " uses RSA1_5: deprecated (RFC 8725); move its issuers to RSA-OAEP";
+}
+
 std::vector<std::string> Service::Warnings() const {
   std::vector<std::string> w;
   if (options_.schedule.enc.alg == "RSA1_5") {
     w.push_back("rotation.enc.alg is RSA1_5: deprecated (RFC 8725); move gateways to RSA-OAEP");
   }
   if (!master_key_warning_.empty()) w.push_back(master_key_warning_);
-  for (const auto& p : keyring_.Snapshot()->problems) w.push_back(p);
+  auto set = keyring_.Snapshot();
+  for (const keystore::KeyInfo& k : set->keys) {
+    if (k.alg == "RSA1_5" && keystore::IsLive(k)) w.push_back(Rsa1_5Warning(k.kid));
+  }
+  for (const auto& p : set->problems) w.push_back(p);
   if (auto heap = jose::SecureHeapWarning(jose::SecureHeapInUse())) w.push_back(std::move(*heap));
   return w;
 }

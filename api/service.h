@@ -48,7 +48,7 @@ class Service {
   // A cache hit or a refusal at once; otherwise the RSA work as a deferred job.
   ipc::Reply Decrypt(const ipc::Request& req);
   ipc::Response DecryptUncached(std::string_view token, const DecryptCache::Key& key);
-  ipc::Response Jwks();
+  ipc::Response Jwks(const ipc::Request& req);
   ipc::Response Keys();
   ipc::Response Rotate(const ipc::Request& req, const ipc::Peer& peer);
   ipc::Response Import(const ipc::Request& req, const ipc::Peer& peer);
@@ -74,5 +74,7 @@ class Service {
 
 // "2026-11-23T14:05:00Z".
 std::string Rfc3339(std::int64_t unix_seconds);
+// The status and log line for a live key that uses RSA1_5.
+std::string Rsa1_5Warning(std::string_view kid);
 
 }  // namespace instaccess::api

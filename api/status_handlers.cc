@@ -10,8 +10,9 @@ namespace instaccess::api {
 using ipc::Response;
 
 Response Service::Healthz() {
+  // Anyone may ask (no role), so the answer carries no detail: why is in /api/v1/status.
   keystore::Health h = keyring_.GetHealth();
-  if (!h.ok()) return ErrorResponse(Unavailable(h.message));
+  if (!h.ok()) return ErrorResponse(Unavailable("unhealthy; see GET /api/v1/status"));
   Response r;
   r.content_type = "text/plain";
   r.body = "ok\n";

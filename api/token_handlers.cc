@@ -99,9 +99,8 @@ ipc::Reply Service::Decrypt(const ipc::Request& req) {
     metrics_.CountDecrypt(DecryptOutcome::kInvalid);
     return ErrorResponse(Unauthenticated("token is longer than limits.max_token"));
   }
-  const std::int64_t skew = options_.tokens.clock_skew.count();
   const DecryptCache::Key key = cache_.KeyOf(token);
-  if (auto hit = cache_.Find(key, clock_.NowUnix(), skew)) {
+  if (auto hit = cache_.Find(key, clock_.NowUnix())) {
     metrics_.CountDecrypt(DecryptOutcome::kCached);
     return ipc::JsonOk(std::move(*hit));
   }
@@ -115,7 +114,8 @@ Response Service::DecryptUncached(std::string_view token, const DecryptCache::Ke
   // Before the snapshot: a revoke between the two is then seen by Insert (decrypt_cache.h).
   const std::uint64_t cache_generation = cache_.Generation();
   auto keys = keyring_.Snapshot();
-  jose::KeyCandidates candidates{keys->verify, keys->decrypt};
+  jose::KeyCandidates candidates{keys->verify, keys->decrypt, keys->verify_bounds,
+                                 keys->decrypt_without_kid};
   std::string detail;
   auto opened = jose::OpenToken(token, candidates, claim_policy_, clock_.NowUnix(), &detail);
   if (!opened) {
@@ -135,7 +135,7 @@ Response Service::DecryptUncached(std::string_view token, const DecryptCache::Ke
   text += ",\"sig_kid\":";
   jose::AppendJsonString(opened->sig_kid, &text);
   text += '}';
-  cache_.Insert(key, {text, opened->sig_kid, opened->enc_kid, opened->expires_at},
+  cache_.Insert(key, {text, opened->sig_kid, opened->enc_kid, opened->keep_until},
                 cache_generation);
   metrics_.CountDecrypt(DecryptOutcome::kOk);
   return ipc::JsonOk(std::move(text));

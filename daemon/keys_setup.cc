@@ -45,6 +45,7 @@ Result<OpenedKeyring> OpenKeyring(const Config& config, const Clock& clock) {
   keystore::SqliteKeyringOptions options;
   options.path = config.store.path;
   options.schedule = SchedulePolicyFrom(config);
+  options.issuer = config.tokens.issuer;
   options.log = KeystoreLog();
   auto keyring = keystore::SqliteKeyring::Open(options, std::move(master->key));
   if (!keyring) return keyring.error();

@@ -25,6 +25,32 @@ std::vector<std::string_view> Split(std::string_view path) {
   return out;
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 §2.1 percent-decoding of one segment; nullopt for a '%' not followed by two hex
+// digits. A decoded '/' stays part of its segment.
+std::optional<std::string> PercentDecode(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out += segment[i];
+      continue;
+    }
+    if (i + 2 >= segment.size()) return std::nullopt;
+    const int hi = HexValue(segment[i + 1]), lo = HexValue(segment[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 bool IsPlaceholder(const std::string& s) {
   return s.size() > 2 && s.front() == '{' && s.back() == '}';
 }
@@ -67,6 +93,17 @@ Handler Expensive(std::function<Response(const Request&, const Peer&, const Path
 Reply Router::Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const {
   std::vector<std::string_view> path = Split(request.path);
   bool path_known = false;
+  // Segments are matched and handed to handlers percent-decoded, so a kid with any character can
+  // be named in a path. Most paths have no '%' and are matched as they are, without copies.
+  std::vector<std::string> decoded;
+  if (request.path.find('%') != std::string::npos) {
+    for (std::string_view& segment : path) {
+      std::optional<std::string> d = PercentDecode(segment);
+      if (!d) return JsonError(400, "bad_request", "malformed percent-encoding in the path");
+      decoded.push_back(std::move(*d));
+    }
+    for (std::size_t i = 0; i < path.size(); ++i) path[i] = decoded[i];
+  }
   for (const Route& route : routes_) {
     PathParams params;
     if (!Match(route.segments, path, &params)) continue;

@@ -159,8 +159,8 @@ Result<std::string> EncryptJwe(const RsaKey& key, ContentEnc enc, nlohmann::json
   return out;
 }
 
-Result<DecryptedJwe> DecryptJwe(std::string_view jwe, std::span<const RsaKey> keys,
-                                JweTrace* trace) {
+Result<DecryptedJwe> DecryptJwe(std::string_view jwe, std::span<const RsaKey> keys, JweTrace* trace,
+                                std::size_t without_kid) {
   auto parts = SplitCompact(jwe, kJweParts);
   if (!parts) return parts.error();
   const std::string_view header_b64u = (*parts)[0];
@@ -176,6 +176,7 @@ Result<DecryptedJwe> DecryptJwe(std::string_view jwe, std::span<const RsaKey> ke
   if (encrypted_key->empty()) return InvalidArgument("JWE without encrypted key");
 
   bool kid_found = false;
+  if (!header->kid) keys = keys.first(std::min(without_kid, keys.size()));
   for (const RsaKey& key : keys) {
     if (header->kid) {
       if (key.kid() != *header->kid) continue;

@@ -69,8 +69,10 @@ struct DecryptedJwe {
 };
 
 // Candidate choice as in VerifyJws: with `kid` only that key, otherwise each key of the header's
-// alg with a private part, in order. One failing key is not an error while another succeeds.
+// alg with a private part among the first `without_kid` keys, in order. One failing key is not an
+// error while another succeeds.
 Result<DecryptedJwe> DecryptJwe(std::string_view jwe, std::span<const RsaKey> keys,
-                                JweTrace* trace = nullptr);
+                                JweTrace* trace = nullptr,
+                                std::size_t without_kid = static_cast<std::size_t>(-1));
 
 }  // namespace instaccess::jose

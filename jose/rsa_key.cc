@@ -406,6 +406,14 @@ std::string RsaKey::Thumbprint() const {
   return Base64UrlEncode(digest);
 }
 
+std::vector<std::uint8_t> RsaKey::Modulus() const {
+  BignumPtr n = GetPublicBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_N);
+  if (!n) return {};
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(BN_num_bytes(n.get())));
+  BN_bn2bin(n.get(), out.data());
+  return out;
+}
+
 nlohmann::json RsaKey::PublicJwk() const {
   BignumPtr n = GetPublicBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_N);
   BignumPtr e = GetPublicBn(pkey_.get(), OSSL_PKEY_PARAM_RSA_E);

@@ -105,6 +105,8 @@ class RsaKey {
   Result<SecretBytes> PrivatePkcs8Der() const;
   // Same public key (n, e)?
   bool SamePublicKey(const RsaKey& other) const;
+  // The modulus n, big-endian without leading zeros ("one modulus, one key"); empty on failure.
+  std::vector<std::uint8_t> Modulus() const;
 
   // For jws/jwe inside this library.
   EVP_PKEY* pkey() const { return pkey_.get(); }

@@ -1,5 +1,6 @@
 #include "jose/token.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -42,13 +43,18 @@ std::optional<std::int64_t> NumericDate(const nlohmann::json& v) {
 
 Status Invalid(std::string detail) { return Unauthenticated(std::move(detail)); }
 
-Status CheckClaims(const nlohmann::json& claims, const ClaimPolicy& policy, std::int64_t now,
-                   std::int64_t* expires_at) {
+Status CheckClaims(const nlohmann::json& claims, const ClaimPolicy& policy,
+                   const SignerBounds& signer, std::int64_t now, OpenedToken* opened) {
   auto iss = claims.find("iss");
   if (iss == claims.end() || !iss->is_string()) return Invalid("claims: iss missing");
-  bool accepted = false;
-  for (const std::string& a : policy.accepted_issuers) accepted |= (*iss == a);
-  if (!accepted) return Invalid("claims: issuer not accepted");
+  const auto& issuer = iss->get_ref<const std::string&>();
+  if (std::find(policy.accepted_issuers.begin(), policy.accepted_issuers.end(), issuer) ==
+      policy.accepted_issuers.end()) {
+    return Invalid("claims: issuer not accepted");
+  }
+  if (std::find(signer.issuers.begin(), signer.issuers.end(), issuer) == signer.issuers.end()) {
+    return Invalid("claims: the signing key may not sign for this issuer");
+  }
   for (const std::string& name : policy.required_claims) {
     auto it = claims.find(name);
     if (it == claims.end() || it->is_null()) return Invalid("claims: missing " + name);
@@ -57,22 +63,36 @@ Status CheckClaims(const nlohmann::json& claims, const ClaimPolicy& policy, std:
   if (exp_it == claims.end()) return Invalid("claims: exp missing");
   auto exp = NumericDate(*exp_it);
   if (!exp) return Invalid("claims: exp is not a NumericDate");
-  std::optional<std::int64_t> iat, nbf;
-  if (auto it = claims.find("iat"); it != claims.end()) {
-    iat = NumericDate(*it);
-    if (!iat) return Invalid("claims: iat is not a NumericDate");
-  }
+  auto iat_it = claims.find("iat");
+  if (iat_it == claims.end()) return Invalid("claims: iat missing");
+  auto iat = NumericDate(*iat_it);
+  if (!iat) return Invalid("claims: iat is not a NumericDate");
+  std::optional<std::int64_t> nbf;
   if (auto it = claims.find("nbf"); it != claims.end()) {
     nbf = NumericDate(*it);
     if (!nbf) return Invalid("claims: nbf is not a NumericDate");
   }
   const std::int64_t skew = policy.clock_skew_seconds < 0 ? 0 : policy.clock_skew_seconds;
+  // All values are within ±2^53 (NumericDate), lifetimes and skews far below: no overflow.
+  if (*exp - *iat > signer.max_lifetime_seconds + skew) {
+    return Invalid("claims: exp - iat exceeds the signing key's max_lifetime");
+  }
   if (now - skew >= *exp) return Unauthenticated(std::string(kTokenExpiredCode));
-  if ((iat && *iat > now + skew) || (nbf && *nbf > now + skew)) {
+  if (*iat > now + skew || (nbf && *nbf > now + skew)) {
     return Unauthenticated(std::string(kTokenNotYetValidCode));
   }
-  *expires_at = *exp;
+  opened->expires_at = *exp;
+  opened->keep_until = std::min(*exp + skew, *iat + signer.max_lifetime_seconds);
   return Status::Ok();
+}
+
+// The bounds of the key that verified (kid `kid`), or nullptr when the caller gave none for it.
+const SignerBounds* BoundsOf(const KeyCandidates& keys, std::string_view kid) {
+  if (keys.sig_bounds.size() != keys.sig.size()) return nullptr;
+  for (std::size_t i = 0; i < keys.sig.size(); ++i) {
+    if (keys.sig[i].kid() == kid) return &keys.sig_bounds[i];
+  }
+  return nullptr;
 }
 
 // OpenToken with the reason of a failure kept (the public function flattens it).
@@ -83,7 +103,7 @@ Result<OpenedToken> OpenDetailed(std::string_view token, const KeyCandidates& ke
   std::string_view jws;
   switch (CountCompactParts(token)) {
     case kJweParts: {
-      auto jwe = DecryptJwe(token, keys.enc);
+      auto jwe = DecryptJwe(token, keys.enc, nullptr, keys.enc_without_kid);
       if (!jwe) return jwe.error();
       // ParseProtectedHeader already refused a cty other than "JWT"; without cty (Canvas's shape)
       // the plaintext must still be a nested JWS, as checked next.
@@ -103,9 +123,11 @@ Result<OpenedToken> OpenDetailed(std::string_view token, const KeyCandidates& ke
   auto verified = VerifyJws(jws, keys.sig);
   if (!verified) return verified.error();
   opened.sig_kid = std::move(verified->kid);
+  const SignerBounds* signer = BoundsOf(keys, opened.sig_kid);
+  if (signer == nullptr) return Invalid("no bounds given for the signing key");
   auto claims = ParseStrictJsonObject(verified->payload);
   if (!claims) return Invalid("claims: " + claims.error().message());
-  INSTACCESS_RETURN_IF_ERROR(CheckClaims(*claims, policy, now_unix, &opened.expires_at));
+  INSTACCESS_RETURN_IF_ERROR(CheckClaims(*claims, policy, *signer, now_unix, &opened));
   opened.claims = std::move(*claims);
   opened.claims_json = std::move(verified->payload);
   return opened;

@@ -86,12 +86,26 @@ struct IssueOptions {
 Result<std::string> IssueToken(const nlohmann::json& claims, const RsaKey& sig_key,
                                const RsaKey& enc_key, const IssueOptions& options);
 
+// What a signing key may vouch for (docs/tokens.md, "Which keys vouch for what"): a token it
+// signed is accepted only when its iss is one of `issuers` and its exp - iat is at most
+// max_lifetime_seconds plus the clock skew.
+struct SignerBounds {
+  std::vector<std::string> issuers;
+  std::int64_t max_lifetime_seconds = 3600;
+};
+
 // Keys a token may have been made with, newest first (the order they are tried in without kid).
 // A view of keys the caller owns (the daemon's key set): copying RsaKeys for every token touched
 // their shared reference counts, which both event loops contend for.
 struct KeyCandidates {
   std::span<const RsaKey> sig;  // verification keys (public part suffices)
   std::span<const RsaKey> enc;  // decryption keys (private part needed)
+  // sig_bounds[i] bounds what sig[i] may sign; must be as long as sig (a token is refused
+  // otherwise: no key vouches for more than it was given).
+  std::span<const SignerBounds> sig_bounds;
+  // A JWE without kid is tried against the first enc_without_kid keys of enc only (the rest
+  // decrypt only tokens that name them).
+  std::size_t enc_without_kid = static_cast<std::size_t>(-1);
 };
 
 struct ClaimPolicy {
@@ -114,14 +128,19 @@ struct OpenedToken {
   std::string enc_kid;  // kid of the key that decrypted; empty for a bare JWS
   bool encrypted = true;
   std::int64_t expires_at = 0;  // exp, for caches
+  // Until when an answer about this token may be kept: exp + skew, but never past iat plus the
+  // signing key's max_lifetime (a cache must not outlive what the key vouches for).
+  std::int64_t keep_until = 0;
 };
 
 // Decrypt (if a JWE) -> verify -> check claims:
 //   - the token is at most 16 KiB, 5 parts (or 3 with accept_unencrypted), strict headers;
 //   - JWE cty, if present, is "JWT"; its plaintext is a compact JWS;
+//   - iss is a string in accepted_issuers and in the issuers of the key that verified the
+//     signature (SignerBounds); every required claim is present;
+//   - iat is required, and exp - iat at most the key's max_lifetime_seconds + skew;
 //   - exp is required: now - skew < exp, else token_expired;
-//   - iat and nbf, when present, must not be after now + skew, else token_not_yet_valid;
-//   - iss is a string in accepted_issuers; every required claim is present.
+//   - iat and nbf (when present) must not be after now + skew, else token_not_yet_valid.
 // `kid` in a header restricts that step to the candidate with that kid; without it each candidate
 // of the header's alg is tried, and a key that fails is simply passed over.
 // `detail`, if given, receives the internal reason of a failure: for debug logs and tests only,

@@ -23,10 +23,13 @@ constexpr std::string_view kRowDomain = "instaccessd key row v1";
 constexpr std::string_view kSealDomain = "instaccessd store seal v1";
 
 // The columns a row MAC covers, in order: every column of `keys` but the MAC itself.
+// The first kBaseColumnCount columns are always part of the image; the later ones (schema v4
+// and on) only when they are not NULL (RowImage).
 constexpr const char* kRowColumns =
     "kid, purpose, alg, bits, origin, state, created_at, activate_at, retire_at, expire_at, "
-    "revoked_at, public_jwk, public_der, sealed_private, nonce";
-constexpr int kRowColumnCount = 15;
+    "revoked_at, public_jwk, public_der, sealed_private, nonce, issuers, max_lifetime, pin";
+constexpr int kBaseColumnCount = 15;
+constexpr int kRowColumnCount = 18;
 
 // The seal is small and read from a file an attacker may have written: bound what is parsed.
 constexpr std::size_t kMaxSealBytes = 16 << 20;
@@ -78,24 +81,34 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
+void PutColumn(std::vector<std::uint8_t>& out, const Stmt& s, int c) {
+  const int type = s.Type(c);
+  out.push_back(static_cast<std::uint8_t>(type));
+  switch (type) {
+    case SQLITE_NULL:
+      break;
+    case SQLITE_INTEGER:
+      PutU64(out, static_cast<std::uint64_t>(s.Int(c)));
+      break;
+    default:  // TEXT, BLOB, and REAL as its bytes: none of our columns hold a REAL
+      PutBytes(out, s.BlobView(c));
+      break;
+  }
+}
+
 // The row's columns as stored, each with its SQLite type: a column changed from TEXT '5' to
-// INTEGER 5, or from '' to NULL, changes the MAC.
+// INTEGER 5, or from '' to NULL, changes the MAC. The base columns come first, each tagged with
+// its type; then each later column that is not NULL, as a marker byte naming the column and the
+// same tagged value. The image stays parseable (so two different rows never share one), and the
+// row of an older schema, whose later columns are all NULL, keeps the image and the MAC it had.
 std::vector<std::uint8_t> RowImage(const Stmt& s) {
   std::vector<std::uint8_t> out;
   PutText(out, kRowDomain);
-  for (int c = 0; c < kRowColumnCount; ++c) {
-    const int type = s.Type(c);
-    out.push_back(static_cast<std::uint8_t>(type));
-    switch (type) {
-      case SQLITE_NULL:
-        break;
-      case SQLITE_INTEGER:
-        PutU64(out, static_cast<std::uint64_t>(s.Int(c)));
-        break;
-      default:  // TEXT, BLOB, and REAL as its bytes: none of our columns hold a REAL
-        PutBytes(out, s.BlobView(c));
-        break;
-    }
+  for (int c = 0; c < kBaseColumnCount; ++c) PutColumn(out, s, c);
+  for (int c = kBaseColumnCount; c < kRowColumnCount; ++c) {
+    if (s.Type(c) == SQLITE_NULL) continue;
+    out.push_back(static_cast<std::uint8_t>(0xe0 + c));
+    PutColumn(out, s, c);
   }
   return out;
 }

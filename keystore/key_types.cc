@@ -55,4 +55,14 @@ Result<KeyOrigin> ParseOrigin(std::string_view s) {
   return DataLoss("unknown key origin \"" + std::string(s) + "\"");
 }
 
+bool IsValidKid(std::string_view kid) {
+  if (kid.empty() || kid.size() > kMaxKidLength) return false;
+  for (char c : kid) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '~' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace instaccess::keystore

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -42,6 +43,10 @@ Result<Purpose> ParsePurpose(std::string_view s);
 Result<KeyState> ParseState(std::string_view s);
 Result<KeyOrigin> ParseOrigin(std::string_view s);
 
+// kids are [A-Za-z0-9._~-]{1,128}: URL-safe, so a kid is one path segment, and printable in logs.
+inline constexpr std::size_t kMaxKidLength = 128;
+bool IsValidKid(std::string_view kid);
+
 // One row of the `keys` table without its key material.
 struct KeyInfo {
   std::string kid;
@@ -60,6 +65,16 @@ struct KeyInfo {
   std::optional<UnixTime> expire_at;
   std::optional<UnixTime> revoked_at;  // schema v2
   bool has_private = false;            // a sealed private part is stored (not wiped)
+  // Schema v4 (docs/tokens.md, "Which keys vouch for what"). The issuers (`iss`) this signing
+  // key may sign for; nullopt: our own issuer (tokens.issuer) only, as for every generated key
+  // and every key imported with its private part. A peer's signing key names its own list, which
+  // holds our issuer only when its import said so explicitly.
+  std::optional<std::vector<std::string>> issuers;
+  // The longest lifetime (exp - iat) of a token this key signs; nullopt: tokens.max_lifetime.
+  std::optional<std::int64_t> max_lifetime;
+  // Never rotated or destroyed by the schedule: only an admin's rotate or revoke ends it (keys a
+  // stock Canvas holds in its static configuration).
+  bool pin = false;
 
   friend bool operator==(const KeyInfo&, const KeyInfo&) = default;
 };

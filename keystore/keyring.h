@@ -41,6 +41,7 @@
 
 #include "common/status.h"
 #include "jose/rsa_key.h"
+#include "jose/token.h"
 #include "keystore/audit.h"
 #include "keystore/key_types.h"
 #include "keystore/schedule.h"
@@ -57,13 +58,24 @@ struct KeySet {
   // New tokens are encrypted to it. Has a private part unless it is a peer's (gateway's) key.
   std::optional<jose::RsaKey> active_enc;
   // Keys that may verify a signature: sig keys pending, active or retired (peer keys included),
-  // public parts, newest first.
+  // public parts, newest first; verify_bounds[i] is what verify[i] may vouch for (its issuers and
+  // the longest token lifetime it signs), resolved against tokens.issuer / max_lifetime.
   std::vector<jose::RsaKey> verify;
-  // Keys that may decrypt: enc keys active or retired with a private part, newest first (the
-  // order in which a token without kid is tried, docs/tokens.md).
+  std::vector<jose::SignerBounds> verify_bounds;
+  // Keys that may decrypt: enc keys pending, active or retired with a private part. The first
+  // decrypt_without_kid of them (at most kMaxKidlessDecryptKeys) are the ones a token without a
+  // kid is tried against, in this order: the active key, then pending keys, then retired keys
+  // still within their lifetime, newest first. Imported keys that were never activated (retired,
+  // no expiry) follow them and decrypt only tokens that name them by kid (docs/tokens.md).
   std::vector<jose::RsaKey> decrypt;
-  // {"keys": [...]}: public JWKs (kid, alg, use) of pending, active and retired keys.
+  std::size_t decrypt_without_kid = 0;
+  // {"keys": [...]}: public JWKs (kid, alg, use) of our own keys only (origin generated or
+  // imported): signing keys pending, active and retired, then encryption keys pending and
+  // active, each newest first. Never a peer's key.
   nlohmann::json jwks = nlohmann::json::object({{"keys", nlohmann::json::array()}});
+  // jwks serialised once, and a strong validator of it (a hash of those bytes) for ETag.
+  std::string jwks_text = R"({"keys":[]})";
+  std::string jwks_etag;
   // Every key row, oldest first, with its state and times (GET /api/v1/keys).
   std::vector<KeyInfo> keys;
   // The coming transitions, earliest first (the first is certain, later ones may move).
@@ -88,6 +100,9 @@ struct KeySet {
   const KeyInfo* FindInfo(std::string_view kid) const;
 };
 
+// A token without a kid costs one RSA decryption per key it is tried against; this bounds it.
+inline constexpr std::size_t kMaxKidlessDecryptKeys = 4;
+
 struct ImportRequest {
   Purpose purpose = Purpose::kSig;
   // Exactly one of pem / jwk. A private key becomes origin `imported`; a public one `peer`.
@@ -100,6 +115,17 @@ struct ImportRequest {
   // the key is accepted (verifies / decrypts) until revoked but never used for new tokens: it
   // is stored as retired without an expiry.
   bool activate = false;
+  // Names the key (IsValidKid); default: the JWK's kid, else the key's RFC 7638 thumbprint.
+  std::optional<std::string> kid;
+  // Issuers a public signing key may sign for: required for one (InvalidArgument without),
+  // refused for every other key (theirs is our own issuer). Our own issuer is refused in it
+  // unless allow_own_issuer.
+  std::optional<std::vector<std::string>> issuers;
+  bool allow_own_issuer = false;
+  // The longest token lifetime (exp - iat) the key signs; default tokens.max_lifetime.
+  std::optional<std::int64_t> max_lifetime;
+  // Never rotated or destroyed by the schedule (KeyInfo::pin).
+  bool pin = false;
 };
 
 struct Health {
@@ -145,6 +171,10 @@ class Keyring {
   virtual Result<std::vector<std::string>> Rotate(std::optional<Purpose> purpose, UnixTime now,
                                                   std::string_view actor) = 0;
 
+  // Adds a key (ImportRequest). InvalidArgument: not an RSA key of the purpose's algorithms,
+  // larger than 4096 bits, a kid outside the kid rule (IsValidKid), issuers missing or not
+  // allowed. AlreadyExists: the kid, or the key's modulus under any kid (revoked and destroyed
+  // rows included), is already in the store.
   virtual Result<KeyInfo> Import(const ImportRequest& request, UnixTime now,
                                  std::string_view actor) = 0;
 

@@ -41,7 +41,8 @@ Status CheckRotation(const RotationPolicy& r, std::string_view name) {
   if (r.bits != 2048 && r.bits != 3072 && r.bits != 4096) {
     return InvalidArgument(n + ".bits must be 2048, 3072 or 4096, not " + std::to_string(r.bits));
   }
-  if (r.period <= 0) return InvalidArgument(n + ".period must be positive");
+  if (r.period == kRotationOff) return Status::Ok();
+  if (r.period <= 0) return InvalidArgument(n + ".period must be positive or \"off\"");
   if (r.prepublish < 0 || r.prepublish >= r.period) {
     return InvalidArgument(n + ".prepublish must be at least 0 and less than " + n + ".period");
   }
@@ -82,8 +83,9 @@ std::vector<Transition> PlanTransitions(std::span<const KeyInfo> keys,
     if (active == nullptr) {
       // Never zero active keys: promote the pending key or make one, at once.
       plan.push_back({TransitionKind::kPromote, p, 0, pending ? pending->kid : "", ""});
-    } else if (active->origin == KeyOrigin::kPeer) {
-      // Only the peer can make its next key.
+    } else if (active->origin == KeyOrigin::kPeer || active->pin || r.period == kRotationOff) {
+      // Only the peer can make its next key; a pinned key and a purpose with rotation off are
+      // replaced only by an admin's rotate or revoke.
     } else if (pending == nullptr) {
       plan.push_back(
           {TransitionKind::kGenerate, p, ActivatedAt(*active) + r.period - r.prepublish, "", ""});
@@ -153,8 +155,10 @@ Result<RowChanges> ComputeActivation(std::span<const KeyInfo> keys, Purpose purp
     KeyInfo retired = *old;
     retired.state = KeyState::kRetired;
     retired.retire_at = at;
-    // No token made with it can be valid after this (docs/design.md, "Keys and rotation").
-    retired.expire_at = at + policy.max_lifetime + policy.clock_skew;
+    // No token made with it can be valid after this (docs/design.md, "Keys and rotation"); a key
+    // that vouches for longer-lived tokens (KeyInfo::max_lifetime) is kept as long as they live.
+    const std::int64_t lifetime = std::max(policy.max_lifetime, old->max_lifetime.value_or(0));
+    retired.expire_at = at + lifetime + policy.clock_skew;
     out.updated.push_back(std::move(retired));
   }
   if (is_new) {
@@ -239,15 +243,20 @@ void ApplyChanges(std::vector<KeyInfo>& keys, const RowChanges& changes) {
   if (changes.inserted.has_value()) keys.push_back(*changes.inserted);
 }
 
-bool IsPublished(const KeyInfo& k) {
+bool IsLive(const KeyInfo& k) {
   return k.state == KeyState::kPending || k.state == KeyState::kActive ||
          k.state == KeyState::kRetired;
 }
 
-bool MayVerify(const KeyInfo& k) { return k.purpose == Purpose::kSig && IsPublished(k); }
+bool InJwks(const KeyInfo& k) {
+  if (k.origin == KeyOrigin::kPeer || !IsLive(k)) return false;
+  return k.purpose == Purpose::kSig || k.state != KeyState::kRetired;
+}
+
+bool MayVerify(const KeyInfo& k) { return k.purpose == Purpose::kSig && IsLive(k); }
 
 bool MayDecrypt(const KeyInfo& k) {
-  return k.purpose == Purpose::kEnc && k.has_private && IsPublished(k);
+  return k.purpose == Purpose::kEnc && k.has_private && IsLive(k);
 }
 
 }  // namespace instaccess::keystore

@@ -12,7 +12,9 @@
 //                            when it was generated late (catch-up after downtime)
 //   retired R             -> kDestroy at R.expire_at = retire_at + max_lifetime + clock_skew
 // A peer (public-only) active key is not rotated by the schedule: only its owner can make the
-// next one, so the operator imports it (with activate) when it changes.
+// next one, so the operator imports it (with activate) when it changes. Nor is a pinned active
+// key (KeyInfo::pin), nor any key of a purpose whose period is kRotationOff: an admin's rotate or
+// revoke replaces them. Retired keys are destroyed at expire_at in every case.
 //
 // Transitions are stamped with the time they are applied, never the time they were due: a key
 // stays active until it is actually replaced, so a late scheduler shortens nothing. Applying
@@ -32,6 +34,9 @@
 
 namespace instaccess::keystore {
 
+// RotationPolicy::period of a purpose whose scheduled rotation is off (`period = "off"`).
+inline constexpr std::int64_t kRotationOff = 0;
+
 // One purpose's schedule. Defaults are those of [rotation.sig] (docs/config.md).
 struct RotationPolicy {
   // The JOSE alg every key of this purpose is bound to (one alg per key, docs/tokens.md).
@@ -40,7 +45,8 @@ struct RotationPolicy {
   // 4096 are allowed for operators with longer-term requirements.
   int bits = 2048;
   // How long a key is the active one. Short enough that a leaked key is useful briefly, long
-  // enough that verifiers refetching JWKS hourly always know the next key.
+  // enough that verifiers refetching JWKS hourly always know the next key. kRotationOff: never
+  // rotated by the schedule.
   std::int64_t period = 24 * 3600;
   // How long a new key is published (pending) before it is used, so that verifiers and
   // encrypting peers have fetched it before the first token made with it arrives.
@@ -58,8 +64,8 @@ struct SchedulePolicy {
   std::int64_t clock_skew = 60;
 
   const RotationPolicy& For(Purpose p) const { return p == Purpose::kSig ? sig : enc; }
-  // period > 0, 0 <= prepublish < period, max_lifetime > 0, clock_skew >= 0, bits in
-  // {2048, 3072, 4096}, alg non-empty. Names the offending field.
+  // period > 0 (or kRotationOff), 0 <= prepublish < period, max_lifetime > 0, clock_skew >= 0, bits
+  // in {2048, 3072, 4096}, alg non-empty. Names the offending field.
   Status Validate() const;
 };
 
@@ -121,13 +127,16 @@ Result<RowChanges> ComputeRevocation(std::span<const KeyInfo> keys, const std::s
 void ApplyChanges(std::vector<KeyInfo>& keys, const RowChanges& changes);
 
 // Which sets a key belongs to (docs/design.md, "Keys and rotation").
-// Published in JWKS: pending, active and retired keys.
-bool IsPublished(const KeyInfo& k);
+// Live (loaded, usable in some way): pending, active and retired keys.
+bool IsLive(const KeyInfo& k);
+// Published in our JWKS: our own keys only (origin generated or imported, never a peer's);
+// signing keys pending, active or retired, encryption keys pending or active (an issuer must
+// never pick a key about to be destroyed).
+bool InJwks(const KeyInfo& k);
 // May verify a signature: sig keys that are pending, active or retired (peer keys included).
 bool MayVerify(const KeyInfo& k);
-// May decrypt: enc keys with a private part that are published (pending, active, retired). A
-// pending key is in JWKS, so a peer may encrypt to it before it becomes active; it never makes
-// a token itself before then.
+// May decrypt: enc keys with a private part that are live (pending, active, retired). A pending
+// key is in JWKS, so an issuer may encrypt to it before it becomes active.
 bool MayDecrypt(const KeyInfo& k);
 
 }  // namespace instaccess::keystore

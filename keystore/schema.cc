@@ -58,6 +58,14 @@ CREATE INDEX keys_by_purpose_state ON keys (purpose, state);
 ALTER TABLE keys ADD COLUMN mac BLOB;
 INSERT INTO meta (name, value) VALUES ('integrity_upgrade', 1);
 )sql",
+    // -> 4: what a key vouches for (key_types.h: issuers, max_lifetime, pin). NULL is the
+    // default of each, so the rows of an older store keep their meaning and their MACs (the MAC
+    // covers these columns only when they are set: integrity.cc, RowImage).
+    R"sql(
+ALTER TABLE keys ADD COLUMN issuers TEXT;
+ALTER TABLE keys ADD COLUMN max_lifetime INTEGER;
+ALTER TABLE keys ADD COLUMN pin INTEGER CHECK (pin IS NULL OR pin = 1);
+)sql",
 };
 static_assert(sizeof kSteps / sizeof kSteps[0] == kSchemaVersion);
 

@@ -5,6 +5,8 @@
 // Version history:
 //   1  meta, keys, audit; at most one active key per purpose enforced by a partial unique index.
 //   2  keys.revoked_at; index on (purpose, state) for loading the live keys.
+//   3  keys.mac, meta seal: integrity (integrity.h).
+//   4  keys.issuers, keys.max_lifetime, keys.pin: what a key vouches for (key_types.h).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@ namespace instaccess::keystore {
 
 // "IAKS" (InstAccess Key Store) as a big-endian 32-bit integer.
 inline constexpr std::int64_t kApplicationId = 0x49414B53;
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Checks application_id and user_version without writing: an empty/new database (version 0,
 // no tables) passes; another application's file, or a version newer than kSchemaVersion, is

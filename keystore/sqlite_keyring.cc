@@ -1,5 +1,6 @@
 #include "keystore/sqlite_keyring.h"
 
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log_text.h"
 #include "common/posix_error.h"
 #include "keystore/seal.h"
 
@@ -25,6 +27,46 @@ constexpr int kMaxStepsPerApply = 256;
 // While a clock jump is held, the scheduler looks this often (seconds) for the clock's return.
 constexpr UnixTime kHeldRecheck = 60;
 
+// Import bounds (docs/api.md, POST /api/v1/keys/import). RSA-4096 is the largest key we generate;
+// a larger imported key would only make every token it touches slower.
+constexpr int kMaxImportBits = 4096;
+constexpr std::size_t kMaxIssuerLength = 256;
+constexpr std::int64_t kMaxTokenLifetime = 366 * 24 * 3600;
+constexpr const char* kKidRule = "A-Z a-z 0-9 . _ ~ -";
+
+// An HTTP strong validator (RFC 9110 §8.8.3) of `body`: a quoted hex SHA-256 prefix, equal for
+// equal bytes on every host and after every restart.
+std::string StrongEtag(std::string_view body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(body.data(), body.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    return "";  // only on allocation failure; no ETag is then sent
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned int i = 0; i < 16 && i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out + "\"";
+}
+
+// The issuers column: a JSON array of strings.
+std::string IssuersText(const std::vector<std::string>& issuers) {
+  return nlohmann::json(issuers).dump();
+}
+
+std::optional<std::vector<std::string>> ParseIssuers(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& item : j) {
+    if (!item.is_string()) return std::nullopt;
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 std::string Describe(const KeyInfo& k) {
   std::string s = "purpose=" + std::string(PurposeName(k.purpose)) + " alg=" + k.alg +
                   " bits=" + std::to_string(k.bits) +
@@ -37,6 +79,9 @@ std::string Describe(const KeyInfo& k) {
   add("retire_at", k.retire_at);
   add("expire_at", k.expire_at);
   add("revoked_at", k.revoked_at);
+  add("max_lifetime", k.max_lifetime);
+  if (k.issuers.has_value()) s += " issuers=" + IssuersText(*k.issuers);
+  if (k.pin) s += " pin";
   return s;
 }
 
@@ -138,8 +183,9 @@ Status InsertRow(Db& db, const KeyInfo& k, std::string_view public_jwk,
                  const ChangeNote& note) {
   Result<Stmt> s = db.Prepare(
       "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, activate_at, "
-      "retire_at, expire_at, revoked_at, public_jwk, public_der, sealed_private, nonce) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+      "retire_at, expire_at, revoked_at, public_jwk, public_der, sealed_private, nonce, issuers, "
+      "max_lifetime, pin) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
   if (!s) return s.error();
   s->Bind(1, std::string_view(k.kid))
       .Bind(2, PurposeName(k.purpose))
@@ -158,6 +204,18 @@ Status InsertRow(Db& db, const KeyInfo& k, std::string_view public_jwk,
     s->BindBlob(14, sealed->ciphertext).BindBlob(15, sealed->nonce);
   } else {
     s->BindNull(14).BindNull(15);
+  }
+  // Defaults stay NULL: the row's image (and MAC) then has only the columns that are set.
+  if (k.issuers.has_value()) {
+    s->Bind(16, std::string_view(IssuersText(*k.issuers)));
+  } else {
+    s->BindNull(16);
+  }
+  s->Bind(17, k.max_lifetime);
+  if (k.pin) {
+    s->Bind(18, std::int64_t{1});
+  } else {
+    s->BindNull(18);
   }
   INSTACCESS_RETURN_IF_ERROR(s->Run());
   return MacAndAuditRow(db, note, k.origin == KeyOrigin::kGenerated ? "generate" : "import", k);
@@ -333,7 +391,8 @@ Status SqliteKeyring::LoadRowsLocked() {
   integrity_alarm_ = !integrity->seal_ok || replay_protection_lost_at_.has_value();
   Result<Stmt> s = db.Prepare(
       "SELECT kid, purpose, alg, bits, origin, state, created_at, activate_at, retire_at, "
-      "expire_at, revoked_at, sealed_private IS NOT NULL FROM keys ORDER BY created_at, kid");
+      "expire_at, revoked_at, sealed_private IS NOT NULL, issuers, max_lifetime, pin FROM keys "
+      "ORDER BY created_at, kid");
   if (!s) return s.error();
   std::vector<KeyInfo> rows;
   while (true) {
@@ -359,6 +418,12 @@ Status SqliteKeyring::LoadRowsLocked() {
     k.expire_at = s->OptInt(9);
     k.revoked_at = s->OptInt(10);
     k.has_private = s->Int(11) != 0;
+    if (!s->IsNull(12)) {
+      k.issuers = ParseIssuers(s->Text(12));
+      if (!k.issuers) return DataLoss("key " + k.kid + " has unreadable issuers in " + db.path());
+    }
+    k.max_lifetime = s->OptInt(13);
+    k.pin = !s->IsNull(14);
     if (tampered_.count(k.kid) != 0) {
       // Never used, not even listed: its state and times may be an attacker's.
       integrity_alarm_ = integrity_alarm_ || k.state == KeyState::kActive;
@@ -428,12 +493,13 @@ void SqliteKeyring::PublishLocked() {
   ks->generation = ++generation_;
   ks->keys = rows_;
   ks->planned = PlanTransitions(rows_, options_.schedule);
-  // Newest first for verify/decrypt order; rows_ is oldest first. Pending enc keys decrypt last:
-  // a token without a kid is tried key by key, and until activation almost none are theirs.
-  std::vector<jose::RsaKey> pending_decrypt;
+  // Decryption keys in the order a token without kid tries them (keyring.h), then the ones it
+  // never tries; JWKS entries per use. Each newest first: rows_ is oldest first.
+  std::vector<jose::RsaKey> active_decrypt, pending_decrypt, retired_decrypt, kid_only_decrypt;
+  nlohmann::json jwks_sig = nlohmann::json::array(), jwks_enc = nlohmann::json::array();
   for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
     const KeyInfo& info = *it;
-    if (!IsPublished(info)) {
+    if (!IsLive(info)) {
       public_cache_.erase(info.kid);
       private_cache_.erase(info.kid);
       continue;
@@ -453,9 +519,26 @@ void SqliteKeyring::PublishLocked() {
     }
     refused_.erase(info.kid);
     sealed_unusable_.erase(info.kid);
-    if (MayVerify(info)) ks->verify.push_back(*key);
+    if (MayVerify(info)) {
+      ks->verify.push_back(*key);
+      ks->verify_bounds.push_back({info.issuers.value_or(std::vector<std::string>{options_.issuer}),
+                                   info.max_lifetime.value_or(options_.schedule.max_lifetime)});
+      if (info.issuers.has_value() && info.issuers->empty()) {
+        ks->problems.push_back("peer signing key " + info.kid +
+                               " is bound to no issuer, so it verifies no token; revoke it and "
+                               "import its successor with \"issuers\"");
+      }
+    }
     if (MayDecrypt(info)) {
-      (info.state == KeyState::kPending ? pending_decrypt : ks->decrypt).push_back(*key);
+      if (info.state == KeyState::kActive) {
+        active_decrypt.push_back(*key);
+      } else if (info.state == KeyState::kPending) {
+        pending_decrypt.push_back(*key);
+      } else if (info.expire_at.has_value()) {
+        retired_decrypt.push_back(*key);
+      } else {
+        kid_only_decrypt.push_back(*key);
+      }
     }
     if (info.state == KeyState::kActive) {
       if (info.purpose == Purpose::kSig) {
@@ -464,9 +547,18 @@ void SqliteKeyring::PublishLocked() {
         ks->active_enc = *key;
       }
     }
-    ks->jwks["keys"].push_back(key->PublicJwk());
+    if (InJwks(info))
+      (info.purpose == Purpose::kSig ? jwks_sig : jwks_enc).push_back(key->PublicJwk());
   }
-  ks->decrypt.insert(ks->decrypt.end(), pending_decrypt.begin(), pending_decrypt.end());
+  for (auto* group : {&active_decrypt, &pending_decrypt, &retired_decrypt}) {
+    ks->decrypt.insert(ks->decrypt.end(), group->begin(), group->end());
+  }
+  ks->decrypt_without_kid = std::min(ks->decrypt.size(), kMaxKidlessDecryptKeys);
+  ks->decrypt.insert(ks->decrypt.end(), kid_only_decrypt.begin(), kid_only_decrypt.end());
+  for (auto& entry : jwks_enc) jwks_sig.push_back(std::move(entry));
+  ks->jwks = nlohmann::json{{"keys", std::move(jwks_sig)}};
+  ks->jwks_text = ks->jwks.dump();
+  ks->jwks_etag = StrongEtag(ks->jwks_text);
   for (Purpose p : kAllPurposes) {
     bool has = p == Purpose::kSig ? ks->active_sig.has_value() : ks->active_enc.has_value();
     if (!has && std::any_of(rows_.begin(), rows_.end(), [p](const KeyInfo& k) {
@@ -724,6 +816,80 @@ Result<std::vector<std::string>> SqliteKeyring::Rotate(std::optional<Purpose> pu
   return kids;
 }
 
+Status SqliteKeyring::CheckNewModulusLocked(const jose::RsaKey& key) {
+  const std::vector<std::uint8_t> modulus = key.Modulus();
+  if (modulus.empty()) return InvalidArgument("the key's modulus cannot be read");
+  // Every row, whatever its state or integrity: a modulus once in the store is never a new key.
+  Result<Stmt> s = store_.db.Prepare("SELECT kid, alg, public_der FROM keys");
+  if (!s) return s.error();
+  while (true) {
+    Result<bool> row = s->Step();
+    if (!row) return row.error();
+    if (!*row) return Status::Ok();
+    Result<jose::Alg> alg = jose::ParseAlg(s->Text(1));
+    if (!alg) continue;
+    Result<jose::RsaKey> stored = jose::RsaKey::FromPublicDer(s->BlobView(2), *alg, s->Text(0));
+    if (stored && stored->Modulus() == modulus) {
+      return AlreadyExists("this RSA key (its modulus) is already in the store as key " +
+                           LogText(s->Text(0)) + "; one modulus is one key");
+    }
+  }
+}
+
+Result<jose::RsaKey> SqliteKeyring::CheckImportLocked(const ImportRequest& request,
+                                                      jose::RsaKey key) {
+  if (key.bits() > kMaxImportBits) {
+    return InvalidArgument("imported keys are at most 4096 bits; this one has " +
+                           std::to_string(key.bits()));
+  }
+  if (request.kid.has_value()) {
+    if (!IsValidKid(*request.kid)) {
+      return InvalidArgument("kid \"" + LogText(*request.kid) + "\" is not 1 to 128 of " +
+                             kKidRule);
+    }
+    key = key.WithKid(*request.kid);
+  } else if (!IsValidKid(key.kid())) {
+    return InvalidArgument("the key's kid \"" + LogText(key.kid()) + "\" is not 1 to 128 of " +
+                           kKidRule + "; give \"kid\" in the request to name the key");
+  }
+  if (FindRow(rows_, key.kid()) != nullptr) {
+    return AlreadyExists("a key with kid " + key.kid() + " is already in the store");
+  }
+  INSTACCESS_RETURN_IF_ERROR(CheckNewModulusLocked(key));
+  const bool public_sig = request.purpose == Purpose::kSig && !key.has_private();
+  if (public_sig && (!request.issuers.has_value() || request.issuers->empty())) {
+    return InvalidArgument(
+        "a public signing key needs \"issuers\": the token issuers (iss) it may sign for");
+  }
+  if (!public_sig && request.issuers.has_value()) {
+    return InvalidArgument(
+        "\"issuers\" is only for a public signing key: our own keys sign for "
+        "tokens.issuer, and encryption keys sign nothing");
+  }
+  if (request.issuers.has_value()) {
+    for (const std::string& issuer : *request.issuers) {
+      if (issuer.empty() || issuer.size() > kMaxIssuerLength) {
+        return InvalidArgument("each issuer must be 1 to 256 characters");
+      }
+      if (issuer == options_.issuer && !request.allow_own_issuer) {
+        return InvalidArgument(
+            "issuers names our own issuer \"" + LogText(issuer) +
+            "\": this key could then sign tokens in our name; set \"allow_own_issuer\": true "
+            "if that is intended (a stock Canvas that uses the same issuer)");
+      }
+    }
+  }
+  if (request.max_lifetime.has_value()) {
+    if (request.purpose != Purpose::kSig) {
+      return InvalidArgument("max_lifetime bounds the tokens a signing key signs; not for enc");
+    }
+    if (*request.max_lifetime <= 0 || *request.max_lifetime > kMaxTokenLifetime) {
+      return InvalidArgument("max_lifetime must be from 1 second to 366 days");
+    }
+  }
+  return key;
+}
+
 Result<KeyInfo> SqliteKeyring::Import(const ImportRequest& request, UnixTime now,
                                       std::string_view actor) {
   if (request.pem.empty() == !request.jwk.has_value()) {
@@ -737,25 +903,27 @@ Result<KeyInfo> SqliteKeyring::Import(const ImportRequest& request, UnixTime now
     if (!configured) return configured.error();
     alg = *configured;
   }
-  Result<jose::RsaKey> key = Status(Code::kInternal, "unset");
+  Result<jose::RsaKey> parsed = Status(Code::kInternal, "unset");
   if (request.jwk.has_value()) {
-    key = jose::RsaKey::FromJwk(*request.jwk, alg);
+    parsed = jose::RsaKey::FromJwk(*request.jwk, alg);
   } else {
-    key = jose::RsaKey::FromPem(request.pem, *alg);
+    parsed = jose::RsaKey::FromPem(request.pem, *alg);
   }
-  if (!key) return key.error();
-  if ((key->use() == jose::Use::kSig) != (request.purpose == Purpose::kSig)) {
-    return InvalidArgument("alg " + std::string(jose::AlgName(key->alg())) + " is not a " +
+  if (!parsed) return parsed.error();
+  if ((parsed->use() == jose::Use::kSig) != (request.purpose == Purpose::kSig)) {
+    return InvalidArgument("alg " + std::string(jose::AlgName(parsed->alg())) + " is not a " +
                            std::string(PurposeName(request.purpose)) + " algorithm");
   }
   std::scoped_lock lock(mu_);
   UnixTime at = StampLocked(now);
-  if (FindRow(rows_, key->kid()) != nullptr) {
-    return AlreadyExists("a key with kid " + key->kid() + " is already in the store");
-  }
+  Result<jose::RsaKey> key = CheckImportLocked(request, std::move(*parsed));
+  if (!key) return key.error();
   KeyOrigin origin = key->has_private() ? KeyOrigin::kImported : KeyOrigin::kPeer;
   Result<Fresh> fresh = SealFreshLocked(*key, request.purpose, origin);
   if (!fresh) return fresh.error();
+  fresh->info.issuers = request.issuers;
+  fresh->info.max_lifetime = request.max_lifetime;
+  fresh->info.pin = request.pin;
   RowChanges changes;
   if (request.activate) {
     Result<RowChanges> c =

@@ -35,6 +35,8 @@ struct SqliteKeyringOptions {
   bool create_if_missing = true;
   // [rotation.*] and [tokens] max_lifetime / clock_skew; defaults in docs/config.md.
   SchedulePolicy schedule;
+  // [tokens] issuer: what our own keys (generated, imported with their private part) sign for.
+  std::string issuer = "instructure:inst_access";
   // Where warnings go (keys refused at load). When set, it also becomes the handler of SQLite's
   // process-wide error log (SetSqliteLogHandler), so it must stay callable for the life of the
   // process, or be replaced with SetSqliteLogHandler({}) first. Empty: dropped.
@@ -97,6 +99,10 @@ class SqliteKeyring final : public Keyring {
   Status CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh, UnixTime at,
                       std::string_view actor, std::string_view why);
   Result<jose::RsaKey> LoadKeyLocked(const KeyInfo& info, bool with_private);
+  // AlreadyExists when a row of any state holds the same RSA modulus as `key`.
+  Status CheckNewModulusLocked(const jose::RsaKey& key);
+  // The rules of ImportRequest (kid, size, issuers, lifetime) for `key`; the key as it is stored.
+  Result<jose::RsaKey> CheckImportLocked(const ImportRequest& request, jose::RsaKey key);
   void PublishLocked();
   void RevokeUnusablePendingLocked(UnixTime at, std::string_view actor);
   UnixTime StampLocked(UnixTime now);

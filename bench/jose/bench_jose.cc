@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
   const nlohmann::json caller = {
       {"sub", "1~42"}, {"acct", "1~1"}, {"canvas_domain", "canvas.example.edu"}, {"masq_shard", 1}};
   const std::vector<RsaKey> verify_keys{*sig}, decrypt_keys{*enc, *enc15};
-  const instaccess::jose::KeyCandidates keys{verify_keys, decrypt_keys};
+  const std::vector<instaccess::jose::SignerBounds> bounds{
+      {{std::string(instaccess::jose::kDefaultIssuer)}, 3600}};
+  const instaccess::jose::KeyCandidates keys{verify_keys, decrypt_keys, bounds};
 
   double ossl_before = OpensslSignPerSecond(openssl, seconds);
 

@@ -302,14 +302,16 @@ BOOST_AUTO_TEST_CASE(token_checked_after_expiry_is_401_token_expired_cached_or_n
 
 BOOST_AUTO_TEST_CASE(jwks_publishes_public_keys_only) {
   Daemon d;
-  d.Post("/api/v1/keys/rotate", {{"purpose", "both"}});  // retired keys are published too
+  // A retired signing key is published (tokens it signed still verify); a retired encryption key
+  // is not (an issuer must not encrypt to it).
+  d.Post("/api/v1/keys/rotate", {{"purpose", "both"}});
   HttpReply r = d.Get("/.well-known/jwks.json");
   BOOST_REQUIRE(r.status == 200);
   BOOST_TEST(r.headers.at("content-type") == "application/json");
   Json jwks = Json::parse(r.body);
   Json keys = d.GetJson("/api/v1/keys");
   BOOST_TEST(jwks.size() == 1u);
-  BOOST_TEST(jwks.at("keys").size() == 4u);  // two active, two retired
+  BOOST_TEST(jwks.at("keys").size() == 3u);  // two active, the retired signing key
   for (const Json& k : jwks.at("keys")) {
     BOOST_TEST_CONTEXT("jwk " << k.value("kid", "?")) {
       for (const char* secret : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
@@ -325,6 +327,39 @@ BOOST_AUTO_TEST_CASE(jwks_publishes_public_keys_only) {
     }
   }
   BOOST_TEST(r.body.find("\"d\"") == std::string::npos);
+}
+
+// A GET of the JWKS on `c` with If-None-Match: `tags`.
+HttpReply JwksIfNoneMatch(UnixHttpConnection& c, const std::string& tags) {
+  c.SendRaw("GET /.well-known/jwks.json HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: " + tags +
+            "\r\n\r\n");
+  std::optional<HttpReply> r = c.Read();
+  BOOST_REQUIRE(r.has_value());
+  return *r;
+}
+
+BOOST_AUTO_TEST_CASE(jwks_can_be_cached_and_revalidated) {
+  Daemon d;
+  HttpReply r = d.Get("/.well-known/jwks.json");
+  BOOST_REQUIRE(r.status == 200);
+  // A tenth of the default prepublish (1h): a pending key is fetched long before it is used.
+  BOOST_TEST(r.headers.at("cache-control") == "public, max-age=360");
+  const std::string etag = r.headers.at("etag");
+  BOOST_TEST(etag.size() == 34u);
+  UnixHttpConnection c(d.socket);
+  HttpReply same = JwksIfNoneMatch(c, etag);
+  BOOST_TEST(same.status == 304);
+  BOOST_TEST(same.body.empty());
+  BOOST_TEST(same.headers.at("etag") == etag);
+  BOOST_TEST(JwksIfNoneMatch(c, "\"other\", W/" + etag).status == 304);
+  BOOST_TEST(JwksIfNoneMatch(c, "*").status == 304);
+  BOOST_TEST(JwksIfNoneMatch(c, "\"stale\"").status == 200);
+  // A rotation changes what is published, so the old tag no longer matches.
+  d.Post("/api/v1/keys/rotate", {{"purpose", "sig"}});
+  HttpReply changed = JwksIfNoneMatch(c, etag);
+  BOOST_TEST(changed.status == 200);
+  BOOST_TEST(changed.headers.at("etag") != etag);
+  BOOST_TEST(Json::parse(changed.body).at("keys").size() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(keys_list_states_times_and_next_transitions) {

@@ -71,9 +71,11 @@ BOOST_AUTO_TEST_CASE(keys_are_prepublished_then_rotated_and_old_tokens_live_to_t
       const std::string later = StateOf(after, kid);
       if (state == "active") seen_active.insert(kid);
       if (state == "pending" && JwksHas(jwks, kid)) prepublished.insert(kid);
-      // Published while pending, active or retired; never once destroyed (or revoked).
-      auto published = [](const std::string& s) {
-        return s == "pending" || s == "active" || s == "retired";
+      // Published while pending, active or (signing keys only) retired; never once destroyed
+      // (or revoked).
+      const bool sig = k.at("purpose") == "sig";
+      auto published = [sig](const std::string& s) {
+        return s == "pending" || s == "active" || (sig && s == "retired");
       };
       if (published(state) && published(later)) {
         BOOST_TEST(JwksHas(jwks, kid), kid << " is " << state << " but not in the JWKS");

@@ -38,7 +38,10 @@ const instaccess::jose::KeyCandidates& Keys() {
   static const std::vector<RsaKey> enc{Load("rsa_oaep.pem", Alg::kRsaOaep),
                                        Load("rsa_oaep_256.pem", Alg::kRsaOaep256),
                                        Load("rsa1_5.pem", Alg::kRsa1_5)};
-  static const instaccess::jose::KeyCandidates keys{sig, enc};
+  static const std::vector<instaccess::jose::SignerBounds> bounds(
+      sig.size(),
+      instaccess::jose::SignerBounds{{std::string(instaccess::jose::kDefaultIssuer)}, 3600});
+  static const instaccess::jose::KeyCandidates keys{sig, enc, bounds};
   return keys;
 }
 

@@ -109,7 +109,10 @@ int main(int argc, char** argv) {
     std::string token;
     std::getline(std::cin, token);
     std::string detail;
-    auto opened = instaccess::jose::OpenToken(token, {sig, enc}, policy, now, &detail);
+    // Every key vouches for the accepted issuers and any lifetime this tool issues (a day).
+    const std::vector<instaccess::jose::SignerBounds> bounds(
+        sig.size(), instaccess::jose::SignerBounds{policy.accepted_issuers, 24 * 3600});
+    auto opened = instaccess::jose::OpenToken(token, {sig, enc, bounds}, policy, now, &detail);
     if (!opened) {
       std::cout << opened.error().message() << "\n";
       std::cerr << "reason: " << detail << "\n";

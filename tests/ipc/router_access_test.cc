@@ -136,6 +136,25 @@ BOOST_AUTO_TEST_CASE(dispatch_checks_path_then_method_then_role) {
   BOOST_TEST(Dispatch(r, Req("POST", "/api/v1/keys/a/b/revoke"), root, p).status == 404);
 }
 
+BOOST_AUTO_TEST_CASE(path_segments_are_percent_decoded) {
+  Router r = TestRouter();
+  AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);
+  Peer root = PeerWith(0, 0);
+  // Any kid can be named: '/', '+', '=' and '%' itself, encoded; a '/' stays in its segment.
+  Response odd = Dispatch(r, Req("POST", "/api/v1/keys/abc%2B%2f%3D%25/revoke"), root, p);
+  BOOST_TEST(odd.status == 200);
+  BOOST_TEST(nlohmann::json::parse(odd.body)["kid"] == "abc+/=%");
+  // Literal segments are compared decoded too.
+  BOOST_TEST(Dispatch(r, Req("POST", "/api/v1/%6beys/k/revoke"), root, p).status == 200);
+  // A '%' without two hex digits is a malformed request, wherever it is.
+  for (const char* bad : {"/api/v1/keys/a%2/revoke", "/api/v1/keys/a%/revoke",
+                          "/api/v1/keys/a%zz/revoke", "/api/v1/keys/k/revoke%"}) {
+    Response malformed = Dispatch(r, Req("POST", bad), root, p);
+    BOOST_TEST(malformed.status == 400, bad);
+    BOOST_TEST(ErrorCode(malformed) == "bad_request");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(error_bodies_survive_hostile_bytes) {
   Response r = JsonError(404, "not_found", std::string("no such endpoint: /\xff\xfe\"\\", 23));
   auto body = nlohmann::json::parse(r.body);  // valid JSON despite invalid UTF-8 in the input

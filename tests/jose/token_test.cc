@@ -33,7 +33,10 @@ KeyCandidates Candidates() {
   static const std::vector<RsaKey> sig = {Keys().rs256_other, Keys().rs256, Keys().ps256};
   static const std::vector<RsaKey> enc = {Keys().oaep_other, Keys().oaep, Keys().oaep256,
                                           Keys().rsa1_5};
-  return {sig, enc};
+  // Each signing key signs for the default issuer, tokens of up to an hour.
+  static const std::vector<SignerBounds> bounds(sig.size(),
+                                                SignerBounds{{std::string(kDefaultIssuer)}, 3600});
+  return {sig, enc, bounds};
 }
 
 std::string Issue(const IssueOptions& o = {}, const nlohmann::json& claims = Claims(),
@@ -363,17 +366,80 @@ BOOST_AUTO_TEST_CASE(issued_in_the_future_is_not_yet_valid) {
   ExpectInvalid(t, "JWS kid names no known key", {}, kNow, keys);
 }
 
+// Candidates() whose signing keys each vouch for `issuers` and tokens of up to `max_lifetime`.
+KeyCandidates BoundCandidates(std::vector<std::string> issuers, std::int64_t max_lifetime = 3600) {
+  static std::vector<SignerBounds> bounds;
+  KeyCandidates keys = Candidates();
+  bounds.assign(keys.sig.size(), SignerBounds{std::move(issuers), max_lifetime});
+  keys.sig_bounds = bounds;
+  return keys;
+}
+
 BOOST_AUTO_TEST_CASE(rejects_wrong_issuer) {
   std::string t = Issue({}, Claims(kNow, 3600, "someone-else"));
   ExpectInvalid(t, "issuer");
   ClaimPolicy p;
   p.accepted_issuers = {"x", "someone-else"};
-  ExpectOpens(t, p);
+  ExpectOpens(t, p, kNow, BoundCandidates({"someone-else"}));
   p.accepted_issuers = {};
   ExpectInvalid(t, "issuer", p);
   nlohmann::json num_iss = Claims();
   num_iss["iss"] = 5;
   ExpectInvalid(Wrap(SignedClaims(num_iss)), "iss");
+}
+
+BOOST_AUTO_TEST_CASE(a_key_signs_only_for_its_issuers) {
+  // Accepted by policy, but the key that signed it is bound to a partner's issuer only: a
+  // partner's key cannot mint tokens in our name.
+  std::string ours = Issue({}, Claims(kNow, 600, kDefaultIssuer));
+  ExpectInvalid(ours, "may not sign for this issuer", {}, kNow, BoundCandidates({"partner"}));
+  ExpectOpens(ours, {}, kNow, BoundCandidates({"partner", std::string(kDefaultIssuer)}));
+  // The binding is checked before expiry: an expired token of the wrong signer is invalid.
+  ExpectInvalid(ours, "may not sign for this issuer", {}, kNow + 7200,
+                BoundCandidates({"partner"}));
+  // No bounds given for the keys at all: nothing is vouched for.
+  KeyCandidates unbound = Candidates();
+  unbound.sig_bounds = {};
+  ExpectInvalid(ours, "no bounds", {}, kNow, unbound);
+}
+
+BOOST_AUTO_TEST_CASE(lifetime_is_bounded_by_the_signing_key) {
+  // exp - iat may be the key's max_lifetime plus the skew, no more.
+  ExpectOpens(Issue({}, Claims(kNow, 3600 + 60)), {}, kNow,
+              BoundCandidates({std::string(kDefaultIssuer)}));
+  ExpectInvalid(Issue({}, Claims(kNow, 3600 + 61)), "max_lifetime", {}, kNow,
+                BoundCandidates({std::string(kDefaultIssuer)}));
+  ExpectOpens(Issue({}, Claims(kNow, 86400)), {}, kNow,
+              BoundCandidates({std::string(kDefaultIssuer)}, 86400));
+  // iat is required.
+  nlohmann::json no_iat = Claims();
+  no_iat.erase("iat");
+  ExpectInvalid(Wrap(SignedClaims(no_iat)), "iat missing");
+  nlohmann::json str_iat = Claims();
+  str_iat["iat"] = "yesterday";
+  ExpectInvalid(Wrap(SignedClaims(str_iat)), "iat");
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_is_kept_no_longer_than_the_key_vouches) {
+  // exp + skew for a token well within its key's lifetime...
+  OpenedToken short_lived = ExpectOpens(Issue({}, Claims(kNow, 600)));
+  BOOST_TEST(short_lived.expires_at == kNow + 600);
+  BOOST_TEST(short_lived.keep_until == kNow + 600 + 60);
+  // ...but never past iat + max_lifetime, even when exp (within the skew) is later.
+  OpenedToken at_limit = ExpectOpens(Issue({}, Claims(kNow, 3600 + 30)));
+  BOOST_TEST(at_limit.keep_until == kNow + 3600);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_without_kid_tries_only_the_first_keys) {
+  // Canvas's shape (no kid), encrypted to the second decryption candidate.
+  std::string t = Issue(IssueOptions::CanvasShape(), Claims(), Keys().rs256, Keys().oaep);
+  KeyCandidates keys = Candidates();
+  keys.enc_without_kid = 2;
+  ExpectOpens(t, {}, kNow, keys);
+  keys.enc_without_kid = 1;
+  ExpectInvalid(t, "does not decrypt", {}, kNow, keys);
+  // Naming the key by kid reaches it wherever it is.
+  ExpectOpens(Issue({}, Claims(), Keys().rs256, Keys().oaep), {}, kNow, keys);
 }
 
 BOOST_AUTO_TEST_CASE(rejects_missing_required_claims) {

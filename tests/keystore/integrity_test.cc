@@ -192,14 +192,16 @@ BOOST_FIXTURE_TEST_CASE(token_forged_with_an_inserted_signing_key_does_not_decry
   BOOST_REQUIRE(claims.has_value());
   auto forged = jose::IssueToken(*claims, mine, *ks->active_enc, jose::IssueOptions{});
   BOOST_REQUIRE(forged.has_value());
-  auto opened = jose::OpenToken(*forged, jose::KeyCandidates{ks->verify, ks->decrypt},
-                                jose::ClaimPolicy{}, now);
+  auto opened =
+      jose::OpenToken(*forged, jose::KeyCandidates{ks->verify, ks->decrypt, ks->verify_bounds},
+                      jose::ClaimPolicy{}, now);
   BOOST_TEST(!opened.has_value());
   BOOST_TEST((jose::TokenErrorOf(opened.status()) == jose::TokenError::kInvalidToken));
 
   // The same token signed with our own active key opens: the refusal is the key's.
   auto genuine = jose::IssueToken(*claims, *ks->active_sig, *ks->active_enc, jose::IssueOptions{});
-  BOOST_TEST(jose::OpenToken(*genuine, jose::KeyCandidates{ks->verify, ks->decrypt},
+  BOOST_TEST(jose::OpenToken(*genuine,
+                             jose::KeyCandidates{ks->verify, ks->decrypt, ks->verify_bounds},
                              jose::ClaimPolicy{}, now)
                  .has_value());
 }

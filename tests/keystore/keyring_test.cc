@@ -17,35 +17,13 @@ using testing::Exists;
 using testing::FixedMasterKey;
 using testing::PoolFactory;
 using testing::ReadAll;
+using testing::RingFixture;
 using testing::TempDir;
 using testing::WriteAll;
 
 constexpr UnixTime kT0 = 1'700'000'000;
 constexpr std::int64_t kHour = 3600;
 constexpr std::int64_t kDay = 24 * kHour;
-
-struct RingFixture {
-  TempDir dir;
-  std::string path = dir / "keys.db";
-  PoolFactory pool{10};  // keys 0..9 stay free for imports
-  std::unique_ptr<SqliteKeyring> ring;
-
-  RingFixture() { Reopen(); }
-  void Reopen(std::uint8_t key = 1) {
-    ring.reset();
-    auto r = SqliteKeyring::Open(testing::Options(path, pool), FixedMasterKey(key));
-    BOOST_REQUIRE_MESSAGE(r.has_value(), r.status().ToString());
-    ring = std::move(*r);
-  }
-  std::shared_ptr<const KeySet> Snap() { return ring->Snapshot(); }
-  const KeyInfo& Info(const std::string& kid) {
-    static thread_local std::shared_ptr<const KeySet> keep;
-    keep = Snap();
-    const KeyInfo* k = keep->FindInfo(kid);
-    BOOST_REQUIRE(k != nullptr);
-    return *k;
-  }
-};
 
 // The active sig key's kid in a store file, read directly (a store a restore set aside).
 std::string ActiveSigKidIn(const std::string& store_file) {

@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(one_period_walks_through_every_state) {
   const KeyInfo& pending = m.keys.back();
   BOOST_TEST((pending.state == KeyState::kPending));
   BOOST_TEST(*pending.activate_at == t0 + kDay);
-  BOOST_TEST(IsPublished(pending));
+  BOOST_TEST(IsLive(pending));
   BOOST_TEST(MayVerify(pending));
   m.ApplyDue(t0 + kDay);
   const KeyInfo* old = m.Find(first);
@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(operator_actions_keep_one_active_key) {
   BOOST_REQUIRE(rev.has_value());
   ApplyChanges(m.keys, *rev);
   BOOST_TEST((m.Find(old)->state == KeyState::kRevoked));
-  BOOST_TEST(!IsPublished(*m.Find(old)));
+  BOOST_TEST(!IsLive(*m.Find(old)));
   BOOST_TEST(m.Active(Purpose::kSig)->kid == fresh.kid);
   // A public-only key cannot become the active signing key.
   KeyInfo pub = m.Fresh(Purpose::kSig);

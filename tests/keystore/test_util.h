@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -148,5 +149,30 @@ inline std::string PrivatePem(std::size_t i) {
   for (std::size_t j = 0; j < b64.size(); j += 64) pem += b64.substr(j, 64) + "\n";
   return pem + "-----END PRIVATE KEY-----\n";
 }
+
+// A keyring on a fresh store in a temp dir, with pool keys 10 and on for generation (0..9 stay
+// free for imports).
+struct RingFixture {
+  TempDir dir;
+  std::string path = dir / "keys.db";
+  PoolFactory pool{10};
+  std::unique_ptr<SqliteKeyring> ring;
+
+  RingFixture() { Reopen(); }
+  void Reopen(std::uint8_t key = 1) {
+    ring.reset();
+    auto r = SqliteKeyring::Open(Options(path, pool), FixedMasterKey(key));
+    BOOST_REQUIRE_MESSAGE(r.has_value(), r.status().ToString());
+    ring = std::move(*r);
+  }
+  std::shared_ptr<const KeySet> Snap() { return ring->Snapshot(); }
+  const KeyInfo& Info(const std::string& kid) {
+    static thread_local std::shared_ptr<const KeySet> keep;
+    keep = Snap();
+    const KeyInfo* k = keep->FindInfo(kid);
+    BOOST_REQUIRE(k != nullptr);
+    return *k;
+  }
+};
 
 }  // namespace instaccess::keystore::testing
