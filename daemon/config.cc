@@ -232,10 +232,18 @@ void ReadRotation(Section s, RotationConfig* r, bool sig, Errors* errors) {
       r->bits != 4096) {
     s.Fail(bits, "bits", "must be 2048, 3072 or 4096");
   }
-  s.Duration("period", &r->period);
+  // "off": no scheduled rotation of this purpose (pinned keys a stock Canvas holds; an admin's
+  // rotate still works). Stored as keystore::kRotationOff.
+  const toml::node* period = s.Find("period");
+  if (period != nullptr && period->is_string() && **period->as_string() == "off") {
+    r->period = Seconds(keystore::kRotationOff);
+  } else {
+    s.Duration("period", &r->period);
+  }
   const toml::node* prepublish = s.Find("prepublish");
   s.Duration("prepublish", &r->prepublish);
-  if (prepublish != nullptr && errors->first.ok() && r->prepublish >= r->period) {
+  if (prepublish != nullptr && errors->first.ok() && r->period.count() != keystore::kRotationOff &&
+      r->prepublish >= r->period) {
     s.Fail(prepublish, "prepublish", "must be shorter than period");
   }
   s.Finish();

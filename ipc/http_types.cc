@@ -21,9 +21,9 @@ Response ErrorFromStatus(const Status& status) {
       return JsonError(400, "bad_request", status.message());
     case Code::kNotFound:
       return JsonError(404, "not_found", status.message());
-    // The API has no 409 (docs/api.md): a request that conflicts with the state is a bad request.
+    // A key (kid or modulus) already in the store.
     case Code::kAlreadyExists:
-      return JsonError(400, "bad_request", status.message());
+      return JsonError(409, "conflict", status.message());
     case Code::kPermissionDenied:
       return JsonError(403, "forbidden", status.message());
     case Code::kFailedPrecondition:

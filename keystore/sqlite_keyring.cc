@@ -852,10 +852,6 @@ Result<jose::RsaKey> SqliteKeyring::CheckImportLocked(const ImportRequest& reque
     return InvalidArgument("the key's kid \"" + LogText(key.kid()) + "\" is not 1 to 128 of " +
                            kKidRule + "; give \"kid\" in the request to name the key");
   }
-  if (FindRow(rows_, key.kid()) != nullptr) {
-    return AlreadyExists("a key with kid " + key.kid() + " is already in the store");
-  }
-  INSTACCESS_RETURN_IF_ERROR(CheckNewModulusLocked(key));
   const bool public_sig = request.purpose == Purpose::kSig && !key.has_private();
   if (public_sig && (!request.issuers.has_value() || request.issuers->empty())) {
     return InvalidArgument(
@@ -887,6 +883,11 @@ Result<jose::RsaKey> SqliteKeyring::CheckImportLocked(const ImportRequest& reque
       return InvalidArgument("max_lifetime must be from 1 second to 366 days");
     }
   }
+  // The request is well formed; does it conflict with the store?
+  if (FindRow(rows_, key.kid()) != nullptr) {
+    return AlreadyExists("a key with kid " + key.kid() + " is already in the store");
+  }
+  INSTACCESS_RETURN_IF_ERROR(CheckNewModulusLocked(key));
   return key;
 }
 

@@ -151,6 +151,76 @@ BOOST_AUTO_TEST_CASE(cached_answer_is_not_given_past_expiry) {
   ExpectRefused(api.Decrypt(token), "token_expired");
 }
 
+// A token with `claims` (iss, iat and exp included) signed by `sig`, encrypted to our active key.
+std::string MakeToken(const Api& api, const Json& claims, const jose::RsaKey& sig) {
+  auto set = api.keyring->Snapshot();
+  auto token = jose::IssueToken(claims, sig, *set->active_enc, jose::IssueOptions{});
+  BOOST_REQUIRE_MESSAGE(token.has_value(), token.status().ToString());
+  return *token;
+}
+
+BOOST_AUTO_TEST_CASE(cached_answer_is_not_given_past_what_the_key_vouches_for) {
+  Api api;
+  // exp - iat is max_lifetime plus the skew: accepted, but the cache keeps the answer only
+  // until iat + max_lifetime.
+  const std::int64_t iat = api.clock.NowUnix();
+  const Json claims = {{"iss", jose::kDefaultIssuer},
+                       {"sub", "u"},
+                       {"acct", "a"},
+                       {"iat", iat},
+                       {"exp", iat + kHour + 60}};
+  const std::string token = MakeToken(api, claims, *api.keyring->Snapshot()->active_sig);
+  BOOST_TEST(api.Decrypt(token).status == 200);
+  BOOST_TEST(api.Decrypt(token).status == 200);
+  BOOST_TEST(api.service->cache().hits() == 1u);
+  api.clock.Set(iat + kHour);
+  BOOST_TEST(api.Decrypt(token).status == 200);  // still valid, verified again
+  BOOST_TEST(api.service->cache().hits() == 1u);
+  // One second more lifetime than the key allows: refused outright.
+  Json longer = claims;
+  longer["exp"] = iat + kHour + 61;
+  api.clock.Set(iat);
+  ExpectRefused(api.Decrypt(MakeToken(api, longer, *api.keyring->Snapshot()->active_sig)),
+                "invalid_token");
+}
+
+BOOST_AUTO_TEST_CASE(a_partners_key_cannot_sign_in_our_name) {
+  Api api;
+  const jose::RsaKey partner = keystore::testing::KeyPool::Get().Key(40, jose::Alg::kRS256);
+  ipc::Response imported = api.Call(
+      "POST", "/api/v1/keys/import",
+      {{"purpose", "sig"}, {"jwk", partner.PublicJwk()}, {"issuers", Json::array({"partner"})}});
+  BOOST_REQUIRE_MESSAGE(imported.status == 201, imported.body);
+  BOOST_TEST(Json::parse(imported.body).at("issuers") == Json::array({"partner"}));
+  const std::int64_t now = api.clock.NowUnix();
+  const Json ours = {{"iss", jose::kDefaultIssuer},
+                     {"sub", "admin"},
+                     {"acct", "1"},
+                     {"iat", now},
+                     {"exp", now + 600}};
+  // Signed by the partner's key in our name: refused. The same claims signed by our key: fine.
+  ExpectRefused(api.Decrypt(MakeToken(api, ours, partner)), "invalid_token");
+  BOOST_TEST(api.Decrypt(MakeToken(api, ours, *api.keyring->Snapshot()->active_sig)).status == 200);
+  // The JWKS does not publish the partner's key.
+  BOOST_TEST(api.Call("GET", "/.well-known/jwks.json").body.find(partner.kid()) ==
+             std::string::npos);
+  // Naming our issuer takes an explicit flag; the same modulus again is a conflict.
+  ipc::Response ours_too = api.Call("POST", "/api/v1/keys/import",
+                                    {{"purpose", "sig"},
+                                     {"jwk", partner.PublicJwk()},
+                                     {"kid", "partner-2"},
+                                     {"issuers", Json::array({jose::kDefaultIssuer})}});
+  BOOST_TEST(ours_too.status == 400, ours_too.body);
+  ipc::Response again = api.Call("POST", "/api/v1/keys/import",
+                                 {{"purpose", "sig"},
+                                  {"jwk", partner.PublicJwk()},
+                                  {"kid", "partner-2"},
+                                  {"issuers", Json::array({jose::kDefaultIssuer})},
+                                  {"allow_own_issuer", true}});
+  BOOST_TEST(again.status == 409, again.body);
+  BOOST_TEST(ErrorCode(again) == "conflict");
+}
+
 BOOST_AUTO_TEST_CASE(revoking_the_signing_key_refuses_its_cached_tokens_at_once) {
   Api api;
   const std::string token = api.Issue();

@@ -106,6 +106,19 @@ idle_timeout = "5s"
   BOOST_TEST(c->limits.idle_timeout.count() == 5);
 }
 
+BOOST_AUTO_TEST_CASE(rotation_can_be_switched_off_per_purpose) {
+  auto c =
+      ParseConfig("[rotation.enc]\nperiod = \"off\"\nprepublish = \"2h\"\n", "test.toml", true);
+  BOOST_REQUIRE_MESSAGE(c.has_value(), c.status().ToString());
+  BOOST_TEST(c->rotation_enc.period.count() == keystore::kRotationOff);
+  BOOST_TEST(c->rotation_sig.period.count() == 24 * 3600);
+  keystore::SchedulePolicy p = SchedulePolicyFrom(*c);
+  BOOST_TEST(p.enc.period == keystore::kRotationOff);
+  BOOST_TEST(p.Validate().ok());
+  BOOST_TEST(ErrorOf("[rotation.sig]\nperiod = \"of\"\n").find("'rotation.sig.period'") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_key_is_named_with_its_line) {
   BOOST_TEST(ErrorOf("[daemon]\nworkers = 1\nsokcet = \"x\"\n") ==
              "test.toml:3: unknown key 'daemon.sokcet'");
