@@ -12,6 +12,7 @@
 
 #include "ipc/access.h"
 #include "ipc/router.h"
+#include "keystore/sqlite.h"
 #include "tests/keystore/test_util.h"
 
 namespace instaccess::api {
@@ -54,13 +55,19 @@ struct Api {
   ipc::AccessPolicy policy = ipc::AccessPolicy::Build({}, geteuid(), nullptr);
   int keys_changed = 0;
 
-  Api() {
+  Api() { Open(); }
+
+  // Opens the store (again: after a restart, or after a test changed the file) and serves it.
+  void Open() {
+    service.reset();
+    keyring.reset();
     keystore::SqliteKeyringOptions o = keystore::testing::Options(dir / "keys.db", pool);
     o.schedule = TestOptions("").schedule;
     auto opened = keystore::SqliteKeyring::Open(o, keystore::testing::FixedMasterKey(7));
     BOOST_REQUIRE_MESSAGE(opened, opened.status().ToString());
     keyring = std::move(*opened);
     RunSchedule();
+    router = ipc::Router();
     service = std::make_unique<Service>(TestOptions(dir / "keys.db"), *keyring, clock, "",
                                         Service::Hooks{[this] { ++keys_changed; }, {}, {}});
     service->AddRoutes(router);
@@ -270,6 +277,43 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
              std::string::npos);
   api.clock.Advance(90);
   BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("uptime_seconds") == 90);
+}
+
+BOOST_AUTO_TEST_CASE(healthz_gives_no_detail_to_anyone) {
+  Api api;
+  // The active signing key's row changed behind the daemon's back: refused, and health fails.
+  api.service.reset();
+  api.keyring.reset();
+  {
+    Result<keystore::Db> db = keystore::Db::Open(api.dir / "keys.db", SQLITE_OPEN_READWRITE);
+    BOOST_REQUIRE(db.has_value());
+    BOOST_REQUIRE(db->Exec("UPDATE keys SET created_at = created_at - 1 "
+                           "WHERE purpose = 'sig' AND state = 'active'")
+                      .ok());
+  }
+  api.Open();
+  ipc::Response health = api.Call("GET", "/healthz");
+  BOOST_TEST(health.status == 503);
+  BOOST_TEST(Json::parse(health.body)["error"]["message"] == "unhealthy; see GET /api/v1/status");
+  // The detail is for callers with the read role.
+  Json status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("integrity").at("refused_rows") == 1);
+  BOOST_TEST(!status.at("store").at("message").get<std::string>().empty());
+}
+
+BOOST_AUTO_TEST_CASE(rsa1_5_in_use_by_any_key_is_a_warning) {
+  Api api;
+  auto warnings = [&api] {
+    return Json::parse(api.Call("GET", "/api/v1/status").body).at("warnings").dump();
+  };
+  BOOST_TEST(warnings().find("RSA1_5") == std::string::npos);
+  const jose::RsaKey gateway = keystore::testing::KeyPool::Get().Key(41, jose::Alg::kRsa1_5);
+  ipc::Response imported =
+      api.Call("POST", "/api/v1/keys/import", {{"purpose", "enc"}, {"jwk", gateway.PublicJwk()}});
+  BOOST_REQUIRE_MESSAGE(imported.status == 201, imported.body);
+  BOOST_TEST(warnings().find("key " + gateway.kid() + " uses RSA1_5") != std::string::npos);
+  BOOST_TEST(api.Call("POST", "/api/v1/keys/" + gateway.kid() + "/revoke").status == 200);
+  BOOST_TEST(warnings().find("RSA1_5") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(clock_jump_is_held_until_accepted) {
