@@ -88,6 +88,8 @@ ipc::ServerLimits LimitsFrom(const Config& c, unsigned threads) {
   l.max_header = c.limits.max_header;
   l.max_connections = c.limits.max_connections;
   l.max_connections_per_uid = c.limits.max_connections_per_uid;
+  // Peers without issue or decrypt, all together, get one uid's worth.
+  l.max_other_connections = c.limits.max_connections_per_uid;
   l.read_timeout = c.limits.read_timeout;
   l.idle_timeout = c.limits.idle_timeout;
   l.threads = threads;
@@ -132,7 +134,8 @@ class ServingDaemon {
             [this](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
               service_.metrics().ObserveLatency(us.count());
               if (res.status == 503) service_.metrics().CountOverloaded();
-            }),
+            },
+            [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
         scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
     service_.AddRoutes(router_);
   }

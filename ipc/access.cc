@@ -71,4 +71,11 @@ bool AccessPolicy::Allows(const Peer& peer, Role role) const {
                      [&](gid_t gid) { return g.gids.contains(gid); });
 }
 
+PeerClass AccessPolicy::Classify(const Peer& peer) const {
+  if (peer.uid == 0 || peer.uid == daemon_uid_) return PeerClass::kTrusted;
+  if (Allows(peer, Role::kIssue) || Allows(peer, Role::kDecrypt)) return PeerClass::kWorker;
+  if (Allows(peer, Role::kRead) || Allows(peer, Role::kAdmin)) return PeerClass::kLimited;
+  return PeerClass::kNone;
+}
+
 }  // namespace instaccess::ipc

@@ -23,6 +23,14 @@ namespace instaccess::ipc {
 enum class Role { kIssue, kDecrypt, kAdmin, kRead };
 std::string_view RoleName(Role role);
 
+// What the roles a peer holds mean for the server's connection bounds (ipc/server.h).
+enum class PeerClass {
+  kTrusted,  // root or the daemon's own user: every role, not bounded per uid
+  kWorker,   // holds issue or decrypt
+  kLimited,  // holds read or admin, neither issue nor decrypt
+  kNone,     // holds no role: only the role-less endpoints (/healthz) answer it
+};
+
 struct AccessLists {
   std::vector<std::string> issue, decrypt, admin, read;  // "user", "group:NAME", "*"
 };
@@ -34,6 +42,8 @@ class AccessPolicy {
                             std::vector<std::string>* problems);
 
   bool Allows(const Peer& peer, Role role) const;
+  // The class of `peer` from exactly the grants Allows() checks.
+  PeerClass Classify(const Peer& peer) const;
 
  private:
   struct Grant {

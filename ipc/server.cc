@@ -1,6 +1,7 @@
 #include "ipc/server.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -98,6 +99,18 @@ Response ParseErrorResponse(const beast::error_code& ec) {
   return JsonError(400, "bad_request", "malformed HTTP request");
 }
 
+// The first pause after a failed accept, and the longest (see Server).
+constexpr std::chrono::milliseconds kFirstBackoff{10};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+
+bool Counted(PeerClass c) { return c == PeerClass::kWorker || c == PeerClass::kTrusted; }
+
+Response Overloaded(std::string message) {
+  Response r = JsonError(503, "overloaded", std::move(message));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 bool IsDisconnect(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -117,7 +130,10 @@ struct Server::Connection {
 
   using Clock = std::chrono::steady_clock;
   UnixSocket socket;
-  asio::steady_timer watch;  // Wakes Watch() every tick.
+  Peer peer;                                // Set at accept.
+  PeerClass peer_class = PeerClass::kNone;  // Set at accept.
+  bool admitted = false;                    // Counted against its bounds; guarded by mu_.
+  asio::steady_timer watch;                 // Wakes Watch() every tick.
   Clock::time_point deadline = Clock::time_point::max();
   Phase phase = Phase::kIdle;
 };
@@ -135,13 +151,18 @@ struct Server::Loop {
 };
 
 Server::Server(asio::io_context& io, UniqueFd listener, ServerLimits limits, RequestHandler handler,
-               RequestObserver observer)
+               RequestObserver observer, PeerClassifier classify)
     : acceptor_(asio::make_strand(io)),
+      backoff_timer_(acceptor_.get_executor()),
       limits_(limits),
       tick_(std::max(std::chrono::milliseconds(10),
                      std::min(limits.read_timeout, limits.idle_timeout) / 4)),
       handler_(std::move(handler)),
-      observer_(std::move(observer)) {
+      observer_(std::move(observer)),
+      classify_(classify ? std::move(classify) : [euid = geteuid()](const Peer& peer) {
+        return peer.uid == 0 || peer.uid == euid ? PeerClass::kTrusted : PeerClass::kWorker;
+      }),
+      max_queue_per_uid_(std::max<std::size_t>(1, limits.max_queue / 4)) {
   acceptor_.assign(asio::local::stream_protocol(), listener.release());
   for (std::size_t i = 0; i < std::max<std::size_t>(1, limits_.threads); ++i) {
     loops_.push_back(std::make_unique<Loop>());
@@ -167,6 +188,7 @@ void Server::Drain() {
   asio::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
+    backoff_timer_.cancel();
     for (auto& loop : loops_) loop->work.reset();
   });
   std::scoped_lock lock(mu_);
@@ -206,22 +228,45 @@ asio::awaitable<void> Server::Accept() {
     co_await acceptor_.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (draining_ || ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
-      // EMFILE and friends: log and keep accepting; the connection attempt is lost, not us.
-      spdlog::warn("accept failed: {}", ec.message());
+      // EMFILE and friends: the connection waits in the listen queue, and accepting again at
+      // once would fail again at once (a busy loop), so pause first.
+      if (!co_await BackOff(ec)) co_return;
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(socket));
-    {
-      std::scoped_lock lock(mu_);
-      connections_.insert(conn);
+    if (failed_accepts_ > 0) {
+      spdlog::warn("accepting again after {} failed accept(s)", failed_accepts_);
+      failed_accepts_ = 0;
+      backoff_ = std::chrono::milliseconds(0);
+    }
+    // An exception here (libstdc++ throws when reading /proc/PID/comm of a process exiting at
+    // that moment) costs this connection, never the accept loop.
+    std::shared_ptr<Connection> conn;
+    try {
+      auto peer = PeerOf(socket.native_handle());
+      if (!peer) {
+        spdlog::error("dropping connection: {}", peer.error().ToString());
+        continue;  // `socket` closes
+      }
+      conn = std::make_shared<Connection>(std::move(socket));
+      conn->peer = std::move(*peer);
+      conn->peer_class = classify_(conn->peer);
+    } catch (const std::exception& e) {
+      spdlog::error("dropping connection: {}", e.what());
+      continue;
     }
     // Decided here, where connections arrive one at a time: a check in Serve() would run on the
     // loops, after later arrivals were counted, and could turn away connections within the limit.
-    const bool over_limit = live_++ >= limits_.max_connections;
+    std::string refusal;
+    {
+      std::scoped_lock lock(mu_);
+      connections_.insert(conn);
+      refusal = Admit(*conn);
+    }
+    live_++;
     asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
     // Serve ends with Forget(conn). An exception (bad_alloc in the parser, say) skips that, and
     // `detached` would drop it silently: the slot, the descriptor and the watch would leak.
-    asio::co_spawn(conn->socket.get_executor(), Serve(conn, over_limit),
+    asio::co_spawn(conn->socket.get_executor(), Serve(conn, std::move(refusal)),
                    [this, conn](std::exception_ptr failure) {
                      if (!failure) return;
                      try {
@@ -234,6 +279,45 @@ asio::awaitable<void> Server::Accept() {
                      Forget(conn);
                    });
   }
+}
+
+asio::awaitable<bool> Server::BackOff(const beast::error_code& ec) {
+  ++failed_accepts_;
+  if (backoff_.count() == 0) {
+    backoff_ = kFirstBackoff;
+    spdlog::warn(
+        "accept failed: {}; pausing accepts ({} ms, doubling up to {} ms) until one succeeds",
+        ec.message(), kFirstBackoff.count(), kMaxBackoff.count());
+  } else {
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  }
+  backoff_timer_.expires_after(backoff_);
+  beast::error_code ignored;
+  co_await backoff_timer_.async_wait(asio::redirect_error(use_awaitable, ignored));
+  co_return !draining_ && acceptor_.is_open();
+}
+
+std::string Server::Admit(Connection& conn) {
+  const bool counted = Counted(conn.peer_class);
+  std::size_t& pool = counted ? worker_connections_ : other_connections_;
+  const std::size_t pool_max = counted ? limits_.max_connections : limits_.max_other_connections;
+  if (pool >= pool_max) {
+    return counted ? "already " + std::to_string(pool) + " open, the limit"
+                   : "already " + std::to_string(pool) +
+                         " open of peers without the issue or decrypt role, the limit";
+  }
+  if (conn.peer_class != PeerClass::kTrusted) {
+    auto [it, added] = uid_connections_.try_emplace(conn.peer.uid, 0);
+    if (it->second >= limits_.max_connections_per_uid) {
+      if (added) uid_connections_.erase(it);
+      return "uid " + std::to_string(conn.peer.uid) + " already has " +
+             std::to_string(limits_.max_connections_per_uid) + " open, the limit per uid";
+    }
+    ++it->second;
+  }
+  ++pool;
+  conn.admitted = true;
+  return {};
 }
 
 asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn,
@@ -254,14 +338,34 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
   if (auto* job = std::get_if<Deferred>(&reply)) {
     // Expensive: go to the back of the loop's queue, behind the requests of its other
     // connections that are already read, in FIFO order. The count of jobs posted and not yet
-    // started, over all loops, is the work queue; past max_queue the answer is 503 at once.
-    if (queued_.fetch_add(1) >= limits_.max_queue) {
+    // started, over all loops, is the work queue; past max_queue, or past a bounded uid's
+    // share of it, the answer is 503 at once.
+    const bool bounded = conn->peer_class != PeerClass::kTrusted;
+    bool full = queued_.fetch_add(1) >= limits_.max_queue;
+    bool uid_full = false;
+    if (!full && bounded) {
+      std::scoped_lock lock(queue_mu_);
+      auto [it, added] = uid_queued_.try_emplace(peer.uid, 0);
+      uid_full = it->second >= max_queue_per_uid_;
+      if (!uid_full) {
+        ++it->second;
+      } else if (added) {
+        uid_queued_.erase(it);
+      }
+    }
+    if (full || uid_full) {
       queued_--;
-      response = JsonError(503, "overloaded", "server is busy; retry shortly");
-      response.headers.emplace_back("Retry-After", "1");
+      response = Overloaded(full ? "server is busy; retry shortly"
+                                 : "too many requests of " + peer.User(Peer::Name::kCached) +
+                                       " are queued; retry shortly");
     } else {
       co_await asio::post(conn->socket.get_executor(), use_awaitable);
       queued_--;
+      if (bounded) {
+        std::scoped_lock lock(queue_mu_);
+        auto it = uid_queued_.find(peer.uid);
+        if (--it->second == 0) uid_queued_.erase(it);
+      }
       try {
         response = (*job)();
       } catch (const std::exception& e) {
@@ -300,9 +404,16 @@ void Server::Forget(const std::shared_ptr<Connection>& conn) {
   live_--;
   std::scoped_lock lock(mu_);
   connections_.erase(conn);
+  if (!conn->admitted) return;
+  conn->admitted = false;
+  --(Counted(conn->peer_class) ? worker_connections_ : other_connections_);
+  if (conn->peer_class != PeerClass::kTrusted) {
+    auto it = uid_connections_.find(conn->peer.uid);
+    if (--it->second == 0) uid_connections_.erase(it);
+  }
 }
 
-asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_limit) {
+asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, std::string refusal) {
   UnixSocket& socket = conn->socket;
   beast::error_code ec;
   // Write() sends at once what fits in the socket's buffer and must never block the loop.
@@ -313,23 +424,19 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     co_return;
   }
 
-  if (over_limit) {
-    spdlog::warn("refusing connection: already {} open, the limit", limits_.max_connections);
-    Response refusal = JsonError(503, "overloaded", "too many connections");
-    refusal.headers.emplace_back("Retry-After", "1");
+  if (!refusal.empty()) {
+    spdlog::warn("refusing connection from {}: {}", conn->peer.Describe(Peer::Name::kCached),
+                 refusal);
+    const Response answer = Overloaded("too many connections");
     conn->ExpiresAfter(limits_.read_timeout);
     std::string bytes;
-    co_await Write(socket, refusal, false, bytes, ec);
+    co_await Write(socket, answer, false, bytes, ec);
     Forget(conn);
     co_return;
   }
-
-  auto peer = PeerOf(socket.native_handle());
-  if (!peer) {
-    spdlog::error("dropping connection: {}", peer.error().ToString());
-    Forget(conn);
-    co_return;
-  }
+  const Peer& peer = conn->peer;
+  // A peer without any role may not hold a connection open between requests.
+  const bool one_request = conn->peer_class == PeerClass::kNone;
 
   // Capped: Beast limits a request's header and body, but not the line that announces a chunk,
   // so a client could otherwise grow this buffer without end (by gigabytes within one read
@@ -384,8 +491,8 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Connection> conn, bool over_
     conn->NoDeadline();
     bool keep_alive = parser.get().keep_alive();
     FillRequest(parser.get(), &request);
-    Response response = co_await Handle(conn, request, *peer);
-    keep_alive = keep_alive && !draining_;
+    Response response = co_await Handle(conn, request, peer);
+    keep_alive = keep_alive && !draining_ && !one_request;
     conn->ExpiresAfter(limits_.read_timeout);
     co_await Write(socket, response, keep_alive, bytes, ec);
     if (ec || !keep_alive) break;

@@ -15,8 +15,27 @@
 // Every byte from the socket is hostile: header and body sizes are bounded before parsing
 // completes, a request must arrive within read_timeout once started, an idle connection closes
 // after idle_timeout (each checked every quarter of the shorter timeout, so enforced within a
-// quarter of it), and past max_connections new connections get 503 and are closed. A bad
-// request gets an error answer (400/413/431) and its connection is closed; the server goes on.
+// quarter of it). A bad request gets an error answer (400/413/431) and its connection is closed;
+// the server goes on.
+//
+// Fairness. At accept the peer's credentials are read and classified (PeerClassifier, from the
+// access policy current at that moment; the class holds for the connection's life, while each
+// request is still checked against the policy current when it arrives):
+// - Connections of peers that hold issue or decrypt (kWorker, kTrusted) count against
+//   max_connections. Connections of peers that hold neither (kLimited, kNone) count against
+//   max_other_connections instead, all such peers together: they never take a slot that the
+//   holders of issue or decrypt could use.
+// - A uid other than root and the daemon's own (kTrusted) also has at most
+//   max_connections_per_uid connections open.
+// Past a bound, the new connection gets 503 overloaded with Retry-After: 1 and is closed; it is
+// counted against nothing. A peer that holds no role at all (kNone) gets the answer to its first
+// request with Connection: close, and the connection is closed.
+// Expensive work: at most max_queue jobs are queued over all uids, and at most a quarter of
+// max_queue (at least 1) for any one uid other than root and the daemon's own; past either, the
+// answer is 503 overloaded with Retry-After: 1. So no one uid can fill the queue.
+// Accept failures (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory) pause
+// accepting for 10 ms, doubling up to 1 s while they last, back to 10 ms after an accept
+// succeeds; one warning starts such an episode and one ends it.
 //
 // Thread-safety: Start() once; Drain() from any thread; Join() once, from the thread that owns
 // the Server; connections() and queued() from any thread.
@@ -28,6 +47,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -48,12 +69,15 @@ struct ServerLimits {
   std::size_t max_connections = 1024;
   // The same per uid, for uids the server bounds (see Server).
   std::size_t max_connections_per_uid = 64;
+  // Connections of all peers that hold neither issue nor decrypt, together (see Server).
+  std::size_t max_other_connections = 64;
   // Time for a whole request once its first byte arrived (defeats slowloris).
   std::chrono::milliseconds read_timeout{10'000};
   // Time a keep-alive connection may wait for its next request.
   std::chrono::milliseconds idle_timeout{60'000};
   // Expensive requests waiting for a thread; past this they get 503 overloaded + Retry-After.
-  // 256 is about 30 ms of RSA-2048 work on 2 cores: beyond that, waiting helps nobody.
+  // 256 is about 30 ms of RSA-2048 work on 2 cores: beyond that, waiting helps nobody. One uid
+  // other than root and the daemon's own may have a quarter of it queued (see Server).
   std::size_t max_queue = 256;
   // Event loops (threads) that serve connections and do their RSA work; at least 1.
   std::size_t threads = 1;
@@ -65,12 +89,15 @@ using RequestHandler = std::function<Reply(const Request&, const Peer&)>;
 // Told about every answered request, for metrics and logs.
 using RequestObserver =
     std::function<void(const Request&, const Response&, std::chrono::microseconds elapsed)>;
+// Classifies a connection's peer once, at accept, on the accepting thread (see Server).
+using PeerClassifier = std::function<PeerClass(const Peer&)>;
 
 class Server {
  public:
-  // `io` only accepts; whoever runs it must also run it to the end of a Drain().
+  // `io` only accepts; whoever runs it must also run it to the end of a Drain(). Without
+  // `classify`, root and the server's own euid are kTrusted and every other peer kWorker.
   Server(asio::io_context& io, UniqueFd listener, ServerLimits limits, RequestHandler handler,
-         RequestObserver observer = nullptr);
+         RequestObserver observer = nullptr, PeerClassifier classify = nullptr);
   // Without Drain() and Join() first, stops the event loops where they are.
   ~Server();
   Server(const Server&) = delete;
@@ -95,7 +122,11 @@ class Server {
   struct Connection;
   struct Loop;
   asio::awaitable<void> Accept();
-  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn, bool over_limit);
+  // Waits before the next accept after a failed one (see Server); false when draining.
+  asio::awaitable<bool> BackOff(const beast::error_code& ec);
+  // Counts `conn` against its bounds, or gives the reason it is refused (empty: admitted).
+  std::string Admit(Connection& conn);
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn, std::string refusal);
   // Cuts the connection's pending read or write off once it is past its deadline; ends when the
   // connection is closed.
   asio::awaitable<void> Watch(std::shared_ptr<Connection> conn);
@@ -106,16 +137,28 @@ class Server {
 
   asio::local::stream_protocol::acceptor acceptor_;
   std::vector<std::unique_ptr<Loop>> loops_;
-  std::size_t next_loop_ = 0;  // Touched only on the acceptor's strand.
+  std::size_t next_loop_ = 0;             // Touched only on the acceptor's strand.
+  asio::steady_timer backoff_timer_;      // On the acceptor's strand.
+  std::chrono::milliseconds backoff_{0};  // Current pause; 0 outside a failure episode.
+  std::size_t failed_accepts_ = 0;        // In the current episode.
   const ServerLimits limits_;
   const std::chrono::milliseconds tick_;  // How often Watch() looks at a deadline.
   const RequestHandler handler_;
   const RequestObserver observer_;
+  const PeerClassifier classify_;
+  const std::size_t max_queue_per_uid_;
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> live_{0};
   std::atomic<std::size_t> queued_{0};
   std::mutex mu_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;  // Guarded by mu_.
+  // Admitted connections: of holders of issue or decrypt, of the others, and per bounded uid.
+  std::size_t worker_connections_ = 0;                      // Guarded by mu_.
+  std::size_t other_connections_ = 0;                       // Guarded by mu_.
+  std::unordered_map<uid_t, std::size_t> uid_connections_;  // Guarded by mu_.
+  std::mutex queue_mu_;
+  // Queued jobs per bounded uid.
+  std::unordered_map<uid_t, std::size_t> uid_queued_;  // Guarded by queue_mu_.
 };
 
 }  // namespace instaccess::ipc
