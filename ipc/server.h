@@ -35,7 +35,9 @@
 // answer is 503 overloaded with Retry-After: 1. So no one uid can fill the queue.
 // Accept failures (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory) pause
 // accepting for 10 ms, doubling up to 1 s while they last, back to 10 ms after an accept
-// succeeds; one warning starts such an episode and one ends it.
+// succeeds; one warning starts such an episode and one ends it. (Linux fails accept with EMFILE
+// at the descriptor limit even when no connection waits, so an episode may start with the last
+// descriptor taken and end only at the next accept that succeeds.)
 //
 // Thread-safety: Start() once; Drain() from any thread; Join() once, from the thread that owns
 // the Server; connections() and queued() from any thread.
