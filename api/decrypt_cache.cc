@@ -27,11 +27,21 @@ DecryptCache::DecryptCache(std::size_t capacity)
       capacity_(capacity),
       per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
-DecryptCache::Key DecryptCache::KeyOf(std::string_view token) const {
+DecryptCache::Key DecryptCache::KeyOf(std::string_view token, std::uint8_t variant) const {
   Key d{};
   // Without SHA-256 the cache could confuse tokens; a process in that state must not serve.
-  if (sha256_ == nullptr ||
-      EVP_Digest(token.data(), token.size(), d.data(), nullptr, sha256_.get(), nullptr) != 1) {
+  if (sha256_ == nullptr) std::abort();
+  if (variant == 0) {
+    if (EVP_Digest(token.data(), token.size(), d.data(), nullptr, sha256_.get(), nullptr) != 1) {
+      std::abort();
+    }
+    return d;
+  }
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), sha256_.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), &variant, 1) != 1 ||
+      EVP_DigestUpdate(ctx.get(), token.data(), token.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), d.data(), nullptr) != 1) {
     std::abort();
   }
   return d;

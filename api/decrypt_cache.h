@@ -53,8 +53,10 @@ class DecryptCache {
   // Raw SHA-256 of a token, held by value: a std::string of 32 bytes would be a heap allocation,
   // three per cold decrypt (lookup, map key, eviction order).
   using Key = std::array<unsigned char, 32>;
-  // Computed once per request: the lookup and a later insert use the same key.
-  Key KeyOf(std::string_view token) const;
+  // Computed once per request: the lookup and a later insert use the same key. `variant` keeps
+  // different answers about one token apart (0: SHA-256 of the token alone; else of the variant
+  // byte followed by the token).
+  Key KeyOf(std::string_view token, std::uint8_t variant = 0) const;
 
   // The answer for the token if cached and now < keep_until (an expired one is dropped).
   std::optional<std::string> Find(const Key& key, std::int64_t now);

@@ -72,6 +72,32 @@ nlohmann::json TransitionJson(const keystore::Transition& t) {
   return j;
 }
 
+// Whether an Accept header asks for `media_type` (ASCII case-insensitive, anywhere in the list).
+bool Accepts(std::string_view accept, std::string_view media_type) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  auto it = std::search(accept.begin(), accept.end(), media_type.begin(), media_type.end(),
+                        [&](char a, char b) { return lower(a) == lower(b); });
+  return it != accept.end();
+}
+
+// The public key of `kid` among the keys the set holds loaded: verification keys, decryption
+// keys, the active keys, and the published JWKs. nullopt when the set has none of that kid
+// (destroyed and revoked keys, peer encryption keys never made active).
+std::optional<jose::RsaKey> LoadedPublicKey(const keystore::KeySet& set, const KeyInfo& info) {
+  if (const jose::RsaKey* k = set.FindVerify(info.kid)) return *k;
+  if (const jose::RsaKey* k = set.FindDecrypt(info.kid)) return *k;
+  for (const auto* active : {&set.active_sig, &set.active_enc}) {
+    if (*active && (*active)->kid() == info.kid) return **active;
+  }
+  auto alg = jose::ParseAlg(info.alg);
+  if (!alg) return std::nullopt;
+  for (const nlohmann::json& jwk : set.jwks.at("keys")) {
+    if (jwk.value("kid", std::string()) != info.kid) continue;
+    if (auto key = jose::RsaKey::FromJwk(jwk, *alg)) return std::move(*key);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Response Service::Jwks(const ipc::Request& req) {
@@ -102,6 +128,33 @@ Response Service::Keys() {
   nlohmann::json next = nlohmann::json::array();
   for (const auto& t : set->planned) next.push_back(TransitionJson(t));
   return ipc::JsonOk(nlohmann::json{{"keys", keys}, {"next_transitions", next}}.dump());
+}
+
+Response Service::KeyByKid(const std::string& kid, const ipc::Request& req) {
+  auto set = keyring_.Snapshot();
+  const KeyInfo* info = set->FindInfo(kid);
+  if (info == nullptr) return ErrorResponse(NotFound("no key with kid " + LogText(kid)));
+  const bool pem = Accepts(req.accept, "application/x-pem-file");
+  const bool jwk = !pem && Accepts(req.accept, "application/jwk+json");
+  if (!pem && !jwk) return ipc::JsonOk(KeyJson(*info).dump());
+  std::optional<jose::RsaKey> key = LoadedPublicKey(*set, *info);
+  if (!key) {
+    return ErrorResponse(NotFound("the public key of " + LogText(kid) + " (" +
+                                  std::string(keystore::StateName(info->state)) +
+                                  ") is not loaded: the daemon holds only the keys it verifies, "
+                                  "decrypts or encrypts with; GET without Accept shows its row"));
+  }
+  Response r;
+  if (pem) {
+    r.content_type = "application/x-pem-file";
+    r.body = key->PublicPem();
+  } else {
+    nlohmann::json public_jwk = key->PublicJwk();
+    public_jwk["kid"] = info->kid;
+    r.content_type = "application/jwk+json";
+    r.body = public_jwk.dump();
+  }
+  return r;
 }
 
 Response Service::Rotate(const ipc::Request& req, const ipc::Peer& peer) {

@@ -53,6 +53,8 @@ void Service::AddRoutes(ipc::Router& r) {
             [this](const Request& q, const Peer& p, const PathParams&) { return Issue(q, p); }));
   r.Add("POST", "/api/v1/inst_access_tokens/decrypt", Role::kDecrypt,
         [this](const Request& q, const Peer&, const PathParams&) { return Decrypt(q); });
+  r.Add("GET", "/api/v1/auth", Role::kDecrypt,
+        [this](const Request& q, const Peer&, const PathParams&) { return Auth(q); });
   r.Add("GET", "/.well-known/jwks.json", Role::kRead,
         Cheap([this](const Request& q, const Peer&, const PathParams&) { return Jwks(q); }));
   r.Add("GET", "/api/v1/keys", Role::kRead,
@@ -66,6 +68,10 @@ void Service::AddRoutes(ipc::Router& r) {
   r.Add("POST", "/api/v1/keys/{kid}/revoke", Role::kAdmin,
         Expensive([this](const Request& q, const Peer& p, const PathParams& pp) {
           return Revoke(pp.at("kid"), q, p);
+        }));
+  r.Add("GET", "/api/v1/keys/{kid}", Role::kRead,
+        Cheap([this](const Request& q, const Peer&, const PathParams& pp) {
+          return KeyByKid(pp.at("kid"), q);
         }));
   r.Add("POST", "/api/v1/schedule/accept-clock", Role::kAdmin,
         Expensive([this](const Request& q, const Peer& p, const PathParams&) {

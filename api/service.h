@@ -45,9 +45,16 @@ class Service {
 
  private:
   ipc::Response Issue(const ipc::Request& req, const ipc::Peer& peer);
+  // What a decrypt answers with: the JSON body of POST .../decrypt (with the inner JWS when the
+  // request asks), or the headers of GET /api/v1/auth. Each is cached apart.
+  enum class Answer : std::uint8_t { kClaims = 0, kClaimsWithJws = 1, kAuthHeaders = 2 };
   // A cache hit or a refusal at once; otherwise the RSA work as a deferred job.
   ipc::Reply Decrypt(const ipc::Request& req);
-  ipc::Response DecryptUncached(std::string_view token, const DecryptCache::Key& key);
+  ipc::Reply Auth(const ipc::Request& req);
+  // The shared path of both: `token` is a view into `owned` or into the request, which outlives
+  // the deferred job.
+  ipc::Reply Open(std::string_view token, std::string owned, Answer answer);
+  ipc::Response OpenUncached(std::string_view token, const DecryptCache::Key& key, Answer answer);
   ipc::Response Jwks(const ipc::Request& req);
   ipc::Response Keys();
   ipc::Response Rotate(const ipc::Request& req, const ipc::Peer& peer);
@@ -59,6 +66,9 @@ class Service {
   ipc::Response StatusReport();
   ipc::Response Healthz();
   ipc::Response MetricsText();
+  // GET /api/v1/keys/{kid}: the key's row (JSON), or its public key as PEM or JWK when the
+  // Accept header asks for application/x-pem-file or application/jwk+json.
+  ipc::Response KeyByKid(const std::string& kid, const ipc::Request& req);
 
   const ServiceOptions options_;
   keystore::Keyring& keyring_;

@@ -1,12 +1,15 @@
-// POST /api/v1/inst_access_tokens and POST /api/v1/inst_access_tokens/decrypt.
+// POST /api/v1/inst_access_tokens, POST /api/v1/inst_access_tokens/decrypt and GET /api/v1/auth.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 
 #include "api/caller_claims.h"
 #include "api/error_response.h"
 #include "api/request_body.h"
 #include "api/service.h"
+#include "jose/base64url.h"
 #include "jose/json_strict.h"
 
 namespace instaccess::api {
@@ -85,32 +88,119 @@ Response Service::Issue(const ipc::Request& req, const ipc::Peer&) {
 ipc::Reply Service::Decrypt(const ipc::Request& req) {
   std::string parsed_token;
   std::optional<std::string_view> plain;
+  bool include_jws = false;
   if (req.content_type == "application/json") plain = PlainTokenBody(req.body);
   if (!plain) {
-    auto body = ReadJsonBody(req, {"token"});
+    auto body = ReadJsonBody(req, {"token", "include_jws"});
     if (!body) return ErrorResponse(body.error());
     auto it = body->find("token");
     if (it == body->end()) return BadRequest("token is required");
     if (!it->is_string()) return BadRequest("token must be a string");
     parsed_token = it->get<std::string>();
+    if (auto jws = body->find("include_jws"); jws != body->end()) {
+      if (!jws->is_boolean()) return BadRequest("include_jws must be a boolean");
+      include_jws = jws->get<bool>();
+    }
   }
-  const std::string_view token = plain ? *plain : std::string_view(parsed_token);
-  if (token.size() > options_.max_token) {
-    metrics_.CountDecrypt(DecryptOutcome::kInvalid);
-    return ErrorResponse(Unauthenticated("token is longer than limits.max_token"));
-  }
-  const DecryptCache::Key key = cache_.KeyOf(token);
-  if (auto hit = cache_.Find(key, clock_.NowUnix())) {
-    metrics_.CountDecrypt(DecryptOutcome::kCached);
-    return ipc::JsonOk(std::move(*hit));
-  }
-  // The RSA work, queued. `plain` points into the request's body, which outlives the job.
-  return ipc::Deferred([this, plain, parsed_token = std::move(parsed_token), key] {
-    return DecryptUncached(plain ? *plain : std::string_view(parsed_token), key);
-  });
+  // `plain` points into the request's body, which outlives the job; parsed_token moves along.
+  const std::string_view token = plain ? *plain : std::string_view();
+  return Open(token, std::move(parsed_token),
+              include_jws ? Answer::kClaimsWithJws : Answer::kClaims);
 }
 
-Response Service::DecryptUncached(std::string_view token, const DecryptCache::Key& key) {
+ipc::Reply Service::Auth(const ipc::Request& req) {
+  // RFC 6750 §2.1: "Bearer" (any case) and the token. The header lives as long as the request.
+  std::string_view header = req.authorization;
+  constexpr std::string_view kScheme = "bearer ";
+  const bool bearer =
+      header.size() > kScheme.size() &&
+      std::equal(kScheme.begin(), kScheme.end(), header.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+  if (!bearer) {
+    metrics_.CountDecrypt(DecryptOutcome::kInvalid);
+    ipc::Response r = ErrorResponse(Unauthenticated(std::string(jose::kInvalidTokenCode)));
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  std::string_view token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return Open(token, std::string(), Answer::kAuthHeaders);
+}
+
+namespace {
+
+// The WWW-Authenticate challenge of a refused GET /api/v1/auth (RFC 6750 §3.1).
+void AddChallenge(ipc::Response* r) {
+  r->headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+}
+
+// A claim as an HTTP header value: a string as it is, a number or boolean as JSON; nullopt for
+// anything else, or text that a header cannot carry unchanged (control bytes, non-ASCII).
+std::optional<std::string> HeaderValue(const nlohmann::json& claims, const char* name) {
+  auto it = claims.find(name);
+  if (it == claims.end()) return std::nullopt;
+  std::string v;
+  if (it->is_string()) {
+    v = it->get<std::string>();
+  } else if (it->is_number() || it->is_boolean()) {
+    v = it->dump();
+  } else {
+    return std::nullopt;
+  }
+  for (char c : v) {
+    if (c < 0x20 || c > 0x7e) return std::nullopt;
+  }
+  return v;
+}
+
+// The cached form of an auth answer: three lines (sub, acct, base64url claims), a line empty
+// when its header is left out. None of them can hold a newline.
+std::string AuthLines(const jose::OpenedToken& opened) {
+  return HeaderValue(opened.claims, "sub").value_or("") + "\n" +
+         HeaderValue(opened.claims, "acct").value_or("") + "\n" +
+         jose::Base64UrlEncode(opened.claims_json);
+}
+
+ipc::Response AuthResponse(std::string_view lines) {
+  ipc::Response r;
+  r.status = 204;
+  r.content_type.clear();
+  const std::size_t a = lines.find('\n'), b = lines.find('\n', a + 1);
+  const std::string_view sub = lines.substr(0, a), acct = lines.substr(a + 1, b - a - 1);
+  if (!sub.empty()) r.headers.emplace_back("X-InstAccess-Sub", std::string(sub));
+  if (!acct.empty()) r.headers.emplace_back("X-InstAccess-Acct", std::string(acct));
+  r.headers.emplace_back("X-InstAccess-Claims", std::string(lines.substr(b + 1)));
+  return r;
+}
+
+}  // namespace
+
+ipc::Reply Service::Open(std::string_view token, std::string owned, Answer answer) {
+  if (token.data() == nullptr) token = owned;
+  if (token.empty() || token.size() > options_.max_token) {
+    metrics_.CountDecrypt(DecryptOutcome::kInvalid);
+    ipc::Response r =
+        ErrorResponse(Unauthenticated("token is empty or longer than limits.max_token"));
+    if (answer == Answer::kAuthHeaders) AddChallenge(&r);
+    return r;
+  }
+  const DecryptCache::Key key = cache_.KeyOf(token, static_cast<std::uint8_t>(answer));
+  if (auto hit = cache_.Find(key, clock_.NowUnix())) {
+    metrics_.CountDecrypt(DecryptOutcome::kCached);
+    if (answer == Answer::kAuthHeaders) return AuthResponse(*hit);
+    return ipc::JsonOk(std::move(*hit));
+  }
+  // The RSA work, queued. A view into the request stays valid; an owned token moves along.
+  if (!owned.empty()) {
+    return ipc::Deferred(
+        [this, owned = std::move(owned), key, answer] { return OpenUncached(owned, key, answer); });
+  }
+  return ipc::Deferred([this, token, key, answer] { return OpenUncached(token, key, answer); });
+}
+
+Response Service::OpenUncached(std::string_view token, const DecryptCache::Key& key,
+                               Answer answer) {
   // Before the snapshot: a revoke between the two is then seen by Insert (decrypt_cache.h).
   const std::uint64_t cache_generation = cache_.Generation();
   auto keys = keyring_.Snapshot();
@@ -121,23 +211,37 @@ Response Service::DecryptUncached(std::string_view token, const DecryptCache::Ke
   if (!opened) {
     metrics_.CountDecrypt(OutcomeOf(opened.error()));
     spdlog::debug("decrypt refused: {}", detail);
-    return ErrorResponse(opened.error());
+    Response r = ErrorResponse(opened.error());
+    if (answer == Answer::kAuthHeaders) AddChallenge(&r);
+    return r;
   }
-  // {"claims":…,"enc_kid":…,"sig_kid":…} with the claims as the issuer wrote them (validated
-  // strict JSON, see jose::OpenedToken): writing the parsed tree again cost 1.4 us a token, and
-  // nlohmann's dump() of the two kids 2.8 us (a serializer and its buffers for each).
   std::string text;
-  text.reserve(opened->claims_json.size() + opened->enc_kid.size() + opened->sig_kid.size() + 40);
-  text += "{\"claims\":";
-  text += opened->claims_json;
-  text += ",\"enc_kid\":";
-  jose::AppendJsonString(opened->enc_kid, &text);
-  text += ",\"sig_kid\":";
-  jose::AppendJsonString(opened->sig_kid, &text);
-  text += '}';
+  if (answer == Answer::kAuthHeaders) {
+    text = AuthLines(*opened);
+  } else {
+    // {"claims":…,"enc_kid":…,"sig_kid":…} with the claims as the issuer wrote them (validated
+    // strict JSON, see jose::OpenedToken): writing the parsed tree again cost 1.4 us a token,
+    // and nlohmann's dump() of the two kids 2.8 us (a serializer and its buffers for each).
+    text.reserve(opened->claims_json.size() + opened->enc_kid.size() + opened->sig_kid.size() +
+                 (answer == Answer::kClaimsWithJws ? opened->jws.size() + 10 : 0) + 40);
+    text += "{\"claims\":";
+    text += opened->claims_json;
+    text += ",\"enc_kid\":";
+    jose::AppendJsonString(opened->enc_kid, &text);
+    if (answer == Answer::kClaimsWithJws) {
+      // A compact JWS is base64url and dots: nothing to escape.
+      text += ",\"jws\":\"";
+      text += opened->jws;
+      text += '"';
+    }
+    text += ",\"sig_kid\":";
+    jose::AppendJsonString(opened->sig_kid, &text);
+    text += '}';
+  }
   cache_.Insert(key, {text, opened->sig_kid, opened->enc_kid, opened->keep_until},
                 cache_generation);
   metrics_.CountDecrypt(DecryptOutcome::kOk);
+  if (answer == Answer::kAuthHeaders) return AuthResponse(text);
   return ipc::JsonOk(std::move(text));
 }
 

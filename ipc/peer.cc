@@ -1,28 +1,37 @@
 #include "ipc/peer.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 #include "common/log_text.h"
 #include "common/posix_error.h"
+#include "common/unique_fd.h"
 #include "ipc/accounts.h"
 
 namespace instaccess::ipc {
 
 namespace {
 
-// The whole of /proc/<pid>/comm but the newline the kernel ends it with. The process chose its
-// name (prctl(PR_SET_NAME), or the name of what it ran), so it may hold any byte but NUL, a
-// newline included: it is kept raw here and escaped wherever it is shown.
+// The whole of /proc/<pid>/comm (at most 16 bytes) but the newline the kernel ends it with, or
+// "" when it cannot be read (the process already exited). The process chose its name
+// (prctl(PR_SET_NAME), or the name of what it ran), so it may hold any byte but NUL, a newline
+// included: it is kept raw here and escaped wherever it is shown. Plain read(2): never throws.
 std::string ProcessName(pid_t pid) {
-  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm", std::ios::binary);
-  std::string name{std::istreambuf_iterator<char>(comm), std::istreambuf_iterator<char>()};
-  if (!name.empty() && name.back() == '\n') name.pop_back();
+  const std::string path = "/proc/" + std::to_string(pid) + "/comm";
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  char buf[64];
+  ssize_t n = 0;
+  do {
+    n = read(fd.get(), buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return "";
+  std::string name(buf, static_cast<std::size_t>(n));
+  if (name.back() == '\n') name.pop_back();
   return name;
 }
 

@@ -130,6 +130,9 @@ Result<OpenedToken> OpenDetailed(std::string_view token, const KeyCandidates& ke
   INSTACCESS_RETURN_IF_ERROR(CheckClaims(*claims, policy, *signer, now_unix, &opened));
   opened.claims = std::move(*claims);
   opened.claims_json = std::move(verified->payload);
+  // Last: `jws` points into jws_storage (a move keeps its buffer; a JWS is never short enough
+  // for the small-string buffer, but nothing reads `jws` after this anyway).
+  opened.jws = opened.encrypted ? std::move(jws_storage) : std::string(token);
   return opened;
 }
 

@@ -124,6 +124,9 @@ struct OpenedToken {
   // The same claims as the issuer wrote them: the JWS payload, which passed the strict parse
   // (one object, no duplicate members, valid UTF-8), so it can be sent on as JSON unchanged.
   std::string claims_json;
+  // The inner signed JWT (compact JWS) as the issuer signed it, for gateways that forward it to
+  // services that verify it themselves.
+  std::string jws;
   std::string sig_kid;  // kid of the key that verified the signature
   std::string enc_kid;  // kid of the key that decrypted; empty for a bare JWS
   bool encrypted = true;

@@ -485,11 +485,11 @@ BOOST_AUTO_TEST_CASE(imported_pem_becomes_the_active_encryption_key) {
   BOOST_TEST(JwksHas(d.GetJson("/.well-known/jwks.json"), kid));
   Json opened = Json::parse(d.Decrypt(d.Issue()).body);
   BOOST_TEST(opened.at("enc_kid") == kid);
-  // The same key again (for either purpose: one key, one use) is refused.
-  ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", pem}}), 400, "bad_request",
+  // The same key again (for either purpose: one key, one use) is a conflict.
+  ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "enc"}, {"pem", pem}}), 409, "conflict",
               "already");
   ExpectError(d.Post("/api/v1/keys/import", {{"purpose", "sig"}, {"pem", pem}, {"alg", "RS256"}}),
-              400, "bad_request", "already");
+              409, "conflict", "already");
 
   // Without activate: accepted for verifying, never used for new tokens.
   const std::string sig_pem = GeneratePem(d.dir, 3072);

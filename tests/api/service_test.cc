@@ -12,6 +12,8 @@
 
 #include "ipc/access.h"
 #include "ipc/router.h"
+#include "jose/base64url.h"
+#include "jose/jws.h"
 #include "keystore/sqlite.h"
 #include "tests/keystore/test_util.h"
 
@@ -277,6 +279,88 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
              std::string::npos);
   api.clock.Advance(90);
   BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("uptime_seconds") == 90);
+}
+
+// GET /api/v1/auth with `authorization` as the header (none when empty).
+ipc::Response AuthCall(Api& api, const std::string& authorization) {
+  ipc::Request req;
+  req.method = "GET";
+  req.target = req.path = "/api/v1/auth";
+  req.authorization = authorization;
+  ipc::Peer peer;
+  peer.uid = geteuid();
+  peer.gid = getegid();
+  ipc::Reply reply = api.router.Dispatch(req, peer, api.policy);
+  if (auto* deferred = std::get_if<ipc::Deferred>(&reply)) return (*deferred)();
+  return std::get<ipc::Response>(reply);
+}
+
+std::string HeaderOf(const ipc::Response& r, const std::string& name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+BOOST_AUTO_TEST_CASE(decrypt_can_return_the_inner_jws) {
+  Api api;
+  const std::string token = api.Issue();
+  ipc::Response plain = api.Decrypt(token);
+  BOOST_REQUIRE(plain.status == 200);
+  BOOST_TEST(!Json::parse(plain.body).contains("jws"));
+  for (int round = 0; round < 2; ++round) {  // uncached, then from the cache
+    ipc::Response with = api.Call("POST", "/api/v1/inst_access_tokens/decrypt",
+                                  {{"token", token}, {"include_jws", true}});
+    BOOST_REQUIRE_MESSAGE(with.status == 200, with.body);
+    const Json answer = Json::parse(with.body);
+    // The inner JWT verifies with our key and carries the same claims.
+    const std::string jws = answer.at("jws");
+    auto verified = jose::VerifyJws(jws, api.keyring->Snapshot()->verify);
+    BOOST_REQUIRE_MESSAGE(verified.has_value(), verified.status().ToString());
+    BOOST_TEST(Json::parse(verified->payload) == answer.at("claims"));
+  }
+  BOOST_TEST(api.service->cache().hits() == 1u);
+  BOOST_TEST(api.Call("POST", "/api/v1/inst_access_tokens/decrypt",
+                      {{"token", token}, {"include_jws", "yes"}})
+                 .status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(auth_answers_reverse_proxies_with_headers) {
+  Api api;
+  ipc::Response issued =
+      api.Call("POST", "/api/v1/inst_access_tokens",
+               {{"claims", {{"sub", "user-1"}, {"acct", "42"}, {"aud", Json::array({"a", "b"})}}}});
+  BOOST_REQUIRE(issued.status == 201);
+  const std::string token = Json::parse(issued.body).at("token");
+  for (int round = 0; round < 2; ++round) {  // uncached, then from the cache
+    ipc::Response ok = AuthCall(api, (round == 0 ? "Bearer " : "bearer  ") + token);
+    BOOST_REQUIRE_MESSAGE(ok.status == 204, ok.body);
+    BOOST_TEST(ok.body.empty());
+    BOOST_TEST(HeaderOf(ok, "X-InstAccess-Sub") == "user-1");
+    BOOST_TEST(HeaderOf(ok, "X-InstAccess-Acct") == "42");
+    auto claims = jose::Base64UrlDecode(HeaderOf(ok, "X-InstAccess-Claims"));
+    BOOST_REQUIRE(claims.has_value());
+    const Json c = Json::parse(std::string(claims->begin(), claims->end()));
+    BOOST_TEST(c.at("sub") == "user-1");
+    BOOST_TEST(c.at("aud") == Json::array({"a", "b"}));
+  }
+  BOOST_TEST(api.service->cache().hits() == 1u);
+  // Refusals carry the challenge; a missing header carries no error code (RFC 6750 §3.1).
+  ipc::Response missing = AuthCall(api, "");
+  BOOST_TEST(missing.status == 401);
+  BOOST_TEST(HeaderOf(missing, "WWW-Authenticate") == "Bearer");
+  BOOST_TEST(AuthCall(api, "Basic dXNlcjpwdw==").status == 401);
+  std::string tampered = token;
+  tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
+  ipc::Response bad = AuthCall(api, "Bearer " + tampered);
+  BOOST_TEST(bad.status == 401);
+  BOOST_TEST(ErrorCode(bad) == "invalid_token");
+  BOOST_TEST(HeaderOf(bad, "WWW-Authenticate") == "Bearer error=\"invalid_token\"");
+  api.clock.Advance(kHour + 61);
+  ipc::Response expired = AuthCall(api, "Bearer " + token);
+  BOOST_TEST(expired.status == 401);
+  BOOST_TEST(ErrorCode(expired) == "token_expired");
+  BOOST_TEST(HeaderOf(expired, "WWW-Authenticate") == "Bearer error=\"invalid_token\"");
 }
 
 BOOST_AUTO_TEST_CASE(healthz_gives_no_detail_to_anyone) {
