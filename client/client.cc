@@ -38,6 +38,7 @@ constexpr CodeKind kCodeKinds[] = {
     {"token_not_yet_valid", ErrorKind::kTokenNotYetValid},
     {"forbidden", ErrorKind::kForbidden},
     {"not_found", ErrorKind::kNotFound},
+    {"conflict", ErrorKind::kConflict},
     {"overloaded", ErrorKind::kOverloaded},
     {"unavailable", ErrorKind::kUnavailable},
     {"internal", ErrorKind::kInternal},
@@ -52,6 +53,8 @@ ErrorKind KindOfStatus(int status) {
       return ErrorKind::kForbidden;
     case 404:
       return ErrorKind::kNotFound;
+    case 409:
+      return ErrorKind::kConflict;
     case 503:
       return ErrorKind::kUnavailable;
     default:
@@ -136,6 +139,13 @@ KeyInfo ParseKey(const json& j) {
   k.retire_at = OptionalTime(j, "retire_at");
   k.expire_at = OptionalTime(j, "expire_at");
   k.revoked_at = OptionalTime(j, "revoked_at");
+  if (auto it = j.find("issuers"); it != j.end() && !it->is_null()) {
+    k.issuers = it->get<std::vector<std::string>>();
+  }
+  if (auto it = j.find("max_lifetime"); it != j.end() && !it->is_null()) {
+    k.max_lifetime = std::chrono::seconds(it->get<std::int64_t>());
+  }
+  k.pin = j.value("pin", false);
   k.json = Dump(j);
   return k;
 }
@@ -237,7 +247,9 @@ struct Client::Impl {
   Impl(std::string path, ClientOptions options) : transport(std::move(path), options) {}
   internal::Transport transport;
 
-  Result<HttpAnswer> Get(std::string_view target) { return transport.Call("GET", target, {}); }
+  Result<HttpAnswer> Get(std::string_view target, std::string_view accept = {}) {
+    return transport.Call("GET", target, {}, accept);
+  }
   Result<HttpAnswer> Post(std::string_view target, const json& body) {
     return transport.Call("POST", target, Dump(body));
   }
@@ -351,7 +363,40 @@ Result<KeyInfo> Client::ImportKey(const ImportRequest& request) {
     }
     if (!request.alg.empty()) body["alg"] = request.alg;
     if (request.activate) body["activate"] = *request.activate;
+    if (!request.kid.empty()) body["kid"] = request.kid;
+    if (!request.issuers.empty()) body["issuers"] = request.issuers;
+    if (request.allow_own_issuer) body["allow_own_issuer"] = true;
+    if (request.max_lifetime) body["max_lifetime"] = request.max_lifetime->count();
+    if (request.pin) body["pin"] = true;
     return Parsed<KeyInfo>(JsonAnswer(impl_->Post("/api/v1/keys/import", body), 201), ParseKey);
+  });
+}
+
+Result<KeyInfo> Client::Key(const std::string& kid) {
+  return Safely([&]() -> Result<KeyInfo> {
+    if (kid.empty()) return Error(ErrorKind::kInvalidArgument, "the kid is empty");
+    return Parsed<KeyInfo>(JsonAnswer(impl_->Get("/api/v1/keys/" + PathSegment(kid))), ParseKey);
+  });
+}
+
+Result<std::string> Client::ExportPublicKey(const std::string& kid, KeyFormat format) {
+  return Safely([&]() -> Result<std::string> {
+    if (kid.empty()) return Error(ErrorKind::kInvalidArgument, "the kid is empty");
+    const std::string_view media_type =
+        format == KeyFormat::kPem ? "application/x-pem-file" : "application/jwk+json";
+    auto a = impl_->Get("/api/v1/keys/" + PathSegment(kid), media_type);
+    if (!a) return a.error();
+    if (a->status != 200) return ErrorFromAnswer(*a);
+    const std::string_view sent =
+        std::string_view(a->content_type).substr(0, a->content_type.find(';'));
+    if (sent != media_type) {
+      return Unexpected("the key is " + a->content_type + ", not " + std::string(media_type));
+    }
+    if (format == KeyFormat::kJwk) {
+      json j = json::parse(a->body, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return Unexpected("the JWK is not a JSON object");
+    }
+    return std::move(a->body);
   });
 }
 

@@ -22,6 +22,8 @@ std::string_view ErrorKindName(ErrorKind kind) {
       return "forbidden";
     case ErrorKind::kNotFound:
       return "not_found";
+    case ErrorKind::kConflict:
+      return "conflict";
     case ErrorKind::kOverloaded:
       return "overloaded";
     case ErrorKind::kUnavailable:

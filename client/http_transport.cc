@@ -148,10 +148,12 @@ void Transport::GiveBack(std::unique_ptr<Connection> conn) {
 
 Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method,
                                        std::string_view target, const std::string& body,
-                                       HttpAnswer* answer, std::optional<Error>* error) {
+                                       std::string_view accept, HttpAnswer* answer,
+                                       std::optional<Error>* error) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "localhost");
   req.set(http::field::user_agent, "instaccess-client/" INSTACCESS_VERSION);
+  if (!accept.empty()) req.set(http::field::accept, accept);
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;
@@ -233,7 +235,7 @@ Transport::Outcome Transport::Exchange(Connection& conn, std::string_view method
 }
 
 Result<HttpAnswer> Transport::Call(std::string_view method, std::string_view target,
-                                   std::string body) {
+                                   std::string body, std::string_view accept) {
   try {
     // Two rounds at most: a reused connection found closed is replaced once by a fresh one when
     // the request may be sent again (see the header).
@@ -246,7 +248,7 @@ Result<HttpAnswer> Transport::Call(std::string_view method, std::string_view tar
       }
       HttpAnswer answer;
       std::optional<Error> error;
-      Outcome outcome = Exchange(*conn, method, target, body, &answer, &error);
+      Outcome outcome = Exchange(*conn, method, target, body, accept, &answer, &error);
       if (outcome == Outcome::kNotSent) continue;
       if (outcome == Outcome::kClosedBeforeAnswer) {
         if (IsSafeToResend(method)) continue;

@@ -40,9 +40,10 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  // One request; `body` non-empty is sent as application/json. Any HTTP status is an answer:
-  // only failing to talk to the daemon is an Error here.
-  Result<HttpAnswer> Call(std::string_view method, std::string_view target, std::string body);
+  // One request; `body` non-empty is sent as application/json, `accept` non-empty as the Accept
+  // header. Any HTTP status is an answer: only failing to talk to the daemon is an Error here.
+  Result<HttpAnswer> Call(std::string_view method, std::string_view target, std::string body,
+                          std::string_view accept = {});
 
   const std::string& socket_path() const { return socket_path_; }
 
@@ -59,7 +60,8 @@ class Transport {
   std::unique_ptr<Connection> TakeIdle();
   void GiveBack(std::unique_ptr<Connection> conn);
   Outcome Exchange(Connection& conn, std::string_view method, std::string_view target,
-                   const std::string& body, HttpAnswer* answer, std::optional<Error>* error);
+                   const std::string& body, std::string_view accept, HttpAnswer* answer,
+                   std::optional<Error>* error);
 
   const std::string socket_path_;
   const ClientOptions options_;

@@ -64,8 +64,11 @@ struct Args {
   // decrypt: empty reads stdin, like "-"
   std::string token;
   // keys
-  std::string purpose, pem_file, jwk_file, alg, kid;
-  bool activate = false;
+  std::string purpose, pem_file, jwk_file, alg, kid, max_lifetime;
+  std::vector<std::string> issuers;
+  bool activate = false, pin = false, allow_own_issuer = false;
+  // keys export: the JWK instead of the PEM
+  bool pem = false, jwk = false;
   // backup
   std::string file;
   bool force = false;
@@ -96,6 +99,7 @@ int ExitCodeOf(const Error& e) {
       return kExitServer;
     case ErrorKind::kBadRequest:
     case ErrorKind::kNotFound:
+    case ErrorKind::kConflict:
     case ErrorKind::kInvalidArgument:
     case ErrorKind::kLocal:
       break;
@@ -278,6 +282,22 @@ std::string NextFor(const client::KeyInfo& k, const client::KeyList& list,
   return "";
 }
 
+// What a key vouches for beyond the daemon's defaults, and whether it is pinned:
+// "pinned, issuers canvas.example.edu, max lifetime 1h"; empty when none of it is set.
+std::string KeyNotes(const client::KeyInfo& k) {
+  std::vector<std::string> parts;
+  if (k.pin) parts.emplace_back("pinned");
+  if (k.issuers) {
+    std::string list;
+    for (const std::string& iss : *k.issuers) list += (list.empty() ? "" : ",") + iss;
+    parts.push_back("issuers " + (list.empty() ? std::string("(none)") : list));
+  }
+  if (k.max_lifetime) parts.push_back("max lifetime " + FormatDuration(*k.max_lifetime));
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 int KeysListRun(Env& env) {
   auto list = env.client.Keys();
   if (!list) return Fail(env, list.error());
@@ -286,10 +306,22 @@ int KeysListRun(Env& env) {
     // The next rotation of each active key is in the status (best effort: the list stands alone).
     std::optional<client::StatusInfo> status;
     if (auto s = env.client.Status()) status = std::move(*s);
-    Table t({"KID", "PURPOSE", "ALG", "BITS", "ORIGIN", "STATE", "NEXT"});
+    // NOTES only when some key has any: what it vouches for beyond the defaults, and pins.
+    bool notes = false;
+    for (const auto& k : list->keys) notes = notes || !KeyNotes(k).empty();
+    std::vector<std::string> header = {"KID", "PURPOSE", "ALG", "BITS", "ORIGIN", "STATE", "NEXT"};
+    if (notes) header.push_back("NOTES");
+    Table t(header);
     for (const auto& k : list->keys) {
-      t.Add({k.kid, k.purpose, k.alg, std::to_string(k.bits), k.origin, k.state,
-             NextFor(k, *list, status, now)});
+      std::vector<std::string> row = {k.kid,
+                                      k.purpose,
+                                      k.alg,
+                                      std::to_string(k.bits),
+                                      k.origin,
+                                      k.state,
+                                      NextFor(k, *list, status, now)};
+      if (notes) row.push_back(KeyNotes(k));
+      t.Add(std::move(row));
     }
     std::cout << t.Render();
     if (list->next_transitions.empty()) return;
@@ -336,6 +368,16 @@ void ImportOptions(CLI::App& c, Args& a) {
   c.add_option("--alg", a.alg,
                "the key's algorithm (default: the purpose's configured one, or the JWK's)");
   c.add_flag("--activate", a.activate, "make it the active key at once");
+  c.add_option("--kid", a.kid, "the key's name (default: the JWK's kid, else its thumbprint)");
+  c.add_option("--issuer", a.issuers,
+               "an iss its tokens may carry; required for a peer's public signing key; "
+               "repeatable");
+  c.add_flag("--allow-own-issuer", a.allow_own_issuer,
+             "let --issuer name the daemon's own tokens.issuer (a stock Canvas signing as us)");
+  c.add_option("--max-lifetime", a.max_lifetime,
+               "signing keys: the longest token lifetime it signs, e.g. 1h (default: "
+               "tokens.max_lifetime)");
+  c.add_flag("--pin", a.pin, "never rotated or destroyed by the schedule (Canvas's static keys)");
 }
 
 int KeysImportRun(Env& env) {
@@ -343,17 +385,66 @@ int KeysImportRun(Env& env) {
   if (a.pem_file.empty() == a.jwk_file.empty())
     return UsageError("keys import needs --pem FILE or --jwk FILE");
   client::ImportRequest r;
+  if (!a.max_lifetime.empty()) {
+    r.max_lifetime = ParseCliDuration(a.max_lifetime);
+    if (!r.max_lifetime) {
+      return UsageError("--max-lifetime '" + a.max_lifetime +
+                        "' is not a duration such as 15m or 1h");
+    }
+  }
   r.purpose = PurposeOf(a.purpose);
   auto content = ReadInput(a.pem_file.empty() ? a.jwk_file : a.pem_file);
   if (!content) return Fail(env, content.error());
   (a.pem_file.empty() ? r.jwk_json : r.pem) = *content;
   r.alg = a.alg;
   if (a.activate) r.activate = true;
+  r.kid = a.kid;
+  r.issuers = a.issuers;
+  r.allow_own_issuer = a.allow_own_issuer;
+  r.pin = a.pin;
   auto k = env.client.ImportKey(r);
-  if (!k) return Fail(env, k.error());
+  if (!k) {
+    const Error& e = k.error();
+    // The daemon names its JSON members; say which options set them.
+    std::string hint;
+    if (e.message().find("\"issuers\"") != std::string::npos) hint = " (--issuer ISS)";
+    if (e.message().find("\"allow_own_issuer\"") != std::string::npos)
+      hint = " (--allow-own-issuer)";
+    if (e.message().find("give \"kid\"") != std::string::npos) hint = " (--kid NAME)";
+    return Fail(env, Error(e.kind(), e.message() + hint, e.code(), e.http_status(),
+                           e.retry_after_seconds()));
+  }
   return Print(env, k->json, [&] {
     std::cout << "imported " << k->kid << ": " << k->purpose << " " << k->alg << " " << k->bits
-              << " bits, " << k->origin << ", " << k->state << "\n";
+              << " bits, " << k->origin << ", " << k->state;
+    if (std::string notes = KeyNotes(*k); !notes.empty()) std::cout << ", " << notes;
+    std::cout << "\n";
+  });
+}
+
+void ExportOptions(CLI::App& c, Args& a) {
+  c.add_option("kid", a.kid, "the key to export")->required();
+  auto* pem =
+      c.add_flag("--pem", a.pem, "the public key as PEM (SPKI \"PUBLIC KEY\"; the default)");
+  auto* jwk = c.add_flag("--jwk", a.jwk, "the public key as a JWK");
+  pem->excludes(jwk);
+}
+
+int KeysExportRun(Env& env) {
+  const Args& a = env.args;
+  const client::KeyFormat format = a.jwk ? client::KeyFormat::kJwk : client::KeyFormat::kPem;
+  auto key = env.client.ExportPublicKey(a.kid, format);
+  if (!key) return Fail(env, key.error());
+  std::string json = format == client::KeyFormat::kJwk
+                         ? *key
+                         : nlohmann::json{{"kid", a.kid}, {"pem", *key}}.dump();
+  return Print(env, json, [&] {
+    if (format == client::KeyFormat::kJwk) {
+      std::cout << nlohmann::json::parse(*key, nullptr, false).dump(2) << "\n";
+    } else {
+      std::cout << *key;
+      if (!key->empty() && key->back() != '\n') std::cout << "\n";
+    }
   });
 }
 
@@ -482,6 +573,8 @@ constexpr Tool kTools[] = {
     {"keys rotate", "make a new key active now (sig, enc or both)", RotateOptions, KeysRotateRun},
     {"keys import", "import a key (PEM or JWK), e.g. Canvas's existing keys or a peer's",
      ImportOptions, KeysImportRun},
+    {"keys export", "print a key's public part as PEM (for Canvas's config) or JWK", ExportOptions,
+     KeysExportRun},
     {"keys revoke", "revoke a key at once: not published, not accepted", RevokeOptions,
      KeysRevokeRun},
     {"status", "version, store health, active keys and next rotations, cache and load", NoOptions,
@@ -499,9 +592,10 @@ struct Group {
   const char* name;
   const char* help;
 };
-constexpr Group kGroups[] = {{"keys", "list and manage keys (list, rotate, import, revoke)"},
-                             {"audit", "the store's audit chain (verify)"},
-                             {"schedule", "the key schedule (accept-clock)"}};
+constexpr Group kGroups[] = {
+    {"keys", "list and manage keys (list, rotate, import, export, revoke)"},
+    {"audit", "the store's audit chain (verify)"},
+    {"schedule", "the key schedule (accept-clock)"}};
 
 std::string ResolveSocket(const std::string& flag, bool* defaulted) {
   *defaulted = false;

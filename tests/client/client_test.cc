@@ -187,6 +187,147 @@ BOOST_AUTO_TEST_CASE(rotates_imports_revokes_and_backs_up) {
   BOOST_TEST((st.st_mode & 0777) == 0600u);
 }
 
+// The public part of a test key as SPKI PEM: what a peer (a stock Canvas) hands over.
+std::string PublicPemOf(const std::string& file) {
+  auto key = jose::RsaKey::FromPem(ReadKeyFile(file), jose::Alg::kRS256);
+  BOOST_REQUIRE(key.has_value());
+  return key->PublicPem();
+}
+
+BOOST_AUTO_TEST_CASE(exports_public_keys_and_imports_with_every_option) {
+  OpenDaemon d;
+  Client c(d.socket);
+  auto ours = jose::RsaKey::FromPem(ReadKeyFile("rs256.pem"), jose::Alg::kRS256);
+  BOOST_REQUIRE(ours.has_value());
+
+  // A private signing key under a name of our choosing: its public part comes back as PEM and
+  // as JWK, the same key.
+  client::ImportRequest mine;
+  mine.purpose = Purpose::kSig;
+  mine.pem = ReadKeyFile("rs256.pem");
+  mine.kid = "our-canvas-key";
+  mine.pin = true;
+  auto imported = c.ImportKey(mine);
+  BOOST_REQUIRE_MESSAGE(imported.has_value(), Why(imported));
+  BOOST_TEST(imported->kid == "our-canvas-key");
+  BOOST_TEST(imported->pin);
+  BOOST_TEST(!imported->issuers.has_value());  // our own tokens.issuer
+  auto pem = c.ExportPublicKey("our-canvas-key");
+  BOOST_REQUIRE_MESSAGE(pem.has_value(), Why(pem));
+  BOOST_TEST(pem->rfind("-----BEGIN PUBLIC KEY-----\n", 0) == 0u, *pem);
+  auto from_pem = jose::RsaKey::FromPem(*pem, jose::Alg::kRS256);
+  BOOST_REQUIRE(from_pem.has_value());
+  BOOST_TEST(from_pem->SamePublicKey(*ours));
+  BOOST_TEST(!from_pem->has_private());
+  auto jwk_text = c.ExportPublicKey("our-canvas-key", client::KeyFormat::kJwk);
+  BOOST_REQUIRE_MESSAGE(jwk_text.has_value(), Why(jwk_text));
+  auto jwk = nlohmann::json::parse(*jwk_text);
+  BOOST_TEST(jwk["kid"] == "our-canvas-key");
+  BOOST_TEST(jwk["kty"] == "RSA");
+  BOOST_TEST(jwk["alg"] == "RS256");
+  for (const char* secret : {"d", "p", "q", "dp", "dq", "qi"}) BOOST_TEST(!jwk.contains(secret));
+  auto from_jwk = jose::RsaKey::FromJwk(jwk, std::nullopt);
+  BOOST_REQUIRE(from_jwk.has_value());
+  BOOST_TEST(from_jwk->SamePublicKey(*ours));
+
+  // The active generated keys export too, and match what the JWKS publishes.
+  auto status = c.Status();
+  BOOST_REQUIRE(status.has_value());
+  auto enc_jwk = c.ExportPublicKey(status->active_enc, client::KeyFormat::kJwk);
+  BOOST_REQUIRE_MESSAGE(enc_jwk.has_value(), Why(enc_jwk));
+  BOOST_TEST(nlohmann::json::parse(c.Jwks()->json)
+                 .dump()
+                 .find(nlohmann::json::parse(*enc_jwk)["n"].get<std::string>()) !=
+             std::string::npos);
+  BOOST_TEST(c.ExportPublicKey(status->active_sig).has_value());
+
+  // A peer's public signing key: its issuers, lifetime and pin are stored and listed.
+  client::ImportRequest peer;
+  peer.purpose = Purpose::kSig;
+  peer.pem = PublicPemOf("ps256.pem");
+  peer.kid = "canvas-2026";
+  peer.issuers = {"canvas.example.edu", "canvas-beta.example.edu"};
+  peer.max_lifetime = std::chrono::minutes(30);
+  peer.pin = true;
+  auto peer_info = c.ImportKey(peer);
+  BOOST_REQUIRE_MESSAGE(peer_info.has_value(), Why(peer_info));
+  BOOST_TEST(peer_info->origin == "peer");
+  BOOST_TEST(!peer_info->has_private);
+  const std::vector<std::string> issuers = {"canvas.example.edu", "canvas-beta.example.edu"};
+  BOOST_TEST((peer_info->issuers == issuers));
+  BOOST_TEST((peer_info->max_lifetime == std::chrono::seconds(1800)));
+  BOOST_TEST(peer_info->pin);
+  auto one = c.Key("canvas-2026");
+  BOOST_REQUIRE_MESSAGE(one.has_value(), Why(one));
+  BOOST_TEST((one->issuers == issuers));
+  BOOST_TEST((one->max_lifetime == std::chrono::seconds(1800)));
+  BOOST_TEST(one->pin);
+  BOOST_TEST(nlohmann::json::parse(one->json) == nlohmann::json::parse(peer_info->json));
+  auto list = c.Keys();
+  BOOST_REQUIRE(list.has_value());
+  int seen = 0;
+  for (const auto& k : list->keys) {
+    if (k.kid == "canvas-2026") {
+      ++seen;
+      BOOST_TEST((k.issuers == issuers));
+      BOOST_TEST(k.pin);
+    } else if (k.kid == "our-canvas-key") {
+      ++seen;
+      BOOST_TEST(k.pin);
+    } else {
+      BOOST_TEST(!k.pin);
+      BOOST_TEST(!k.issuers.has_value());
+      BOOST_TEST(!k.max_lifetime.has_value());
+    }
+  }
+  BOOST_TEST(seen == 2);
+  auto peer_pem = c.ExportPublicKey("canvas-2026");
+  BOOST_REQUIRE_MESSAGE(peer_pem.has_value(), Why(peer_pem));
+  BOOST_TEST(*peer_pem == PublicPemOf("ps256.pem"));
+
+  // The same key again under another name, private or public: one modulus is one key.
+  peer.kid = "canvas-2026-again";
+  auto again = c.ImportKey(peer);
+  ExpectError(again, ErrorKind::kConflict, "conflict");
+  BOOST_TEST(again.error().http_status() == 409);
+  mine.kid = "our-canvas-key-again";
+  ExpectError(c.ImportKey(mine), ErrorKind::kConflict, "conflict");
+  // ... and another key under a name already taken.
+  client::ImportRequest taken;
+  taken.purpose = Purpose::kEnc;
+  taken.alg = "RSA-OAEP";
+  taken.pem = ReadKeyFile("rsa_oaep.pem");
+  taken.kid = "canvas-2026";
+  ExpectError(c.ImportKey(taken), ErrorKind::kConflict, "conflict");
+
+  // A peer's signing key needs its issuers; ours only with allow_own_issuer.
+  client::ImportRequest bare;
+  bare.purpose = Purpose::kSig;
+  bare.pem = PublicPemOf("rsa1_5.pem");
+  ExpectError(c.ImportKey(bare), ErrorKind::kBadRequest, "bad_request");
+  bare.issuers = {std::string(jose::kDefaultIssuer)};
+  ExpectError(c.ImportKey(bare), ErrorKind::kBadRequest, "bad_request");
+  bare.allow_own_issuer = true;
+  auto own = c.ImportKey(bare);
+  BOOST_REQUIRE_MESSAGE(own.has_value(), Why(own));
+  BOOST_TEST((own->issuers == std::vector<std::string>{std::string(jose::kDefaultIssuer)}));
+
+  // Unknown kids, and a key whose public part is no longer loaded.
+  ExpectError(c.Key("no-such-kid"), ErrorKind::kNotFound, "not_found");
+  ExpectError(c.ExportPublicKey("no-such-kid"), ErrorKind::kNotFound, "not_found");
+  ExpectError(c.ExportPublicKey("no-such-kid", client::KeyFormat::kJwk), ErrorKind::kNotFound);
+  ExpectError(c.Key(""), ErrorKind::kInvalidArgument);
+  ExpectError(c.ExportPublicKey(""), ErrorKind::kInvalidArgument);
+  BOOST_REQUIRE(c.Revoke("our-canvas-key").has_value());
+  auto revoked = c.ExportPublicKey("our-canvas-key");
+  ExpectError(revoked, ErrorKind::kNotFound, "not_found");
+  BOOST_TEST(revoked.error().message().find("revoked") != std::string::npos,
+             revoked.error().message());
+  auto row = c.Key("our-canvas-key");
+  BOOST_REQUIRE_MESSAGE(row.has_value(), Why(row));
+  BOOST_TEST(row->state == "revoked");
+}
+
 BOOST_AUTO_TEST_CASE(refusals_carry_the_daemons_code_and_message) {
   OpenDaemon d;
   Client c(d.socket);
@@ -413,6 +554,7 @@ BOOST_AUTO_TEST_CASE(maps_every_server_error_code) {
       {401, "token_not_yet_valid", ErrorKind::kTokenNotYetValid},
       {403, "forbidden", ErrorKind::kForbidden},
       {404, "not_found", ErrorKind::kNotFound},
+      {409, "conflict", ErrorKind::kConflict},
       {405, "method_not_allowed", ErrorKind::kBadRequest},
       {413, "payload_too_large", ErrorKind::kBadRequest},
       {415, "unsupported_media_type", ErrorKind::kBadRequest},

@@ -20,7 +20,10 @@ expect() {  # expect "LINE" WORD...: completing the last word of LINE offers eac
 }
 expect "instaccessctl " issue decrypt jwks keys status backup audit schedule --json --socket
 expect "instaccessctl --json k" keys
-expect "instaccessctl keys " list rotate import revoke
+expect "instaccessctl keys " list rotate import export revoke
+expect "instaccessctl keys import --purpose sig --" --kid --issuer --allow-own-issuer --max-lifetime --pin
+expect "instaccessctl keys import --max-lifetime " 15m 1h
+expect "instaccessctl keys export some-kid --" --pem --jwk
 expect "instaccessctl keys rotate " sig enc both
 expect "instaccessctl --socket /x keys import --purpose " sig enc
 expect "instaccessctl keys import --alg RSA-" RSA-OAEP RSA-OAEP-256

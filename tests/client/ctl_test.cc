@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "jose/rsa_key.h"
 #include "tests/client/client_fixture.h"
 
 namespace instaccess::testing {
@@ -51,7 +52,13 @@ BOOST_AUTO_TEST_CASE(help_lists_the_commands_and_the_exit_codes) {
   }
   auto keys = RunCommand({kCtl, "keys", "--help"});
   BOOST_TEST(keys.exit_code == kOk);
-  for (const char* s : {"list", "rotate", "import", "revoke"}) BOOST_TEST(Contains(keys.out, s), s);
+  for (const char* s : {"list", "rotate", "import", "export", "revoke"})
+    BOOST_TEST(Contains(keys.out, s), s);
+  auto import = RunCommand({kCtl, "keys", "import", "--help"});
+  for (const char* s : {"--kid", "--issuer", "--allow-own-issuer", "--max-lifetime", "--pin"})
+    BOOST_TEST(Contains(import.out, s), s);
+  auto export_help = RunCommand({kCtl, "keys", "export", "--help"});
+  for (const char* s : {"--pem", "--jwk"}) BOOST_TEST(Contains(export_help.out, s), s);
   auto version = RunCommand({kCtl, "--version"});
   BOOST_TEST(version.exit_code == kOk);
   BOOST_TEST(Contains(version.out, "instaccessctl 0.1.0"));
@@ -71,6 +78,9 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
       {"keys", "rotate", "everything"},
       {"keys", "import", "--purpose", "sig"},  // no --pem or --jwk
       {"keys", "revoke"},
+      {"keys", "export"},
+      {"keys", "export", "k", "--pem", "--jwk"},
+      {"keys", "import", "--purpose", "sig", "--pem", "/nonexistent.pem", "--max-lifetime", "soon"},
       {"backup"},
       {"audit"},
       {"audit", "fix"},
@@ -233,6 +243,113 @@ BOOST_AUTO_TEST_CASE(rotates_imports_and_revokes_keys) {
   BOOST_TEST(found, again.out);
   BOOST_TEST(ctl({"keys", "import", "--purpose", "sig", "--pem", d.dir / "none.pem"}).exit_code ==
              kRefused);
+}
+
+// A test key's public part in a file of `d`'s dir: what a peer (a stock Canvas) hands over.
+std::string WritePublicPem(const RunningDaemon& d, const std::string& key_file,
+                           const std::string& name) {
+  auto key = jose::RsaKey::FromPem(
+      ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/" + key_file),
+      jose::Alg::kRS256);
+  BOOST_REQUIRE(key.has_value());
+  std::string path = d.dir / name;
+  WriteFile(path, key->PublicPem());
+  return path;
+}
+
+BOOST_AUTO_TEST_CASE(imports_with_issuers_and_pin_and_exports_keys) {
+  OpenDaemon d;
+  Ctl ctl{d};
+  const std::string pub = WritePublicPem(d, "rs256.pem", "canvas-sig.pem");
+  auto imported =
+      ctl({"keys", "import", "--purpose", "sig", "--pem", pub, "--kid", "canvas-2026", "--issuer",
+           "canvas.example.edu", "--issuer", "beta.example.edu", "--max-lifetime", "30m", "--pin"});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == kOk, imported.err);
+  BOOST_TEST(Line(imported.out) ==
+                 "imported canvas-2026: sig RS256 2048 bits, peer, retired, pinned, issuers "
+                 "canvas.example.edu,beta.example.edu, max lifetime 30m",
+             imported.out);
+
+  auto list = ctl({"keys", "list"});
+  BOOST_REQUIRE_MESSAGE(list.exit_code == kOk, list.err);
+  BOOST_TEST(Contains(list.out, "NOTES"), list.out);
+  BOOST_TEST(
+      Contains(list.out, "pinned, issuers canvas.example.edu,beta.example.edu, max lifetime 30m"),
+      list.out);
+  bool found = false;
+  const nlohmann::json listed = Json(ctl({"--json", "keys", "list"}));
+  for (const auto& k : listed["keys"]) {
+    if (k["kid"] != "canvas-2026") {
+      BOOST_TEST(k["pin"] == false);
+      BOOST_TEST(k["issuers"].is_null());
+      continue;
+    }
+    found = true;
+    BOOST_TEST(k["pin"] == true);
+    BOOST_TEST(k["issuers"] == nlohmann::json({"canvas.example.edu", "beta.example.edu"}));
+    BOOST_TEST(k["max_lifetime"] == 1800);
+    BOOST_TEST(k["origin"] == "peer");
+  }
+  BOOST_TEST(found);
+
+  // The PEM as Canvas's config takes it (the default), the same with --pem, and the JWK.
+  auto pem = ctl({"keys", "export", "canvas-2026"});
+  BOOST_REQUIRE_MESSAGE(pem.exit_code == kOk, pem.err);
+  BOOST_TEST(pem.out == ReadFile(pub));
+  BOOST_TEST(ctl({"keys", "export", "--pem", "canvas-2026"}).out == ReadFile(pub));
+  auto exported = jose::RsaKey::FromPem(pem.out, jose::Alg::kRS256);
+  auto original = jose::RsaKey::FromPem(
+      ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/rs256.pem"),
+      jose::Alg::kRS256);
+  BOOST_REQUIRE(exported.has_value() && original.has_value());
+  BOOST_TEST(exported->SamePublicKey(*original));
+  auto jwk = ctl({"keys", "export", "canvas-2026", "--jwk"});
+  BOOST_REQUIRE_MESSAGE(jwk.exit_code == kOk, jwk.err);
+  auto jwk_json = Json(jwk);
+  BOOST_TEST(jwk_json["kid"] == "canvas-2026");
+  BOOST_TEST(jwk_json["kty"] == "RSA");
+  BOOST_TEST(!jwk_json.contains("d"));
+  auto from_jwk = jose::RsaKey::FromJwk(jwk_json, jose::Alg::kRS256);
+  BOOST_REQUIRE(from_jwk.has_value());
+  BOOST_TEST(from_jwk->SamePublicKey(*original));
+  auto pem_json = Json(ctl({"--json", "keys", "export", "canvas-2026"}));
+  BOOST_TEST(pem_json["kid"] == "canvas-2026");
+  BOOST_TEST(pem_json["pem"] == ReadFile(pub));
+  BOOST_TEST(Json(ctl({"--json", "keys", "export", "--jwk", "canvas-2026"})) == jwk_json);
+  BOOST_TEST(ctl({"--quiet", "keys", "export", "canvas-2026"}).out.empty());
+  // The daemon's own active signing key exports too.
+  std::string active = Json(ctl({"--json", "status"}))["active_kids"]["sig"];
+  auto active_pem = ctl({"keys", "export", active});
+  BOOST_REQUIRE_MESSAGE(active_pem.exit_code == kOk, active_pem.err);
+  BOOST_TEST(Contains(active_pem.out, "-----BEGIN PUBLIC KEY-----"));
+
+  auto unknown = ctl({"keys", "export", "no-such-kid"});
+  BOOST_TEST(unknown.exit_code == kRefused);
+  BOOST_TEST(Contains(unknown.err, "no key with kid no-such-kid"), unknown.err);
+  BOOST_TEST(unknown.out.empty());
+
+  // The same key under another name: refused, conflict.
+  auto again = ctl({"keys", "import", "--purpose", "sig", "--pem", pub, "--kid", "canvas-other",
+                    "--issuer", "canvas.example.edu"});
+  BOOST_TEST(again.exit_code == kRefused, again.err);
+  BOOST_TEST(!again.err.empty());
+  auto again_json = ctl({"--json", "keys", "import", "--purpose", "sig", "--pem", pub, "--kid",
+                         "canvas-other", "--issuer", "canvas.example.edu"});
+  BOOST_TEST(again_json.exit_code == kRefused);
+  BOOST_TEST(Json(again_json)["error"]["code"] == "conflict");
+
+  // A peer's signing key without --issuer, or naming our own issuer without
+  // --allow-own-issuer: refused.
+  const std::string other = WritePublicPem(d, "ps256.pem", "other-sig.pem");
+  auto no_issuer = ctl({"keys", "import", "--purpose", "sig", "--pem", other});
+  BOOST_TEST(no_issuer.exit_code == kRefused);
+  BOOST_TEST(Contains(no_issuer.err, "issuers"), no_issuer.err);
+  auto own = std::vector<std::string>{"keys",  "import", "--purpose", "sig",
+                                      "--pem", other,    "--issuer",  "instructure:inst_access"};
+  BOOST_TEST(ctl(own).exit_code == kRefused);
+  own.push_back("--allow-own-issuer");
+  auto allowed = ctl(own);
+  BOOST_TEST(allowed.exit_code == kOk, allowed.err);
 }
 
 BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {

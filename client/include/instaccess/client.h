@@ -93,6 +93,11 @@ struct KeyInfo {
   std::optional<Time> retire_at;
   std::optional<Time> expire_at;  // retired keys: when the schedule destroys them
   std::optional<Time> revoked_at;
+  // Signing keys: the `iss` values its tokens may carry; unset: the daemon's tokens.issuer.
+  std::optional<std::vector<std::string>> issuers;
+  // Signing keys: the longest exp - iat of a token it signs; unset: tokens.max_lifetime.
+  std::optional<std::chrono::seconds> max_lifetime;
+  bool pin = false;  // never rotated or destroyed by the schedule; only rotate or revoke ends it
   std::string json;
 };
 
@@ -123,6 +128,23 @@ struct ImportRequest {
   std::string jwk_json;
   std::string alg;               // empty: the purpose's configured alg (or the JWK's "alg")
   std::optional<bool> activate;  // unset: the daemon's default
+  // The key's name; empty: the JWK's "kid", else its RFC 7638 thumbprint.
+  std::string kid;
+  // Required for a public signing key (a peer's), refused for any other: the `iss` values its
+  // tokens may carry. Sent only when not empty. The daemon's own tokens.issuer is refused in it
+  // unless allow_own_issuer (a stock Canvas that signs with the same issuer).
+  std::vector<std::string> issuers;
+  bool allow_own_issuer = false;
+  // Signing keys: the longest exp - iat of a token it signs; unset: tokens.max_lifetime.
+  std::optional<std::chrono::seconds> max_lifetime;
+  // Never rotated or destroyed by the schedule (the keys a stock Canvas holds in its config).
+  bool pin = false;
+};
+
+// The form of an exported public key.
+enum class KeyFormat {
+  kPem,  // SPKI "PUBLIC KEY" PEM, as Canvas's configuration takes it
+  kJwk,  // a public JWK (kty, n, e, kid, alg, use), JSON text
 };
 
 struct StatusInfo {
@@ -172,7 +194,14 @@ class Client {
   Result<KeyList> Keys();
   // POST /api/v1/keys/rotate. Role: admin.
   Result<RotateResult> Rotate(Purpose purpose);
-  // POST /api/v1/keys/import. Role: admin. The imported key.
+  // GET /api/v1/keys/{kid}. Role: read. One key; kNotFound for an unknown kid.
+  Result<KeyInfo> Key(const std::string& kid);
+  // GET /api/v1/keys/{kid} asking for the public key in `format`. Role: read. The PEM or JWK
+  // text as sent. kNotFound for an unknown kid, and for a key whose public part the daemon does
+  // not hold loaded (destroyed and revoked keys, a peer's encryption key never made active).
+  Result<std::string> ExportPublicKey(const std::string& kid, KeyFormat format = KeyFormat::kPem);
+  // POST /api/v1/keys/import. Role: admin. The imported key. kConflict when the kid, or the
+  // key's modulus under any kid, is already in the store (revoked and destroyed keys included).
   Result<KeyInfo> ImportKey(const ImportRequest& request);
   // POST /api/v1/keys/{kid}/revoke. Role: admin. The revoked key.
   Result<KeyInfo> Revoke(const std::string& kid);

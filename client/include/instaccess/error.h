@@ -32,6 +32,7 @@ enum class ErrorKind {
   kTokenNotYetValid,  // 401 token_not_yet_valid: the signature verified, `iat`/`nbf` is ahead
   kForbidden,         // 403 forbidden: the caller's uid/groups lack the role
   kNotFound,          // 404 not_found (e.g. revoking an unknown kid)
+  kConflict,          // 409 conflict: an import of a key already in the store (kid or modulus)
   kOverloaded,        // 503 overloaded: retry after Error::retry_after_seconds()
   kUnavailable,       // 503 unavailable: no store or no active key
   kInternal,          // 500 internal (details only in the daemon's log), or any other 5xx
