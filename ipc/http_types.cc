@@ -59,12 +59,19 @@ void AppendResponse(const Response& response, bool keep_alive, std::string* out_
   out += std::to_string(response.status);
   out += ' ';
   out += reason.empty() ? std::string_view("Unknown") : reason;
-  out += "\r\nServer: instaccessd\r\nContent-Type: ";
-  out += framing_safe(response.content_type, false) ? std::string_view(response.content_type)
-                                                    : std::string_view("application/octet-stream");
-  out += "\r\nContent-Length: ";
-  out += std::to_string(response.body.size());
-  out += "\r\n";
+  out += "\r\nServer: instaccessd\r\n";
+  // 204 and 304 carry no body, so neither header (RFC 9110 §8.6: no Content-Length in a 204; in
+  // a 304 it would describe the representation not sent).
+  const bool bodiless = response.status == 204 || response.status == 304;
+  if (!bodiless) {
+    out += "Content-Type: ";
+    out += framing_safe(response.content_type, false)
+               ? std::string_view(response.content_type)
+               : std::string_view("application/octet-stream");
+    out += "\r\nContent-Length: ";
+    out += std::to_string(response.body.size());
+    out += "\r\n";
+  }
   for (const auto& [name, value] : response.headers) {
     if (!framing_safe(name, true) || !framing_safe(value, false)) continue;
     out += name;
@@ -74,7 +81,7 @@ void AppendResponse(const Response& response, bool keep_alive, std::string* out_
   }
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
-  out += response.body;
+  if (!bodiless) out += response.body;
 }
 
 std::string SerializeResponse(const Response& response, bool keep_alive) {

@@ -36,12 +36,29 @@ BOOST_AUTO_TEST_CASE(serialized_response_parses_back_with_every_part) {
 
 BOOST_AUTO_TEST_CASE(closing_response_says_so_and_empty_bodies_have_length_zero) {
   Response r;
-  r.status = 204;
+  r.status = 200;
   auto bytes = SerializeResponse(r, false);
   BOOST_CHECK(bytes.find("Content-Length: 0\r\n") != std::string::npos);
   auto parsed = ParseBack(bytes);
   BOOST_CHECK(!parsed.keep_alive());
   BOOST_CHECK(parsed.body().empty());
+}
+
+BOOST_AUTO_TEST_CASE(no_content_and_not_modified_carry_no_body_headers) {
+  for (int status : {204, 304}) {
+    Response r;
+    r.status = status;
+    r.body = "never sent";
+    r.headers.emplace_back("ETag", "\"x\"");
+    auto bytes = SerializeResponse(r, true);
+    BOOST_TEST(bytes.find("Content-Length") == std::string::npos);
+    BOOST_TEST(bytes.find("Content-Type") == std::string::npos);
+    auto parsed = ParseBack(bytes);
+    BOOST_TEST(parsed.result_int() == static_cast<unsigned>(status));
+    BOOST_TEST(parsed[http::field::etag] == "\"x\"");
+    BOOST_TEST(parsed.body().empty());
+    BOOST_TEST(parsed.keep_alive());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(headers_that_would_break_the_framing_are_dropped) {
