@@ -126,6 +126,8 @@ std::string Table::Render() const {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
+    // Empty last cells leave no trailing blanks.
+    line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
   return out;

@@ -36,7 +36,7 @@ std::optional<std::chrono::seconds> ParseCliDuration(std::string_view text);
 // any JSON value. An error message, or empty on success.
 std::string ApplyClaim(std::string_view arg, client::Claims* claims);
 
-// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
+// Columns separated by two spaces, each as wide as its widest cell; no line ends in blanks.
 class Table {
  public:
   explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }

@@ -407,7 +407,8 @@ int KeysImportRun(Env& env) {
     const Error& e = k.error();
     // The daemon names its JSON members; say which options set them.
     std::string hint;
-    if (e.message().find("\"issuers\"") != std::string::npos) hint = " (--issuer ISS)";
+    if (e.message().find("needs \"issuers\"") != std::string::npos) hint = " (--issuer ISS)";
+    if (e.message().find("\"issuers\" is only") != std::string::npos) hint = " (drop --issuer)";
     if (e.message().find("\"allow_own_issuer\"") != std::string::npos)
       hint = " (--allow-own-issuer)";
     if (e.message().find("give \"kid\"") != std::string::npos) hint = " (--kid NAME)";

@@ -64,6 +64,9 @@ BOOST_AUTO_TEST_CASE(tables_align_columns) {
   Table t({"A", "BB"});
   t.Add({"long", "x"});
   BOOST_TEST(t.Render() == "A     BB\nlong  x\n");
+  Table empty_last({"A", "B", "C"});
+  empty_last.Add({"long", "x", ""});
+  BOOST_TEST(empty_last.Render() == "A     B  C\nlong  x\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -344,6 +344,7 @@ BOOST_AUTO_TEST_CASE(imports_with_issuers_and_pin_and_exports_keys) {
   auto no_issuer = ctl({"keys", "import", "--purpose", "sig", "--pem", other});
   BOOST_TEST(no_issuer.exit_code == kRefused);
   BOOST_TEST(Contains(no_issuer.err, "issuers"), no_issuer.err);
+  BOOST_TEST(Contains(no_issuer.err, "(--issuer ISS)"), no_issuer.err);
   auto own = std::vector<std::string>{"keys",  "import", "--purpose", "sig",
                                       "--pem", other,    "--issuer",  "instructure:inst_access"};
   BOOST_TEST(ctl(own).exit_code == kRefused);
