@@ -5,7 +5,9 @@
 # Both directions: tokens made the way Canvas makes them (JWS {"typ":"JWT","alg":"RS256"} inside
 # JWE {"alg":"RSA-OAEP","enc":"A128CBC-HS256"}, no kid, no cty; and the RSA1_5 variant of Canvas's
 # API doc) opened by us, and ours opened the way Canvas opens them. With --daemon, the same against
-# the real daemon over its socket, with the claims exactly as Canvas's code builds them.
+# the real daemon over its socket, with the claims exactly as Canvas's code builds them; and a
+# gateway's daemon (the enc key pinned, Canvas's sig key bound to its issuer) whose schedule
+# rotates every 4 s, still opening Canvas's tokens after its own signing key rotated twice.
 require 'json/jwt'
 require 'open3'
 require 'socket'
@@ -300,10 +302,131 @@ ensure
   stop_daemon(pid) if pid
 end
 
+# Polls `yield` (every 0.1 s) until it returns a true value, which it returns; nil past the
+# deadline. Never a fixed sleep: the daemon's schedule decides when the condition holds.
+def wait_until(seconds)
+  deadline = Time.now + seconds
+  loop do
+    got = yield
+    return got if got
+    return nil if Time.now > deadline
+
+    IO.select(nil, nil, nil, 0.1)
+  end
+end
+
+# A token made exactly the way Canvas makes it (InstAccess::Token#to_token_string): Canvas's
+# claims, iat/exp/jti as the gem sets them, signed RS256 with Canvas's key, encrypted to the
+# gateway's public key with RSA-OAEP + A128CBC-HS256; no kid in either header.
+def canvas_token(k, lifetime, iss: 'instructure:inst_access')
+  now = Time.now.to_i
+  claims = { 'iss' => iss, 'jti' => SecureRandom.uuid, 'iat' => now,
+             'exp' => now + lifetime }.merge(canvas_claims)
+  token = JSON::JWT.new(claims).sign(k['sig'][:key], :RS256)
+                   .encrypt(k['enc'][:key].public_key, :'RSA-OAEP', :'A128CBC-HS256').to_s
+  [token, claims]
+end
+
+# The gateway in front of a stock Canvas (docs/operations.md, "Bringing in Canvas's existing
+# keys"), under a schedule that rotates every few seconds: the gateway's encryption key, pinned,
+# stays the active one while the daemon's own signing key rotates twice, so a token Canvas made
+# before the rotations, and one it makes after, both still open. No decrypt cache: every answer
+# after the rotations comes from the keys as they are then.
+def daemon_pinned_through_rotations(k, dir)
+  pid = start_daemon(dir, <<~TOML)
+    [daemon]
+    socket = "d.sock"
+    [tokens]
+    max_lifetime = "90s"
+    [rotation.sig]
+    period = "4s"
+    prepublish = "1s"
+    [rotation.enc]
+    period = "4s"
+    prepublish = "1s"
+    [cache]
+    entries = 0
+  TOML
+  sock = File.join(dir, 'd.sock')
+  st, enc = call(sock, '/api/v1/keys/import',
+                 { 'purpose' => 'enc', 'alg' => 'RSA-OAEP', 'pem' => File.read(k['enc'][:priv]),
+                   'activate' => true, 'pin' => true })
+  check(st == 201 && enc['state'] == 'active' && enc['pin'] == true,
+        "rotating daemon imports the gateway's enc key, active and pinned (#{st})")
+  st, sig = call(sock, '/api/v1/keys/import',
+                 { 'purpose' => 'sig', 'alg' => 'RS256', 'pem' => File.read(k['sig'][:pub]),
+                   'issuers' => ['instructure:inst_access'], 'allow_own_issuer' => true })
+  check(st == 201 && sig['origin'] == 'peer' && sig['issuers'] == ['instructure:inst_access'],
+        "rotating daemon imports Canvas's public sig key with its issuer (#{st})")
+  return unless enc.is_a?(Hash) && sig.is_a?(Hash)
+
+  before, claims = canvas_token(k, 90)
+  made_at = Time.now
+  st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => before })
+  check(st == 200, "Canvas's token opens before the rotations (#{st} #{st == 200 ? '' : body})")
+  st, ours = call(sock, '/api/v1/inst_access_tokens', { 'claims' => canvas_claims, 'ttl' => 90 })
+  check(st == 201, "the daemon issues before the rotations (#{st})")
+  ours = ours.is_a?(Hash) ? ours['token'] : nil
+  # The signing key our token names is the one active when it was made, however slow this host.
+  first_sig = ours && call(sock, '/api/v1/inst_access_tokens/decrypt',
+                           { 'token' => ours })[1]['sig_kid']
+
+  # Our signing keys that have been active: the one at start-up, then every one promoted since.
+  been_active = lambda do |keys|
+    keys.select do |x|
+      x['purpose'] == 'sig' && x['origin'] == 'generated' && x['state'] != 'pending'
+    end
+  end
+  keys = wait_until(60) do
+    _, list = call(sock, '/api/v1/keys')
+    list['keys'] if been_active.call(list['keys']).size >= 3
+  end
+  check(!keys.nil?, 'the schedule rotates our signing key twice within 60 s')
+  return if keys.nil?
+
+  sigs = been_active.call(keys)
+  active_sig = sigs.find { |x| x['state'] == 'active' }
+  check(active_sig && active_sig['kid'] != first_sig &&
+        sigs.count { |x| x['state'] == 'retired' } >= 2,
+        "#{sigs.size - 1} signing rotations: " +
+        sigs.map { |x| "#{x['kid'][0, 8]} #{x['state']}" }.join(', '))
+  active_enc = keys.select { |x| x['purpose'] == 'enc' && x['state'] == 'active' }
+  check(active_enc.map { |x| x['kid'] } == [enc['kid']] && active_enc[0]['pin'] == true,
+        'the pinned gateway enc key is still the active one')
+  check(keys.none? { |x| x['purpose'] == 'enc' && x['state'] == 'pending' },
+        'no enc key is generated to replace the pinned one')
+  check(Time.now - made_at > 4, "Canvas's token is older than a rotation period " \
+                               "(#{(Time.now - made_at).round(1)} s)")
+
+  st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => before })
+  check(st == 200 && same_json?(body['claims'], claims) && body['enc_kid'] == enc['kid'] &&
+        body['sig_kid'] == sig['kid'],
+        "Canvas's token made before the rotations still opens (#{st} #{st == 200 ? '' : body})")
+  fresh, claims = canvas_token(k, 90)
+  st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => fresh })
+  check(st == 200 && same_json?(body['claims'], claims) && body['enc_kid'] == enc['kid'],
+        "a fresh Canvas token opens after the rotations (#{st} #{st == 200 ? '' : body})")
+  if ours
+    st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => ours })
+    check(st == 200 && body['sig_kid'] == first_sig &&
+          sigs.find { |x| x['kid'] == first_sig }&.fetch('state') == 'retired',
+          "the daemon's token from before still opens, signed by a retired key (#{st})")
+  end
+  foreign, = canvas_token(k, 90, iss: 'canvas.other.example')
+  st, body = call(sock, '/api/v1/inst_access_tokens/decrypt', { 'token' => foreign })
+  check(st == 401 && body.dig('error', 'code') == 'invalid_token',
+        "Canvas's key with an iss outside its issuers -> 401 invalid_token (#{st} #{body})")
+ensure
+  stop_daemon(pid) if pid
+end
+
 Dir.mktmpdir do |dir|
   keys = make_keys(dir)
   if DAEMON
     daemon_round_trips(keys, dir)
+    rotating = File.join(dir, 'rotating')
+    Dir.mkdir(rotating)
+    daemon_pinned_through_rotations(keys, rotating)
   else
     ours_to_json_jwt(keys)
     json_jwt_to_ours(keys)
