@@ -11,7 +11,8 @@
 // Phases: issue (N connections), cold decrypt (each token issued in the first phase decrypted
 // once), issue and cold decrypt in turn (after the last openssl run; its ratio is over the RSA
 // CPU the daemon timed in that same phase, so no drift between phases enters it), cached decrypt
-// (16 connections repeating one token), latency at 4 connections. The daemon's CPU time per
+// (16 connections repeating one token), the same token through GET /api/v1/auth as a reverse
+// proxy asks, latency at 4 connections. The daemon's CPU time per
 // request is read from /proc/<pid>/stat (pid from SO_PEERCRED) and set beside the CPU cost of its
 // RSA work (one private + one public operation per request, from `openssl speed`'s per-core
 // rates, and from the daemon's own timing of its RSA operations).
@@ -299,9 +300,12 @@ struct PhaseResult {
 // One outstanding request per connection, all connections driven by one thread with epoll: the
 // load generator shares the daemon's cores, and one thread preempts the daemon far less often
 // than one thread per connection would.
+// A POST of `body` to `target`, or, with `bearer` set, a GET of `target` with that token in
+// Authorization (GET /api/v1/auth).
 struct Request {
   std::string target;
   std::string body;
+  std::string bearer;
 };
 
 struct LoadConn {
@@ -322,9 +326,13 @@ int ConnectNonBlocking(const std::string& path) {
 }
 
 bool SendRequest(LoadConn& c, const Request& r) {
-  std::string raw = "POST " + r.target +
-                    " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+  std::string raw =
+      r.bearer.empty()
+          ? "POST " + r.target +
+                " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(r.body.size()) + "\r\n\r\n" + r.body
+          : "GET " + r.target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + r.bearer +
+                "\r\n\r\n";
   std::size_t off = 0;
   while (off < raw.size()) {
     ssize_t n = send(c.fd, raw.data() + off, raw.size() - off, MSG_NOSIGNAL);
@@ -441,7 +449,7 @@ PhaseResult RunPhase(const Args& a, int connections, int seconds, int policy, pi
 }
 
 struct Round {
-  PhaseResult issue, cold, mixed, cached, cached4, issue4;
+  PhaseResult issue, cold, mixed, cached, cached4, auth, auth4, issue4;
   std::uint64_t mixed_issued = 0, mixed_decrypted = 0;
   // The daemon's CPU per request over the CPU its own RSA operations took, as it timed them.
   // Issue: a sign and an encrypt. Cold decrypt: a private operation, priced as the issue phase's
@@ -474,7 +482,7 @@ Round RunRound(const Args& a, pid_t pid) {
   const std::string kIssue = "/api/v1/inst_access_tokens";
   const std::string kDecrypt = "/api/v1/inst_access_tokens/decrypt";
   auto decrypt_request = [&kDecrypt](std::string_view token) {
-    return Request{kDecrypt, "{\"token\":\"" + std::string(token) + "\"}"};
+    return Request{kDecrypt, "{\"token\":\"" + std::string(token) + "\"}", {}};
   };
   auto always = [](Request r) { return [r](int) { return std::optional<Request>(r); }; };
   auto status_is = [](int want) {
@@ -493,7 +501,8 @@ Round RunRound(const Args& a, pid_t pid) {
   // The issue rate stays below the sign rate; a token is about 1.3 KB.
   TokenStore tokens;
   tokens.Prepare(static_cast<std::size_t>(before.sign_multi * 1.25 * a.seconds) + 64, 2048);
-  round.issue = RunPhase(a, a.connections, a.seconds, throughput, pid, always({kIssue, issue_body}),
+  round.issue = RunPhase(a, a.connections, a.seconds, throughput, pid,
+                         always(Request{kIssue, issue_body, {}}),
                          [&](int, int status, const std::string& body) {
                            if (status != 201) return false;
                            const std::string_view token = Field(body, "token");
@@ -537,7 +546,7 @@ Round RunRound(const Args& a, pid_t pid) {
         const bool decrypt = turn != 0 && mixed_next < mixed_tokens.size();
         turn = !turn;
         if (decrypt) return decrypt_request(mixed_tokens[mixed_next++]);
-        return Request{kIssue, issue_body};
+        return Request{kIssue, issue_body, {}};
       },
       [&](int, int status, const std::string& body) {
         if (status == 200) {
@@ -555,8 +564,12 @@ Round RunRound(const Args& a, pid_t pid) {
   round.cached =
       RunPhase(a, 16, a.seconds, throughput, pid, always(cached_request), status_is(200));
   round.cached4 = RunPhase(a, 4, a.seconds, latency, pid, always(cached_request), status_is(200));
-  round.issue4 =
-      RunPhase(a, 4, a.seconds, latency, pid, always({kIssue, issue_body}), status_is(201));
+  // GET /api/v1/auth on the same (cached) token, as a reverse proxy asks it.
+  const Request auth_request{"/api/v1/auth", "", std::string(tokens[0])};
+  round.auth = RunPhase(a, 16, a.seconds, throughput, pid, always(auth_request), status_is(204));
+  round.auth4 = RunPhase(a, 4, a.seconds, latency, pid, always(auth_request), status_is(204));
+  round.issue4 = RunPhase(a, 4, a.seconds, latency, pid, always(Request{kIssue, issue_body, {}}),
+                          status_is(201));
   // The 4-connection issue phase is a latency test; its rate is set beside the last run.
   round.issue4.base = after;
 
@@ -588,6 +601,8 @@ Round RunRound(const Args& a, pid_t pid) {
   row("mixed 1:1 (" + std::to_string(a.connections) + " conns)", round.mixed, true);
   row("cached decrypt (16 conns)", round.cached, false);
   row("cached decrypt (4 conns)", round.cached4, false);
+  row("cached auth (16 conns)", round.auth, false);
+  row("cached auth (4 conns)", round.auth4, false);
   row("issue (4 conns)", round.issue4, true);
   std::printf(
       "daemon CPU per request / CPU of its RSA work (1 private + 1 public, from openssl "
@@ -607,8 +622,9 @@ Round RunRound(const Args& a, pid_t pid) {
       "  issue + cold decrypt 1:1, over the RSA CPU timed in that phase (sign %.0f us): "
       "%.3f   (goal <= 1.10)\n",
       round.mixed.rsa.MeanSeconds(kSign) * 1e6, round.OwnRatioMixed());
-  std::printf("  cached decrypt: %.1f us of daemon CPU per request\n",
-              round.cached.daemon_cpu / static_cast<double>(round.cached.ok) * 1e6);
+  std::printf("  cached decrypt: %.1f us of daemon CPU per request; cached auth: %.1f us\n",
+              round.cached.daemon_cpu / static_cast<double>(round.cached.ok) * 1e6,
+              round.auth.daemon_cpu / static_cast<double>(round.auth.ok) * 1e6);
   std::fflush(stdout);
   return round;
 }
@@ -704,6 +720,8 @@ int main(int argc, char** argv) {
       median_of([](Round& r) { return r.OwnRatioMixed(); }));
   std::printf("  cached decrypt %.0f req/s at 16 connections   (goal >= 60000)\n",
               median_of([](Round& r) { return r.cached.rate(); }));
+  std::printf("  cached auth %.0f req/s at 16 connections   (goal: no less than cached decrypt)\n",
+              median_of([](Round& r) { return r.auth.rate(); }));
   std::printf("  p99 at 4 connections: cached %.0f us, issue %.0f us   (goal <= 2000)\n",
               median_of([](Round& r) { return r.cached4.Percentile(0.99); }),
               median_of([](Round& r) { return r.issue4.Percentile(0.99); }));

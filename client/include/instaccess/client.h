@@ -15,10 +15,11 @@
 //
 // Connections: HTTP/1.1 keep-alive. A call takes an idle connection from a small pool (or opens
 // one), and puts it back afterwards; up to ClientOptions::max_idle_connections stay open. A call
-// on a reused connection that turns out to be closed (the daemon's idle timeout, a restarted
-// daemon) before any byte of the answer arrived is sent once more on a fresh connection. That
-// is safe for every call but Rotate, which the daemon could in theory have carried out just
-// before dying without answering; a second rotation is then harmless but visible in the audit.
+// is sent again on a fresh connection only when that cannot make the daemon act twice: a GET
+// (reads only) whose reused connection turned out closed before any byte of the answer arrived,
+// or any request of which no byte was written (the reused connection was already closed). A
+// POST whose bytes went out and got no answer is not resent: the call fails with kUnavailable
+// saying so, and the caller decides (a rotate or import may have happened).
 //
 // Thread-safety: a Client may be used from any number of threads at once; each call uses its own
 // connection. Calls block the calling thread until the answer, an error, or the timeout. After
