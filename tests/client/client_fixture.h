@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,59 @@ struct OpenDaemon : RunningDaemon {
       : RunningDaemon(OpenToAll{}, extra_toml) {}
 };
 
+// A listening Unix socket (bound in the constructor, so a client may connect at once) served by
+// `serve` on a thread of its own from Start(). Stop() sets stopping(), wakes an accept that is
+// blocked with one last connection, and joins; call it before the state `serve` touches goes.
+class SocketServerThread {
+ public:
+  explicit SocketServerThread(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const sockaddr_un addr = Address();
+    BOOST_REQUIRE(bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_REQUIRE(listen(fd_, 16) == 0);
+  }
+  ~SocketServerThread() {
+    Stop();
+    close(fd_);
+  }
+  SocketServerThread(const SocketServerThread&) = delete;
+  SocketServerThread& operator=(const SocketServerThread&) = delete;
+
+  void Start(std::function<void()> serve) { thread_ = std::thread(std::move(serve)); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    int wake = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const sockaddr_un addr = Address();
+    (void)!connect(wake, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    thread_.join();
+    close(wake);
+  }
+  // The next connection, or -1 once stopping (the wake-up connection is closed here).
+  int Accept() {
+    int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0 || stop_) {
+      if (c >= 0) close(c);
+      return -1;
+    }
+    return c;
+  }
+  bool stopping() const { return stop_; }
+
+ private:
+  sockaddr_un Address() const {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path_.c_str());
+    return addr;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // A Unix socket that answers each connection's first request with `reply` (raw bytes, sent once
 // the request's headers have arrived), or never answers when `reply` is empty. Bound in the
 // constructor, so a client may connect at once. With `drop_second`, a connection stays open
@@ -37,39 +91,21 @@ struct OpenDaemon : RunningDaemon {
 class FakeDaemon {
  public:
   FakeDaemon(const std::string& path, std::string reply, bool drop_second = false)
-      : path_(path), reply_(std::move(reply)), drop_second_(drop_second) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strcpy(addr.sun_path, path.c_str());
-    BOOST_REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_REQUIRE(listen(fd_, 16) == 0);
-    thread_ = std::thread([this] { Serve(); });
+      : reply_(std::move(reply)), drop_second_(drop_second), listener_(path) {
+    listener_.Start([this] { Serve(); });
   }
   ~FakeDaemon() {
-    // Wake the accept with one last connection.
-    stop_ = true;
-    int wake = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strcpy(addr.sun_path, path_.c_str());
-    (void)!connect(wake, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    thread_.join();
-    close(wake);
+    listener_.Stop();
     for (int c : clients_) close(c);
-    close(fd_);
   }
   FakeDaemon(const FakeDaemon&) = delete;
   FakeDaemon& operator=(const FakeDaemon&) = delete;
 
  private:
   void Serve() {
-    while (!stop_) {
-      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0 || stop_) {
-        if (c >= 0) close(c);
-        return;
-      }
+    while (!listener_.stopping()) {
+      int c = listener_.Accept();
+      if (c < 0) return;
       clients_.push_back(c);  // kept open until the end: a silent daemon must stay silent
       if (reply_.empty()) continue;
       ReadHeaders(c);
@@ -96,13 +132,10 @@ class FakeDaemon {
   std::atomic<int> dropped{0};  // requests read and left unanswered
 
  private:
-  int fd_ = -1;
-  std::string path_;
   std::string reply_;
   bool drop_second_ = false;
-  std::atomic<bool> stop_{false};
-  std::vector<int> clients_;  // only touched by the serving thread, then after join
-  std::thread thread_;
+  std::vector<int> clients_;     // only touched by the serving thread, then after Stop()
+  SocketServerThread listener_;  // last: its thread stops before the members above go
 };
 
 struct CommandResult {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "instaccess/client.h"
+#include "tests/client/client_fixture.h"
 #include "tests/support/temp_dir.h"
 
 namespace instaccess::testing {
@@ -40,27 +41,13 @@ class ScriptedServer {
  public:
   using Script = std::function<Act(int connection, int request, const std::string& method)>;
 
-  ScriptedServer(const std::string& path, Script script) : path_(path), script_(std::move(script)) {
-    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strcpy(addr.sun_path, path.c_str());
-    BOOST_REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_REQUIRE(listen(fd_, 16) == 0);
-    thread_ = std::thread([this] { Serve(); });
+  ScriptedServer(const std::string& path, Script script)
+      : script_(std::move(script)), listener_(path) {
+    listener_.Start([this] { Serve(); });
   }
   ~ScriptedServer() {
-    // Wake the accept with one last connection.
-    stop_ = true;
-    int wake = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strcpy(addr.sun_path, path_.c_str());
-    (void)!connect(wake, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    thread_.join();
-    close(wake);
+    listener_.Stop();
     for (int c : kept_) close(c);
-    close(fd_);
   }
   ScriptedServer(const ScriptedServer&) = delete;
   ScriptedServer& operator=(const ScriptedServer&) = delete;
@@ -76,12 +63,9 @@ class ScriptedServer {
 
  private:
   void Serve() {
-    for (int connection = 0; !stop_; ++connection) {
-      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0 || stop_) {
-        if (c >= 0) close(c);
-        return;
-      }
+    for (int connection = 0; !listener_.stopping(); ++connection) {
+      int c = listener_.Accept();
+      if (c < 0) return;
       ++connections_;
       bool open = true;
       for (int request = 0; open; ++request) {
@@ -144,15 +128,12 @@ class ScriptedServer {
     BOOST_REQUIRE(write(c, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
   }
 
-  int fd_ = -1;
-  std::string path_;
   Script script_;
-  std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
   std::mutex mu_;
   std::vector<std::string> methods_;  // guarded by mu_
-  std::vector<int> kept_;             // only touched by the serving thread, then after join
-  std::thread thread_;
+  std::vector<int> kept_;             // only touched by the serving thread, then after Stop()
+  SocketServerThread listener_;       // last: its thread stops before the members above go
 };
 
 // The error's text for a failed check's message; evaluated even when the check passes.
