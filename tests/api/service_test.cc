@@ -14,6 +14,7 @@
 #include "ipc/router.h"
 #include "jose/base64url.h"
 #include "jose/jws.h"
+#include "keystore/integrity.h"
 #include "keystore/sqlite.h"
 #include "tests/keystore/test_util.h"
 
@@ -361,6 +362,43 @@ BOOST_AUTO_TEST_CASE(auth_answers_reverse_proxies_with_headers) {
   BOOST_TEST(expired.status == 401);
   BOOST_TEST(ErrorCode(expired) == "token_expired");
   BOOST_TEST(HeaderOf(expired, "WWW-Authenticate") == "Bearer error=\"invalid_token\"");
+}
+
+BOOST_AUTO_TEST_CASE(a_kid_from_before_the_kid_rule_can_be_revoked_by_its_encoded_name) {
+  Api api;
+  // A store made before the kid rule holds a peer key named "abc+/=": written here as such a
+  // daemon would have, with the master key (row MAC and seal included).
+  const jose::RsaKey legacy = keystore::testing::KeyPool::Get().Key(42, jose::Alg::kRS256);
+  const std::string kid = "abc+/=";
+  api.service.reset();
+  api.keyring.reset();
+  {
+    Result<keystore::Db> db = keystore::Db::Open(api.dir / "keys.db", SQLITE_OPEN_READWRITE);
+    BOOST_REQUIRE(db.has_value());
+    Result<keystore::Stmt> insert = db->Prepare(
+        "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, retire_at, "
+        "public_jwk, public_der, issuers) VALUES (?1, 'sig', 'RS256', 2048, 'peer', 'retired', "
+        "?2, ?2, ?3, ?4, '[\"partner\"]')");
+    BOOST_REQUIRE(insert.has_value());
+    insert->Bind(1, std::string_view(kid))
+        .Bind(2, std::int64_t{kStart})
+        .Bind(3, std::string_view(legacy.WithKid(kid).PublicJwk().dump()))
+        .BindBlob(4, legacy.PublicSpkiDer());
+    BOOST_REQUIRE(insert->Run().ok());
+    const auto keys = keystore::IntegrityKeys::Derive(keystore::testing::FixedMasterKey(7));
+    BOOST_REQUIRE(keystore::WriteRowMac(*db, keys, kid).ok());
+    BOOST_REQUIRE(keystore::SealStore(*db, keys, {}, std::nullopt).ok());
+  }
+  api.Open();
+  BOOST_REQUIRE(api.keyring->Snapshot()->FindVerify(kid) != nullptr);
+  BOOST_TEST(api.keyring->Snapshot()->tampered_rows == 0u);
+  // Named raw, the '/' splits the path: no such endpoint. Percent-encoded, it is one segment.
+  BOOST_TEST(api.Call("POST", "/api/v1/keys/abc+/=/revoke").status == 404);
+  ipc::Response revoked = api.Call("POST", "/api/v1/keys/abc%2B%2F%3D/revoke");
+  BOOST_REQUIRE_MESSAGE(revoked.status == 200, revoked.body);
+  BOOST_TEST(Json::parse(revoked.body).at("kid") == kid);
+  BOOST_TEST(Json::parse(revoked.body).at("state") == "revoked");
+  BOOST_TEST(api.keyring->Snapshot()->FindVerify(kid) == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(healthz_gives_no_detail_to_anyone) {
