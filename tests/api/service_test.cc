@@ -14,7 +14,6 @@
 #include "ipc/router.h"
 #include "jose/base64url.h"
 #include "jose/jws.h"
-#include "keystore/integrity.h"
 #include "keystore/sqlite.h"
 #include "tests/keystore/test_util.h"
 
@@ -372,23 +371,8 @@ BOOST_AUTO_TEST_CASE(a_kid_from_before_the_kid_rule_can_be_revoked_by_its_encode
   const std::string kid = "abc+/=";
   api.service.reset();
   api.keyring.reset();
-  {
-    Result<keystore::Db> db = keystore::Db::Open(api.dir / "keys.db", SQLITE_OPEN_READWRITE);
-    BOOST_REQUIRE(db.has_value());
-    Result<keystore::Stmt> insert = db->Prepare(
-        "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, retire_at, "
-        "public_jwk, public_der, issuers) VALUES (?1, 'sig', 'RS256', 2048, 'peer', 'retired', "
-        "?2, ?2, ?3, ?4, '[\"partner\"]')");
-    BOOST_REQUIRE(insert.has_value());
-    insert->Bind(1, std::string_view(kid))
-        .Bind(2, std::int64_t{kStart})
-        .Bind(3, std::string_view(legacy.WithKid(kid).PublicJwk().dump()))
-        .BindBlob(4, legacy.PublicSpkiDer());
-    BOOST_REQUIRE(insert->Run().ok());
-    const auto keys = keystore::IntegrityKeys::Derive(keystore::testing::FixedMasterKey(7));
-    BOOST_REQUIRE(keystore::WriteRowMac(*db, keys, kid).ok());
-    BOOST_REQUIRE(keystore::SealStore(*db, keys, {}, std::nullopt).ok());
-  }
+  keystore::testing::InsertLegacyPeerKey(api.dir / "keys.db", keystore::testing::FixedMasterKey(7),
+                                         kid, legacy, R"(["partner"])", kStart);
   api.Open();
   BOOST_REQUIRE(api.keyring->Snapshot()->FindVerify(kid) != nullptr);
   BOOST_TEST(api.keyring->Snapshot()->tampered_rows == 0u);

@@ -14,6 +14,7 @@
 #include "jose/rsa_key.h"
 #include "jose/token.h"
 #include "tests/client/client_fixture.h"
+#include "tests/keystore/test_util.h"
 
 namespace instaccess::testing {
 namespace {
@@ -326,6 +327,38 @@ BOOST_AUTO_TEST_CASE(exports_public_keys_and_imports_with_every_option) {
   auto row = c.Key("our-canvas-key");
   BOOST_REQUIRE_MESSAGE(row.has_value(), Why(row));
   BOOST_TEST(row->state == "revoked");
+}
+
+// Kids from a store made before the kid rule may need escaping in a path: the library encodes
+// them, and curl reaches them percent-encoded.
+BOOST_AUTO_TEST_CASE(kids_that_need_escaping_are_revoked_with_the_library_and_curl) {
+  OpenDaemon d;
+  d.Stop();
+  const std::string key_file = d.dir / "var/master.key";
+  const std::string master_bytes = ReadFile(key_file);
+  BOOST_REQUIRE(master_bytes.size() == 32u);
+  const SecretBytes master = SecretBytes::CopyFrom(
+      {reinterpret_cast<const std::uint8_t*>(master_bytes.data()), master_bytes.size()});
+  auto& pool = keystore::testing::KeyPool::Get();
+  keystore::testing::InsertLegacyPeerKey(
+      d.dir / "var/keys.db", master, "abc+/=", pool.Key(0, jose::Alg::kRS256), R"(["partner"])", 0);
+  keystore::testing::InsertLegacyPeerKey(d.dir / "var/keys.db", master, "key with spaces?#",
+                                         pool.Key(1, jose::Alg::kRS256), R"(["partner"])", 0);
+  d.Start();
+
+  Client c(d.socket);
+  auto revoked = c.Revoke("abc+/=");
+  BOOST_REQUIRE_MESSAGE(revoked.has_value(), Why(revoked));
+  BOOST_TEST(revoked->kid == "abc+/=");
+  BOOST_TEST(revoked->state == "revoked");
+
+  CommandResult curl =
+      RunCommand({"/usr/bin/curl", "-sS", "--unix-socket", d.socket, "-X", "POST",
+                  "http://localhost/api/v1/keys/key%20with%20spaces%3F%23/revoke"});
+  BOOST_REQUIRE_MESSAGE(curl.exit_code == 0, curl.err);
+  const nlohmann::json answer = nlohmann::json::parse(curl.out);
+  BOOST_TEST(answer.at("kid") == "key with spaces?#");
+  BOOST_TEST(answer.at("state") == "revoked");
 }
 
 BOOST_AUTO_TEST_CASE(refusals_carry_the_daemons_code_and_message) {

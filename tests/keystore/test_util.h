@@ -19,6 +19,8 @@
 
 #include "common/secret_bytes.h"
 #include "jose/rsa_key.h"
+#include "keystore/integrity.h"
+#include "keystore/sqlite.h"
 #include "keystore/sqlite_keyring.h"
 #include "tests/support/temp_dir.h"
 
@@ -148,6 +150,32 @@ inline std::string PrivatePem(std::size_t i) {
   std::string pem = "-----BEGIN PRIVATE KEY-----\n";
   for (std::size_t j = 0; j < b64.size(); j += 64) pem += b64.substr(j, 64) + "\n";
   return pem + "-----END PRIVATE KEY-----\n";
+}
+
+// Writes into the (closed) store at `path` a retired peer signing key named `kid`, bound to
+// `issuers`, as a daemon from before the kid rule could have: row, row MAC and a new seal, with
+// `master_key`. For tests of kids that need escaping.
+inline void InsertLegacyPeerKey(const std::string& path, const SecretBytes& master_key,
+                                const std::string& kid, const jose::RsaKey& key,
+                                const std::string& issuers_json, UnixTime at) {
+  Result<Db> db = Db::Open(path, SQLITE_OPEN_READWRITE);
+  BOOST_REQUIRE(db.has_value());
+  Result<Stmt> insert = db->Prepare(
+      "INSERT INTO keys (kid, purpose, alg, bits, origin, state, created_at, retire_at, "
+      "public_jwk, public_der, issuers) VALUES (?1, 'sig', ?5, ?6, 'peer', 'retired', ?2, ?2, "
+      "?3, ?4, ?7)");
+  BOOST_REQUIRE(insert.has_value());
+  insert->Bind(1, std::string_view(kid))
+      .Bind(2, at)
+      .Bind(3, std::string_view(key.WithKid(kid).PublicJwk().dump()))
+      .BindBlob(4, key.PublicSpkiDer())
+      .Bind(5, jose::AlgName(key.alg()))
+      .Bind(6, std::int64_t{key.bits()})
+      .Bind(7, std::string_view(issuers_json));
+  BOOST_REQUIRE(insert->Run().ok());
+  const IntegrityKeys keys = IntegrityKeys::Derive(master_key);
+  BOOST_REQUIRE(WriteRowMac(*db, keys, kid).ok());
+  BOOST_REQUIRE(SealStore(*db, keys, {}, std::nullopt).ok());
 }
 
 // A keyring on a fresh store in a temp dir, with pool keys 10 and on for generation (0..9 stay
