@@ -27,7 +27,9 @@ struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Retry-After
+  // Extra headers, e.g. Retry-After. Names are the handler's constants (string literals, which
+  // live for the program), so setting one allocates nothing.
+  std::vector<std::pair<std::string_view, std::string>> headers;
 };
 
 // {"error": {"code": code, "message": message}} with `status`: the API's only error shape
