@@ -68,7 +68,8 @@ struct KeyInfo {
   // Schema v4 (docs/tokens.md, "Which keys vouch for what"). The issuers (`iss`) this signing
   // key may sign for; nullopt: our own issuer (tokens.issuer) only, as for every generated key
   // and every key imported with its private part. A peer's signing key names its own list, which
-  // holds our issuer only when its import said so explicitly.
+  // holds our issuer only when its import said so explicitly; a peer's key without one (imported
+  // before schema v4) is bound to no issuer at all.
   std::optional<std::vector<std::string>> issuers;
   // The longest lifetime (exp - iat) of a token this key signs; nullopt: tokens.max_lifetime.
   std::optional<std::int64_t> max_lifetime;

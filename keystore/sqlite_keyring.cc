@@ -521,9 +521,17 @@ void SqliteKeyring::PublishLocked() {
     sealed_unusable_.erase(info.kid);
     if (MayVerify(info)) {
       ks->verify.push_back(*key);
-      ks->verify_bounds.push_back({info.issuers.value_or(std::vector<std::string>{options_.issuer}),
-                                   info.max_lifetime.value_or(options_.schedule.max_lifetime)});
-      if (info.issuers.has_value() && info.issuers->empty()) {
+      // Unset issuers mean ours, for our own keys only: a peer's key from a store made before
+      // issuer binding is bound to nothing, never to our issuer.
+      std::vector<std::string> issuers =
+          info.issuers
+              ? *info.issuers
+              : (info.origin == KeyOrigin::kPeer ? std::vector<std::string>{}
+                                                 : std::vector<std::string>{options_.issuer});
+      const bool unbound = issuers.empty();
+      ks->verify_bounds.push_back(
+          {std::move(issuers), info.max_lifetime.value_or(options_.schedule.max_lifetime)});
+      if (unbound) {
         ks->problems.push_back("peer signing key " + info.kid +
                                " is bound to no issuer, so it verifies no token; revoke it and "
                                "import its successor with \"issuers\"");

@@ -153,8 +153,8 @@ inline std::string PrivatePem(std::size_t i) {
 }
 
 // Writes into the (closed) store at `path` a retired peer signing key named `kid`, bound to
-// `issuers`, as a daemon from before the kid rule could have: row, row MAC and a new seal, with
-// `master_key`. For tests of kids that need escaping.
+// `issuers_json` (empty: NULL, as before schema v4), as a daemon from before the kid rule could
+// have: row, row MAC and a new seal, with `master_key`. For tests of old stores' rows.
 inline void InsertLegacyPeerKey(const std::string& path, const SecretBytes& master_key,
                                 const std::string& kid, const jose::RsaKey& key,
                                 const std::string& issuers_json, UnixTime at) {
@@ -172,6 +172,7 @@ inline void InsertLegacyPeerKey(const std::string& path, const SecretBytes& mast
       .Bind(5, jose::AlgName(key.alg()))
       .Bind(6, std::int64_t{key.bits()})
       .Bind(7, std::string_view(issuers_json));
+  if (issuers_json.empty()) insert->BindNull(7);  // a row from before schema v4
   BOOST_REQUIRE(insert->Run().ok());
   const IntegrityKeys keys = IntegrityKeys::Derive(master_key);
   BOOST_REQUIRE(WriteRowMac(*db, keys, kid).ok());

@@ -252,6 +252,25 @@ BOOST_FIXTURE_TEST_CASE(rows_of_an_older_schema_keep_their_macs, RingFixture) {
   BOOST_TEST(*version == kSchemaVersion);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_peer_key_from_before_issuer_binding_vouches_for_nothing, RingFixture) {
+  BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
+  ring.reset();
+  const jose::RsaKey old = KeyPool::Get().Key(1, jose::Alg::kRS256);
+  testing::InsertLegacyPeerKey(path, testing::FixedMasterKey(1), "old-partner", old, "", kT0);
+  Reopen();
+  auto ks = Snap();
+  BOOST_TEST(ks->tampered_rows == 0u);
+  bool found = false;
+  for (std::size_t k = 0; k < ks->verify.size(); ++k) {
+    if (ks->verify[k].kid() != "old-partner") continue;
+    found = true;
+    BOOST_TEST(ks->verify_bounds[k].issuers.empty());  // never our issuer by default
+  }
+  BOOST_TEST(found);
+  BOOST_TEST(ks->problems.size() == 1u);
+  BOOST_TEST(ks->problems.at(0).find("old-partner is bound to no issuer") != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(one_modulus_is_one_key, RingFixture) {
   BOOST_REQUIRE(ring->ApplyDue(kT0, "scheduler").has_value());
   Result<KeyInfo> first = ring->Import(PeerSigKey(1, {"partner"}), kT0, "admin");
