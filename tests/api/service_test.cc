@@ -82,11 +82,14 @@ struct Api {
   }
 
   // One request as the daemon's own user (every role), the deferred work run at once.
-  ipc::Response Call(const std::string& method, const std::string& path, const Json& body = {}) {
+  // `authorization`: the Authorization header, when not empty.
+  ipc::Response Call(const std::string& method, const std::string& path, const Json& body = {},
+                     const std::string& authorization = "") {
     ipc::Request req;
     req.method = method;
     req.target = path;
     req.path = path;
+    req.authorization = authorization;
     if (!body.is_null()) {
       req.content_type = "application/json";
       req.body = body.dump();
@@ -283,16 +286,7 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
 
 // GET /api/v1/auth with `authorization` as the header (none when empty).
 ipc::Response AuthCall(Api& api, const std::string& authorization) {
-  ipc::Request req;
-  req.method = "GET";
-  req.target = req.path = "/api/v1/auth";
-  req.authorization = authorization;
-  ipc::Peer peer;
-  peer.uid = geteuid();
-  peer.gid = getegid();
-  ipc::Reply reply = api.router.Dispatch(req, peer, api.policy);
-  if (auto* deferred = std::get_if<ipc::Deferred>(&reply)) return (*deferred)();
-  return std::get<ipc::Response>(reply);
+  return api.Call("GET", "/api/v1/auth", {}, authorization);
 }
 
 std::string HeaderOf(const ipc::Response& r, const std::string& name) {
