@@ -445,7 +445,17 @@ BOOST_AUTO_TEST_CASE(one_uid_cannot_fill_the_work_queue) {
 // (Linux reports it at the limit even before it looks at the listen queue) while a connection
 // waits: the daemon pauses accepting instead of retrying at once, warns once for the episode,
 // and serves the waiting connection once descriptors are free.
-BOOST_AUTO_TEST_CASE(accept_failures_back_off_and_recover) {
+// Not under AddressSanitizer + UBSan: with no descriptor left, UBSan cannot check a vptr (it
+// probes memory through a pipe), so the daemon's first boost::system error_code of the run fails
+// its vptr check ("invalid vptr", "memory cannot be printed") and halts. Ubsan's own limit, not
+// the daemon's: this case runs in the default (debug) suite.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUnderSanitizers = true;
+#else
+constexpr bool kUnderSanitizers = false;
+#endif
+BOOST_AUTO_TEST_CASE(accept_failures_back_off_and_recover,
+                     *boost::unit_test::enable_if<!kUnderSanitizers>()) {
   OpenDaemon d("");
   const pid_t pid = d.process->pid();
   std::size_t open_fds = 0;
