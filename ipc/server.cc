@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <thread>
+
+#include "ipc/http_parse.h"
 
 namespace instaccess::ipc {
 
@@ -15,27 +16,6 @@ using asio::use_awaitable;
 
 // What a connection is doing: only an idle one may be closed by Drain().
 enum class Phase { kIdle, kReading, kHandling };
-
-// The media type, lower-case, without parameters, into `out`.
-void LowerMediaType(std::string_view content_type, std::string* out) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  out->assign(media);
-  std::transform(out->begin(), out->end(), out->begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-}
-
-// Fills `out` from the parsed request, reusing its strings' storage, and takes the body.
-void FillRequest(http::request<http::string_body>& req, Request* out) {
-  out->method.assign(req.method_string());
-  out->target.assign(req.target());
-  out->path.assign(out->target, 0, out->target.find('?'));
-  LowerMediaType(req[http::field::content_type], &out->content_type);
-  out->accept.assign(req[http::field::accept]);
-  out->if_none_match.assign(req[http::field::if_none_match]);
-  out->authorization.assign(req[http::field::authorization]);
-  out->body.swap(req.body());
-}
 
 // A connection keeps its last request's and answer's storage for the next ones: a decrypt's
 // body (a 1.4 KB token) and an issue's answer are past malloc's per-thread cache, and allocating
@@ -68,35 +48,6 @@ asio::awaitable<void> Write(UnixSocket& socket, const Response& response, bool k
   if (ec || sent == bytes.size()) co_return;
   co_await asio::async_write(socket, asio::buffer(bytes) + sent,
                              asio::redirect_error(use_awaitable, ec));
-}
-
-// Parses the request from what `buffer` already holds. True when that settled it: the request is
-// complete, or `ec` says what is wrong with it. False when more bytes must be read first.
-// (Beast's async_read does the same, and then takes a trip through the loop's queue even when it
-// read nothing.)
-bool ParseBuffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
-                   beast::error_code& ec) {
-  parser.eager(true);  // header and body in one go, as async_read does
-  buffer.consume(parser.put(buffer.data(), ec));
-  if (ec == http::error::need_more) {
-    ec.clear();
-    return false;
-  }
-  return ec || parser.is_done();
-}
-
-// The answer to a request that could not be parsed; the connection closes after it.
-Response ParseErrorResponse(const beast::error_code& ec) {
-  if (ec == http::error::header_limit) {
-    return JsonError(431, "request_header_fields_too_large", "request header too large");
-  }
-  if (ec == http::error::body_limit) {
-    return JsonError(413, "payload_too_large", "request body too large");
-  }
-  if (ec == http::error::buffer_overflow) {
-    return JsonError(400, "bad_request", "a line of the request is too long");
-  }
-  return JsonError(400, "bad_request", "malformed HTTP request");
 }
 
 // The first pause after a failed accept, and the longest (see Server).
