@@ -242,9 +242,15 @@ void ReadRotation(Section s, RotationConfig* r, bool sig, Errors* errors) {
   }
   const toml::node* prepublish = s.Find("prepublish");
   s.Duration("prepublish", &r->prepublish);
-  if (prepublish != nullptr && errors->first.ok() && r->period.count() != keystore::kRotationOff &&
-      r->prepublish >= r->period) {
-    s.Fail(prepublish, "prepublish", "must be shorter than period");
+  // Checked whichever of the two the file sets: a period alone under the default prepublish is
+  // as unusable as the two set together (the keyring refuses the schedule at start).
+  if ((prepublish != nullptr || period != nullptr) && errors->first.ok() &&
+      r->period.count() != keystore::kRotationOff && r->prepublish >= r->period) {
+    if (prepublish != nullptr) {
+      s.Fail(prepublish, "prepublish", "must be shorter than period");
+    } else {
+      s.Fail(period, "period", "must be longer than prepublish (default 1h)");
+    }
   }
   s.Finish();
 }

@@ -154,6 +154,10 @@ BOOST_AUTO_TEST_CASE(bad_values_are_named_with_their_line) {
                  .starts_with("test.toml:2: 'access.admin' entries must be"));
   BOOST_TEST(ErrorOf("[rotation.sig]\nperiod = \"1h\"\nprepublish = \"2h\"\n") ==
              "test.toml:3: 'rotation.sig.prepublish' must be shorter than period");
+  // Found by tests/fuzz/config_fuzzer: a period alone under the default prepublish (1h) loaded,
+  // and the daemon then refused the schedule at start without naming the line.
+  BOOST_TEST(ErrorOf("[rotation.sig]\nperiod = \"30m\"\n") ==
+             "test.toml:2: 'rotation.sig.period' must be longer than prepublish (default 1h)");
   BOOST_TEST(ErrorOf("[tokens]\ndefault_ttl = \"2h\"\n") ==
              "test.toml:2: 'tokens.default_ttl' must not exceed tokens.max_lifetime");
 }

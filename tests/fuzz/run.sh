@@ -48,7 +48,7 @@ for target in "${targets[@]}"; do
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$target")" \
     -artifact_prefix="build/fuzz/artifacts/$target/" -print_final_stats=1 \
     >"$work/$target.log" 2>&1; then
-    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' "$work/$target.log" || true
+    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' "$work/$target.log" || true
   else
     tail -n 60 "$work/$target.log"
     failed+=("$target")

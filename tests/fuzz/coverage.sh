@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Source coverage of each fuzz target (clang-14 source-based coverage): builds the targets with
+# -fprofile-instr-generate -fcoverage-mapping (and libFuzzer's guidance, without sanitizers) in
+# build/fuzz-cov, runs each for COVERAGE_SECONDS (default 60) from a scratch copy of its seed
+# corpus, and prints llvm-cov-14's lines, functions and regions covered of the files that target
+# is about, as the Markdown table docs/security.md shows.
+#   bash tests/fuzz/coverage.sh                 # every target
+#   COVERAGE_SECONDS=300 bash tests/fuzz/coverage.sh http_fuzzer
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+seconds="${COVERAGE_SECONDS:-60}"
+all=(token_fuzzer token_edit_fuzzer http_fuzzer body_fuzzer key_import_fuzzer config_fuzzer)
+targets=("${@:-${all[@]}}")
+
+# The files each target is about (paths from the source root).
+files() {
+  case "$1" in
+    token_fuzzer | token_edit_fuzzer)
+      echo jose/base64url.cc jose/compact.cc jose/content_cipher.cc jose/json_strict.cc \
+        jose/jwe.cc jose/jws.cc jose/token.cc ;;
+    http_fuzzer)
+      echo ipc/http_parse.cc ipc/http_types.cc ipc/router.cc api/service.cc \
+        api/token_handlers.cc api/keys_handlers.cc api/status_handlers.cc api/request_body.cc ;;
+    body_fuzzer)
+      echo api/request_body.cc api/token_handlers.cc api/keys_handlers.cc api/caller_claims.cc ;;
+    key_import_fuzzer) echo jose/rsa_key.cc keystore/sqlite_keyring.cc ;;
+    config_fuzzer) echo daemon/config.cc ;;
+  esac
+}
+
+build=build/fuzz-cov
+cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
+  -DINSTACCESS_FUZZ=ON -DINSTACCESS_TESTS=OFF -DINSTACCESS_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping" \
+  >/dev/null
+cmake --build "$build" -j1 --target "${targets[@]}"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+echo "| target | files | lines | functions | regions |"
+echo "|---|---|---|---|---|"
+for target in "${targets[@]}"; do
+  mkdir -p "$work/$target"
+  cp tests/fuzz/corpus/"$target"/* "$work/$target/"
+  LLVM_PROFILE_FILE="$work/$target.profraw" "$build/tests/fuzz/$target" "$work/$target" \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 >"$work/$target.log" 2>&1
+  llvm-profdata-14 merge -sparse "$work/$target.profraw" -o "$work/$target.profdata"
+  # TOTAL: regions, missed, cover, functions, missed, executed, lines, missed, cover, ...
+  read -r -a t < <(llvm-cov-14 report "$build/tests/fuzz/$target" \
+    -instr-profile="$work/$target.profdata" $(files "$target") | grep '^TOTAL')
+  cover() { echo "$(($1 - $2))/$1 ($3)"; }
+  echo "| $target | $(files "$target" | sed 's/ /, /g') | $(cover "${t[7]}" "${t[8]}" "${t[9]}") |" \
+    "$(cover "${t[4]}" "${t[5]}" "${t[6]}") | $(cover "${t[1]}" "${t[2]}" "${t[3]}") |"
+done
