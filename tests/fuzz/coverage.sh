@@ -6,6 +6,7 @@
 # is about, as the Markdown table docs/security.md shows.
 #   bash tests/fuzz/coverage.sh                 # every target
 #   COVERAGE_SECONDS=300 bash tests/fuzz/coverage.sh http_fuzzer
+#   FUZZ_JOBS=1 bash tests/fuzz/coverage.sh     # build with one job (default: one per core)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -34,7 +35,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TY
   -DINSTACCESS_FUZZ=ON -DINSTACCESS_TESTS=OFF -DINSTACCESS_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping" \
   >/dev/null
-cmake --build "$build" -j1 --target "${targets[@]}"
+cmake --build "$build" -j "${FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -46,10 +47,15 @@ for target in "${targets[@]}"; do
   LLVM_PROFILE_FILE="$work/$target.profraw" "$build/tests/fuzz/$target" "$work/$target" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 >"$work/$target.log" 2>&1
   llvm-profdata-14 merge -sparse "$work/$target.profraw" -o "$work/$target.profdata"
-  # TOTAL: regions, missed, cover, functions, missed, executed, lines, missed, cover, ...
-  read -r -a t < <(llvm-cov-14 report "$build/tests/fuzz/$target" \
-    -instr-profile="$work/$target.profdata" $(files "$target") | grep '^TOTAL')
-  cover() { echo "$(($1 - $2))/$1 ($3)"; }
-  echo "| $target | $(files "$target" | sed 's/ /, /g') | $(cover "${t[7]}" "${t[8]}" "${t[9]}") |" \
-    "$(cover "${t[4]}" "${t[5]}" "${t[6]}") | $(cover "${t[1]}" "${t[2]}" "${t[3]}") |"
+  # The rows of the target's files, summed. Columns: file, regions, missed, cover, functions,
+  # missed, executed, lines, missed, cover, ...
+  read -r regions missed_regions functions missed_functions lines missed_lines < <(
+    llvm-cov-14 report "$build/tests/fuzz/$target" -instr-profile="$work/$target.profdata" |
+      awk -v files=" $(files "$target") " '
+        { name = $1; sub(/^.*\.\.\//, "", name) }
+        index(files, " " name " ") > 0 { r += $2; mr += $3; f += $5; mf += $6; l += $8; ml += $9 }
+        END { print r, mr, f, mf, l, ml }')
+  cover() { awk -v n="$1" -v m="$2" 'BEGIN { printf "%d/%d (%.1f%%)", n - m, n, 100 * (n - m) / n }'; }
+  echo "| $target | $(files "$target" | sed 's/ /, /g') | $(cover "$lines" "$missed_lines") |" \
+    "$(cover "$functions" "$missed_functions") | $(cover "$regions" "$missed_regions") |"
 done

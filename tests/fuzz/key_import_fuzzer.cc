@@ -7,11 +7,12 @@
 // bit 6: name an issuer (a peer signing key needs one); bit 7: activate.
 //
 // Invariants beyond "no crash, no sanitizer report", for every key accepted:
-//   - it is bound to the alg asked for, and has 2048 to 4096 bits;
+//   - it is bound to the alg asked for, and has 2048 to 8192 bits (jose's bounds; the keyring
+//     stores at most 4096);
 //   - its public JWK and PEM read back as the same key, with the same kid and thumbprint;
 //   - a private part reads back from PKCS#8 and works: what it signs verifies with the public
 //     part, what the public part encrypts it decrypts;
-//   - the keyring stores it under a purpose its alg belongs to.
+//   - the keyring stores it under a purpose its alg belongs to, with at most 4096 bits.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -57,7 +58,7 @@ void CheckPrivatePart(const jose::RsaKey& key, const jose::RsaKey& public_key) {
 
 void CheckKey(const jose::RsaKey& key, std::optional<jose::Alg> asked) {
   if (asked && key.alg() != *asked) std::abort();
-  if (key.bits() < 2048 || key.bits() > 4096) std::abort();
+  if (key.bits() < 2048 || key.bits() > 8192) std::abort();
   auto from_jwk = jose::RsaKey::FromJwk(key.PublicJwk(), key.alg());
   if (!from_jwk || !from_jwk->SamePublicKey(key) || from_jwk->kid() != key.kid() ||
       from_jwk->has_private()) {

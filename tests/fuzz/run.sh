@@ -7,6 +7,7 @@
 #   FUZZ_SECONDS=600 bash tests/fuzz/run.sh     # longer
 #   bash tests/fuzz/run.sh --long               # an hour per target, for local use
 #   bash tests/fuzz/run.sh http_fuzzer ...      # only these targets
+#   FUZZ_JOBS=1 bash tests/fuzz/run.sh          # build with one job (default: one per core)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -30,7 +31,7 @@ max_len() {
 }
 
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j1 --target "${targets[@]}"
+cmake --build --preset fuzz -j "${FUZZ_JOBS:-$(nproc)}" --target "${targets[@]}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
