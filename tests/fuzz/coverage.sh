@@ -45,7 +45,8 @@ for target in "${targets[@]}"; do
   mkdir -p "$work/$target"
   cp tests/fuzz/corpus/"$target"/* "$work/$target/"
   LLVM_PROFILE_FILE="$work/$target.profraw" "$build/tests/fuzz/$target" "$work/$target" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 >"$work/$target.log" 2>&1
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$work/" \
+    >"$work/$target.log" 2>&1 || { tail -n 40 "$work/$target.log"; exit 1; }
   llvm-profdata-14 merge -sparse "$work/$target.profraw" -o "$work/$target.profdata"
   # The rows of the target's files, summed. Columns: file, regions, missed, cover, functions,
   # missed, executed, lines, missed, cover, ...
