@@ -290,9 +290,54 @@ Result<std::unique_ptr<StoreKeyring>> StoreKeyring::Open(const KeyringOptions& o
 Status StoreKeyring::Load() {
   std::scoped_lock lock(mu_);
   INSTACCESS_RETURN_IF_ERROR(UpgradeIntegrityLocked());
-  INSTACCESS_RETURN_IF_ERROR(LoadRowsLocked());
+  return ReloadLocked();
+}
+
+Status StoreKeyring::Refresh() {
+  std::scoped_lock lock(mu_);
+  Result<std::int64_t> counter = store_->ChangeCounter();
+  if (!counter) return counter.error();
+  if (*counter == loaded_counter_) return Status::Ok();
+  return ReloadLocked();
+}
+
+Status StoreKeyring::ReloadLocked() {
+  // Under the writer lock, so that no other host's commit lands between the reads.
+  Result<StoreTxn> txn = StoreTxn::Begin(*store_);
+  if (!txn) return txn.error();
+  Result<std::int64_t> counter = store_->ChangeCounter();
+  if (!counter) return counter.error();
+  Result<IntegrityReport> report = LoadRowsLocked();
+  if (!report) return report.error();
+  Result<bool> wrote = RecordIntegrityFindingsLocked(*report);
+  if (!wrote) return wrote.error();
+  if (*wrote) {
+    INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+    loaded_counter_ = *counter + 1;
+  } else {
+    loaded_counter_ = *counter;  // the transaction rolls back: it wrote nothing
+  }
   PublishLocked();
   return Status::Ok();
+}
+
+Result<StoreTxn> StoreKeyring::BeginChangeLocked() {
+  Result<StoreTxn> txn = StoreTxn::Begin(*store_);
+  if (!txn) return txn.error();
+  Result<std::int64_t> counter = store_->ChangeCounter();
+  if (!counter) return counter.error();
+  if (*counter != loaded_counter_) {
+    // Another host changed the store since we read it: what is due, and what may change, is
+    // decided on the rows as they are now, under the lock that keeps them so.
+    Result<IntegrityReport> report = LoadRowsLocked();
+    if (!report) return report.error();
+    for (const auto& [kid, why] : report->refused) {
+      if (options_.log) options_.log(LogLevel::kError, why);
+    }
+    loaded_counter_ = *counter;
+    PublishLocked();
+  }
+  return txn;
 }
 
 Status StoreKeyring::UpgradeIntegrityLocked() {
@@ -353,10 +398,8 @@ Status StoreKeyring::SealLocked() {
   return SealStore(*store_, integrity_, excluded, replay_protection_lost_at_);
 }
 
-Status StoreKeyring::RecordIntegrityFindingsLocked(const IntegrityReport& report) {
-  if (report.ok() && !report.replay_protection_lost_at) return Status::Ok();
-  Result<StoreTxn> txn = StoreTxn::Begin(*store_);
-  if (!txn) return txn.error();
+Result<bool> StoreKeyring::RecordIntegrityFindingsLocked(const IntegrityReport& report) {
+  if (report.ok() && !report.replay_protection_lost_at) return false;
   auto record = [&](std::optional<std::string_view> kid, const std::string& detail) -> Status {
     if (options_.log) options_.log(LogLevel::kError, detail);
     Result<bool> seen = store_->HasAuditRow("integrity", detail);
@@ -369,10 +412,10 @@ Status StoreKeyring::RecordIntegrityFindingsLocked(const IntegrityReport& report
   for (const auto& [kid, why] : report.refused) INSTACCESS_RETURN_IF_ERROR(record(kid, why));
   for (const std::string& p : report.problems) INSTACCESS_RETURN_IF_ERROR(record(std::nullopt, p));
   INSTACCESS_RETURN_IF_ERROR(SealLocked());
-  return txn->Commit();
+  return true;
 }
 
-Status StoreKeyring::LoadRowsLocked() {
+Result<IntegrityReport> StoreKeyring::LoadRowsLocked() {
   Result<IntegrityReport> integrity = CheckIntegrity(*store_, integrity_);
   if (!integrity) return integrity.error();
   tampered_ = integrity->refused;
@@ -407,7 +450,7 @@ Status StoreKeyring::LoadRowsLocked() {
   Result<std::optional<Value>> hw = store_->ReadMeta("clock_high_water");
   if (!hw) return hw.error();
   high_water_ = hw->has_value() ? (*hw)->opt_int().value_or(0) : 0;
-  return RecordIntegrityFindingsLocked(*integrity);
+  return std::move(*integrity);
 }
 
 UnixTime StoreKeyring::StampLocked(UnixTime now) {
@@ -615,15 +658,20 @@ Result<StoreKeyring::Successor> StoreKeyring::SuccessorLocked(Purpose purpose, U
   return next;
 }
 
-Status StoreKeyring::CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh,
-                                  UnixTime at, std::string_view actor, std::string_view why) {
+Status StoreKeyring::CommitTxnLocked(StoreTxn& txn) {
+  INSTACCESS_RETURN_IF_ERROR(txn.Commit());
+  ++loaded_counter_;  // BeginChangeLocked saw the rows at the counter this commit raised
+  return Status::Ok();
+}
+
+Status StoreKeyring::CommitLocked(StoreTxn txn, const RowChanges& changes,
+                                  const std::optional<Fresh>& fresh, UnixTime at,
+                                  std::string_view actor, std::string_view why) {
   if (changes.inserted.has_value() &&
       (!fresh.has_value() || fresh->info.kid != changes.inserted->kid)) {
     return Internal("inserted row without its key material");
   }
   const ChangeNote note{at, actor, why, integrity_};
-  Result<StoreTxn> txn = StoreTxn::Begin(*store_);
-  if (!txn) return txn.error();
   INSTACCESS_RETURN_IF_ERROR(RevokeTamperedActiveLocked(changes, at, actor));
   bool wiped = false;
   for (const KeyInfo* k : DeactivationsFirst(changes.updated)) {
@@ -639,7 +687,7 @@ Status StoreKeyring::CommitLocked(const RowChanges& changes, const std::optional
   // stamps no change earlier than one already made.
   INSTACCESS_RETURN_IF_ERROR(store_->WriteMeta("clock_high_water", Value::Int(high_water)));
   INSTACCESS_RETURN_IF_ERROR(SealLocked());
-  INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+  INSTACCESS_RETURN_IF_ERROR(CommitTxnLocked(txn));
   high_water_ = high_water;
   if (wiped) store_->ForgetRemovedBytes();
   // Keep the parsed new key, so publishing does not unseal what we just sealed.
@@ -679,8 +727,18 @@ void StoreKeyring::RevokeUnusablePendingLocked(UnixTime at, std::string_view act
     auto it = refused_.find(kid);
     const std::string why = "pending key " + kid + " revoked: its row is damaged (" +
                             (it != refused_.end() ? it->second : std::string("unusable")) + ")";
+    Result<StoreTxn> txn = BeginChangeLocked();
+    if (!txn) {
+      if (options_.log) {
+        options_.log(LogLevel::kError,
+                     "cannot revoke damaged pending key " + kid + ": " + txn.error().message());
+      }
+      return;
+    }
+    if (!FindRow(rows_, kid) || FindRow(rows_, kid)->state != KeyState::kPending) continue;
     Result<RowChanges> rev = ComputeRevocation(rows_, kid, at);
-    Status committed = rev ? CommitLocked(*rev, std::nullopt, at, actor, why) : rev.error();
+    Status committed =
+        rev ? CommitLocked(std::move(*txn), *rev, std::nullopt, at, actor, why) : rev.error();
     if (!committed.ok()) {
       if (options_.log) {
         options_.log(LogLevel::kError,
@@ -734,6 +792,10 @@ Result<int> StoreKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   RevokeUnusablePendingLocked(at, actor);
   int applied = 0;
   for (; applied < kMaxStepsPerApply; ++applied) {
+    // "Still due" is decided under the writer lock, on the rows as they are now: when another
+    // host has applied it already, nothing is.
+    Result<StoreTxn> txn = BeginChangeLocked();
+    if (!txn) return txn.error();
     std::optional<Transition> next = keystore::NextDue(rows_, options_.schedule, now);
     if (!next.has_value()) break;
     Transition t = *next;
@@ -753,7 +815,7 @@ Result<int> StoreKeyring::ApplyDue(UnixTime now, std::string_view actor) {
     std::string why = "scheduled " + std::string(TransitionName(t.kind)) + " (" +
                       std::string(PurposeName(t.purpose)) + ", due at " + std::to_string(t.due_at) +
                       ")";
-    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, fresh, at, actor, why));
+    INSTACCESS_RETURN_IF_ERROR(CommitLocked(std::move(*txn), *changes, fresh, at, actor, why));
     ApplyChanges(rows_, *changes);
     PublishLocked();
   }
@@ -772,12 +834,15 @@ Result<std::vector<std::string>> StoreKeyring::Rotate(std::optional<Purpose> pur
   }
   std::vector<std::string> kids;
   for (Purpose p : purposes) {
+    Result<StoreTxn> txn = BeginChangeLocked();
+    if (!txn) return txn.error();
     Result<Successor> next = SuccessorLocked(p, at);
     if (!next) return next.error();
     Result<RowChanges> changes =
         ComputeActivation(rows_, p, next->pending_kid, at, options_.schedule, next->fresh_info());
     if (!changes) return changes.error();
-    INSTACCESS_RETURN_IF_ERROR(CommitLocked(*changes, next->fresh, at, actor, "manual rotation"));
+    INSTACCESS_RETURN_IF_ERROR(
+        CommitLocked(std::move(*txn), *changes, next->fresh, at, actor, "manual rotation"));
     ApplyChanges(rows_, *changes);
     // Each purpose is published as it commits: if the next one fails, readers must still see
     // the rotation that happened, not sign with the key it retired.
@@ -886,6 +951,8 @@ Result<KeyInfo> StoreKeyring::Import(const ImportRequest& request, UnixTime now,
                            std::string(PurposeName(request.purpose)) + " algorithm");
   }
   std::scoped_lock lock(mu_);
+  Result<StoreTxn> txn = BeginChangeLocked();
+  if (!txn) return txn.error();
   UnixTime at = StampLocked(now);
   Result<jose::RsaKey> key = CheckImportLocked(request, std::move(*parsed));
   if (!key) return key.error();
@@ -910,7 +977,7 @@ Result<KeyInfo> StoreKeyring::Import(const ImportRequest& request, UnixTime now,
   }
   KeyInfo result = *changes.inserted;
   std::optional<Fresh> f = std::move(*fresh);
-  INSTACCESS_RETURN_IF_ERROR(CommitLocked(changes, f, at, actor, "import"));
+  INSTACCESS_RETURN_IF_ERROR(CommitLocked(std::move(*txn), changes, f, at, actor, "import"));
   ApplyChanges(rows_, changes);
   PublishLocked();
   return result;
@@ -918,6 +985,8 @@ Result<KeyInfo> StoreKeyring::Import(const ImportRequest& request, UnixTime now,
 
 Result<KeyInfo> StoreKeyring::Revoke(const std::string& kid, UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
+  Result<StoreTxn> txn = BeginChangeLocked();
+  if (!txn) return txn.error();
   UnixTime at = StampLocked(now);
   const KeyInfo* target = FindRow(rows_, kid);
   if (target == nullptr) return NotFound("no key with kid " + kid);
@@ -941,7 +1010,7 @@ Result<KeyInfo> StoreKeyring::Revoke(const std::string& kid, UnixTime now, std::
   if (!rev) return rev.error();
   KeyInfo result = rev->updated.front();
   Merge(all, std::move(*rev));
-  INSTACCESS_RETURN_IF_ERROR(CommitLocked(all, fresh, at, actor, "revoke " + kid));
+  INSTACCESS_RETURN_IF_ERROR(CommitLocked(std::move(*txn), all, fresh, at, actor, "revoke " + kid));
   ApplyChanges(rows_, all);
   public_cache_.erase(kid);
   private_cache_.erase(kid);
@@ -952,28 +1021,28 @@ Result<KeyInfo> StoreKeyring::Revoke(const std::string& kid, UnixTime now, std::
 Status StoreKeyring::Backup(const std::string& dest_path, UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
   INSTACCESS_RETURN_IF_ERROR(store_->CopyTo(dest_path));
-  UnixTime at = StampLocked(now);
-  Result<StoreTxn> txn = StoreTxn::Begin(*store_);
+  Result<StoreTxn> txn = BeginChangeLocked();
   if (!txn) return txn.error();
+  UnixTime at = StampLocked(now);
   INSTACCESS_RETURN_IF_ERROR(AppendAudit(*store_, integrity_.audit(), at, actor, "backup",
                                          std::nullopt, "backup written to " + dest_path));
   INSTACCESS_RETURN_IF_ERROR(SealLocked());
-  return txn->Commit();
+  return CommitTxnLocked(*txn);
 }
 
 Result<UnixTime> StoreKeyring::AcceptClock(UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
   if (!clock_held_since_.has_value()) return FailedPrecondition("no clock jump is held");
   const UnixTime held_since = *clock_held_since_;
-  const UnixTime at = StampLocked(now);
-  Result<StoreTxn> txn = StoreTxn::Begin(*store_);
+  Result<StoreTxn> txn = BeginChangeLocked();
   if (!txn) return txn.error();
+  const UnixTime at = StampLocked(now);
   INSTACCESS_RETURN_IF_ERROR(
       AppendAudit(*store_, integrity_.audit(), at, actor, "accept-clock", std::nullopt,
                   "clock accepted: last schedule pass at unix time " + std::to_string(held_since) +
                       ", new time " + std::to_string(now)));
   INSTACCESS_RETURN_IF_ERROR(SealLocked());
-  INSTACCESS_RETURN_IF_ERROR(txn->Commit());
+  INSTACCESS_RETURN_IF_ERROR(CommitTxnLocked(*txn));
   if (options_.log) {
     options_.log(LogLevel::kInfo, "clock jump accepted by " + std::string(actor) +
                                       ": last schedule pass at unix time " +

@@ -64,6 +64,12 @@ class StoreKeyring : public Keyring {
   Result<std::vector<AuditEntry>> ReadAuditLog(std::int64_t after_seq, std::int64_t limit) override;
   Health GetHealth() const override;
 
+  // Re-reads the rows when another host changed the store (its change counter moved since this
+  // keyring read it) and publishes them. Cheap when nothing changed: one read of the counter.
+  // A store of one host (SQLite) never changes behind the keyring; a shared one is refreshed
+  // on a hint (NOTIFY), on reconnect and every store.poll.
+  Status Refresh();
+
  protected:
   StoreKeyring(const KeyringOptions& options, SecretBytes master_key, std::unique_ptr<Store> store);
   // The rules every option set must pass (schedule, algorithms of each purpose).
@@ -78,13 +84,22 @@ class StoreKeyring : public Keyring {
   struct Fresh;      // a generated or imported key, sealed, ready to insert
   struct Successor;  // the key that takes over when a purpose's active key goes
 
-  Status LoadRowsLocked();
+  // Reads every row and checks the store's integrity; the rows that pass become rows_.
+  Result<IntegrityReport> LoadRowsLocked();
+  // LoadRowsLocked under the writer lock, the findings recorded, the result published.
+  Status ReloadLocked();
+  // Opens a write transaction (the writer lock, on a shared store) and, when another host
+  // changed the store since the keyring read it, re-reads the rows inside it: every decision
+  // of the change that follows is taken on the rows as they are under the lock.
+  Result<StoreTxn> BeginChangeLocked();
+  // Commits a transaction of BeginChangeLocked and notes the counter it raised.
+  Status CommitTxnLocked(StoreTxn& txn);
   // Stores from before schema 3 (and new stores): MAC every row, re-chain the audit trail under
   // its key and seal the store, in one transaction, audited.
   Status UpgradeIntegrityLocked();
   // Audits (once) what CheckIntegrity found at load, and seals the store without the refused
-  // rows, so they are never vouched for.
-  Status RecordIntegrityFindingsLocked(const IntegrityReport& report);
+  // rows, so they are never vouched for, in the open transaction. Returns whether it wrote.
+  Result<bool> RecordIntegrityFindingsLocked(const IntegrityReport& report);
   // The store's seal, written at the end of every write transaction.
   Status SealLocked();
   // Revokes a refused row that holds the active place of a purpose `changes` activates a key of.
@@ -97,8 +112,10 @@ class StoreKeyring : public Keyring {
   // Rotate and Revoke (of an active key) activate it.
   Result<Successor> SuccessorLocked(Purpose purpose, UnixTime at);
   Result<Fresh> SealFreshLocked(jose::RsaKey key, Purpose purpose, KeyOrigin origin);
-  Status CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh, UnixTime at,
-                      std::string_view actor, std::string_view why);
+  // Writes `changes` (with their audit rows, the high-water mark and the seal) in `txn`, from
+  // BeginChangeLocked, and commits.
+  Status CommitLocked(StoreTxn txn, const RowChanges& changes, const std::optional<Fresh>& fresh,
+                      UnixTime at, std::string_view actor, std::string_view why);
   Result<jose::RsaKey> LoadKeyLocked(const KeyInfo& info, bool with_private);
   // AlreadyExists when a row of any state holds the same RSA modulus as `key`.
   Status CheckNewModulusLocked(const jose::RsaKey& key);
@@ -136,6 +153,8 @@ class StoreKeyring : public Keyring {
   std::optional<UnixTime> replay_protection_lost_at_;
   UnixTime high_water_ = 0;      // Guarded by mu_. Latest time stamped on any change.
   std::int64_t generation_ = 0;  // Guarded by mu_.
+  // The store's change counter the rows were read at (Store::ChangeCounter). Guarded by mu_.
+  std::int64_t loaded_counter_ = 0;
   // The `now` of the previous ApplyDue pass in this process (unset until the first), and since
   // when transitions are held because a pass came more than max_lifetime after it (keyring.h).
   // Guarded by mu_.
