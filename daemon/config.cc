@@ -361,8 +361,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
   }
   {
     Section s = top.Table("store");
+    s.String("backend", &c.store.backend, OneOf({"sqlite", "postgresql"}));
     s.String("path", &c.store.path, NonEmpty);
     s.String("master_key_file", &c.store.master_key_file);
+    s.String("url", &c.store.url);
+    s.String("password_file", &c.store.password_file);
+    s.Duration("poll", &c.store.poll);
     s.Finish();
   }
   {
@@ -425,6 +429,13 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
   }
   top.Finish();
   if (!errors.first.ok()) return errors.first;
+  if (c.store.backend == "postgresql" && c.store.url.empty()) {
+    return InvalidArgument(std::string(source) +
+                           ": store.url is required with store.backend = \"postgresql\"");
+  }
+  if (c.store.poll.count() < 1) {
+    return InvalidArgument(std::string(source) + ": store.poll must be at least 1s");
+  }
   return c;
 }
 

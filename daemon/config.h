@@ -39,8 +39,18 @@ struct Config {
     std::string log_level = "info";
   } daemon;
   struct Store {
+    // "sqlite" (one host, the file at `path`) or "postgresql" (a fleet shares the database at
+    // `url`; docs/operations.md, "A fleet on PostgreSQL").
+    std::string backend = "sqlite";
     std::string path;
     std::string master_key_file;  // empty: credential dir only (or the dev key when embedded)
+    // postgresql: a libpq URI without a password; the password comes from the credential
+    // "pg-password" ($CREDENTIALS_DIRECTORY) or password_file (none: peer or certificate auth).
+    std::string url;
+    std::string password_file;
+    // postgresql: how often a host re-reads the keyring for other hosts' changes. Each change
+    // also notifies the others at once; this bounds how late a missed hint is made up for.
+    Seconds poll{30};
   } store;
   api::TokenSettings tokens;
   RotationConfig rotation_sig{"RS256", "", 2048, Seconds(24 * 3600), Seconds(3600)};

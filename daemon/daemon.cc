@@ -20,6 +20,7 @@
 #include "daemon/scheduler.h"
 #include "daemon/systemd.h"
 #include "ipc/server.h"
+#include "keystore/pg_store.h"
 
 namespace instaccess::daemon {
 
@@ -116,7 +117,7 @@ std::string Join(const std::vector<std::string>& items) {
 // Signals and the watchdog run on the main thread's io_context; requests on the server's loops.
 class ServingDaemon {
  public:
-  ServingDaemon(Config config, std::string config_path, keystore::Keyring& keyring,
+  ServingDaemon(Config config, std::string config_path, keystore::StoreKeyring& keyring,
                 const Clock& clock, std::string master_key_warning, UniqueFd listener)
       : config_(std::move(config)),
         config_path_(std::move(config_path)),
@@ -136,7 +137,12 @@ class ServingDaemon {
               if (res.status == 503) service_.metrics().CountOverloaded();
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
-        scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
+        scheduler_(
+            keyring, clock, [this](int applied) { OnTransitions(applied); },
+            config_.store.backend == "postgresql"
+                ? std::function<Status()>([&keyring] { return keyring.Refresh(); })
+                : std::function<Status()>(),
+            config_.store.poll) {
     service_.AddRoutes(router_);
   }
 
@@ -290,7 +296,9 @@ int RunDaemon(Config config, std::string config_path) {
                      opened.error().message());
     return kExitKeys;
   }
-  spdlog::info("key store {} open (master key from {})", config.store.path,
+  spdlog::info("key store {} open (master key from {})",
+               config.store.backend == "postgresql" ? keystore::RedactedUrl(config.store.url)
+                                                    : config.store.path,
                opened->master_key_source);
   if (config.rotation_enc.alg == "RSA1_5") {
     spdlog::warn(

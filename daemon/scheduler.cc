@@ -12,8 +12,13 @@ constexpr std::chrono::seconds kRetryAfterFailure{30};
 }  // namespace
 
 Scheduler::Scheduler(keystore::Keyring& keyring, const Clock& clock,
-                     std::function<void(int)> on_applied)
-    : keyring_(keyring), clock_(clock), on_applied_(std::move(on_applied)) {}
+                     std::function<void(int)> on_applied, std::function<Status()> refresh,
+                     std::chrono::seconds poll)
+    : keyring_(keyring),
+      clock_(clock),
+      on_applied_(std::move(on_applied)),
+      refresh_(std::move(refresh)),
+      poll_(poll) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -41,19 +46,34 @@ void Scheduler::Stop() {
 void Scheduler::Run() {
   for (;;) {
     std::chrono::system_clock::time_point wake = std::chrono::system_clock::time_point::max();
+    if (refresh_) {
+      // Other hosts' changes first, so that what is due is judged on the fleet's keys. While
+      // the store is away the keys held keep serving, and ApplyDue changes nothing.
+      Status fresh = refresh_();
+      if (!fresh.ok() && !store_lost_) {
+        spdlog::error(
+            "lost the key database; serving with the keys held, no rotation until it "
+            "is back: {}",
+            fresh.ToString());
+      } else if (fresh.ok() && store_lost_) {
+        spdlog::info("the key database is back; keys re-read");
+      }
+      store_lost_ = !fresh.ok();
+      wake = std::chrono::system_clock::now() + poll_;
+    }
     auto applied = keyring_.ApplyDue(clock_.NowUnix(), "scheduler");
     if (!applied) {
       spdlog::error("key rotation failed, retrying in {}s: {}", kRetryAfterFailure.count(),
                     applied.error().ToString());
-      wake = std::chrono::system_clock::now() + kRetryAfterFailure;
+      wake = std::min(wake, std::chrono::system_clock::now() + kRetryAfterFailure);
     } else {
       if (*applied > 0 && on_applied_) on_applied_(*applied);
       std::int64_t now = clock_.NowUnix();
       if (auto next = keyring_.NextDueTime(now)) {
         // Due times are whole seconds; a due time not after now was just applied, or could not
         // be (logged above): look again in a second rather than spin.
-        wake =
-            std::chrono::system_clock::time_point(std::chrono::seconds(std::max(*next, now + 1)));
+        wake = std::min(wake, std::chrono::system_clock::time_point(
+                                  std::chrono::seconds(std::max(*next, now + 1))));
       }
     }
     std::unique_lock lock(mu_);
