@@ -27,6 +27,8 @@ be made) and is writable.
 
 Offline commands (stop the daemon first):
   instaccessd rekey --new-key FILE   re-seal every private key under a new 32-byte master key
+  instaccessd migrate --to URL|PATH  copy the store into a new PostgreSQL database or SQLite file
+                                     (every key and audit row, MACs checked at both ends)
   instaccessd restore BACKUP         replace the store with a backup (GET /api/v1/backup); a
                                      backup that fails its integrity checks is refused, and one
                                      that brings back revoked keys needs --allow-unrevoke
@@ -60,6 +62,11 @@ int main(int argc, char** argv) {
   restore->add_option("backup", backup_file, "Backup file taken with GET /api/v1/backup")
       ->required()
       ->check(CLI::ExistingFile);
+  std::string migrate_target;
+  CLI::App* migrate =
+      app.add_subcommand("migrate", "Copy the key store into a new PostgreSQL or SQLite store");
+  migrate->add_option("--to", migrate_target, "postgresql:// URI (empty database) or a new path")
+      ->required();
   bool allow_unrevoke = false;
   restore->add_flag("--allow-unrevoke", allow_unrevoke,
                     "Restore even if the backup brings back keys revoked in the current store");
@@ -91,6 +98,7 @@ int main(int argc, char** argv) {
   }
   if (rekey->parsed()) return RunRekey(*config, new_key_file);
   if (restore->parsed()) return RunRestore(*config, backup_file, allow_unrevoke);
+  if (migrate->parsed()) return RunMigrate(*config, migrate_target);
   SetUpLogging(config->daemon.log_level);
   return RunDaemon(std::move(*config), config_path);
 }

@@ -13,6 +13,10 @@
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "keystore/master_key.h"
+#include "keystore/pg_store.h"
+#include "keystore/sqlite_store.h"
+#include "keystore/store_copy.h"
+#include "keystore/store_file.h"
 #include "keystore/store_tools.h"
 
 namespace instaccess::daemon {
@@ -61,7 +65,62 @@ std::set<std::string> KeptCopies(const std::string& store_path) {
   return kept;
 }
 
+// Opens an existing PostgreSQL store, or creates one (`create`), at `url`.
+Result<std::unique_ptr<keystore::Store>> OpenPg(const Config& config, const std::string& url,
+                                                const SecretBytes& key, bool create) {
+  Result<std::string> password = LoadPgPassword(config);
+  if (!password) return password.error();
+  keystore::PgStoreOptions o;
+  o.url = url;
+  o.password = std::move(*password);
+  o.create_if_missing = create;
+  auto store = keystore::PgStore::Open(o, key);
+  if (!store) return store.error();
+  return std::unique_ptr<keystore::Store>(std::move(*store));
+}
+
+// The SQLite store at `path`, existing or new.
+Result<std::unique_ptr<keystore::Store>> OpenSqlite(const std::string& path, const SecretBytes& key,
+                                                    bool create) {
+  auto file = keystore::OpenStoreFile(path, key, create);
+  if (!file) return file.error();
+  return std::unique_ptr<keystore::Store>(
+      std::make_unique<keystore::SqliteStore>(std::move(*file)));
+}
+
 }  // namespace
+
+int RunMigrate(const Config& config, const std::string& target) {
+  if (!Harden("migrate")) return kExitFailure;
+  auto key = keystore::LoadMasterKey(MasterKeyOptionsFrom(config));
+  if (!key) return Fail("migrate", key.error());
+  const bool from_pg = config.store.backend == "postgresql";
+  auto from = from_pg ? OpenPg(config, config.store.url, key->key, false)
+                      : OpenSqlite(config.store.path, key->key, false);
+  if (!from) return Fail("migrate", from.error());
+  const bool to_pg = keystore::IsDatabaseUrl(target);
+  if (!to_pg && std::filesystem::exists(target)) {
+    return Fail("migrate", AlreadyExists(target + " exists; migrate only into a new store"));
+  }
+  auto to = to_pg ? OpenPg(config, target, key->key, true) : OpenSqlite(target, key->key, true);
+  if (!to) return Fail("migrate", to.error());
+  auto copied = keystore::CopyStore(**from, **to, key->key);
+  if (!copied) {
+    if (!to_pg) {
+      to->reset();  // the new file, empty: nothing of it is worth keeping
+      for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
+        std::filesystem::remove(target + suffix);
+      }
+    }
+    return Fail("migrate", copied.error());
+  }
+  std::cerr << "instaccessd migrate: copied " << copied->keys << " keys and " << copied->audit_rows
+            << " audit rows from " << (*from)->Describe() << " to " << (*to)->Describe()
+            << ", every MAC checked at both ends.\n"
+            << "Point [store] at it (" << (to_pg ? "backend = \"postgresql\", url" : "path")
+            << ") and start instaccessd; the old store is unchanged.\n";
+  return kExitOk;
+}
 
 int RunRekey(const Config& config, const std::string& new_key_file) {
   if (!Harden("rekey")) return kExitFailure;

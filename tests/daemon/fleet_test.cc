@@ -92,6 +92,44 @@ BOOST_AUTO_TEST_CASE(hosts_keep_serving_while_the_database_is_away) {
   BOOST_TEST(Eventually([&] { return fleet.Jwks(1) == jwks; }));
 }
 
+// instaccessd migrate --to URL, then --to PATH: a single host's SQLite store moves into the
+// database and back, and the daemon on each copy serves the same keys.
+BOOST_AUTO_TEST_CASE(migrate_moves_a_store_to_the_database_and_back) {
+  RunningDaemon single;
+  const std::string jwks = single.Get("/.well-known/jwks.json").body;
+  const std::string token = single.Issue();
+  single.Stop();
+  const std::string db = PgCluster::Shared().NewDatabase();
+  auto migrate = [&](const std::string& dir, const std::string& to) {
+    DaemonProcess p({dir, {"migrate", "--to", to}, {}, "", {}, {}});
+    const int rc = p.Wait(60s).value_or(-1);
+    BOOST_TEST_REQUIRE(rc == 0, "migrate --to " << to << ": " << p.Stderr());
+    BOOST_TEST(p.Stderr().find("every MAC checked at both ends") != std::string::npos);
+  };
+  migrate(single.dir.path().string(), PgCluster::Shared().Url(db));
+  // Into a database that holds a store already: refused.
+  {
+    DaemonProcess again({single.dir.path().string(),
+                         {"migrate", "--to", PgCluster::Shared().Url(db)},
+                         {},
+                         "",
+                         {},
+                         {}});
+    BOOST_TEST(again.Wait(60s).value_or(-1) != 0);
+  }
+  // A daemon on the database, with the single host's master key: the same keys.
+  RunningDaemon on_pg("[store]\nbackend = \"postgresql\"\nurl = \"" + PgCluster::Shared().Url(db) +
+                      "\"\nmaster_key_file = \"" + (single.dir / "var/master.key") + "\"\n");
+  BOOST_TEST(on_pg.Get("/.well-known/jwks.json").body == jwks);
+  BOOST_TEST(on_pg.Decrypt(token).status == 200);
+  on_pg.Stop();
+  migrate(on_pg.dir.path().string(), on_pg.dir / "back.db");
+  RunningDaemon back("[store]\npath = \"" + (on_pg.dir / "back.db") + "\"\nmaster_key_file = \"" +
+                     (single.dir / "var/master.key") + "\"\n");
+  BOOST_TEST(back.Get("/.well-known/jwks.json").body == jwks);
+  BOOST_TEST(back.Decrypt(token).status == 200);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -3,6 +3,7 @@
 // one database making each change exactly once, and losing the database. PostgreSQL is a real
 // throwaway cluster started by the test (tests/support/pg_cluster.h); the test fails, never
 // skips, when it cannot start one.
+#include <algorithm>
 #include <atomic>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
@@ -11,6 +12,8 @@
 
 #include "keystore/pg_keyring.h"
 #include "keystore/sqlite_keyring.h"
+#include "keystore/store_copy.h"
+#include "keystore/store_file.h"
 #include "tests/keystore/test_util.h"
 #include "tests/support/pg_cluster.h"
 
@@ -377,6 +380,113 @@ BOOST_AUTO_TEST_CASE(foreign_tables_are_not_touched) {
   Result<std::unique_ptr<StoreKeyring>> r = backend.Open(Options(pool), FixedMasterKey(1));
   BOOST_REQUIRE(!r.has_value());
   BOOST_TEST((r.error().code() == Code::kFailedPrecondition));
+}
+
+// Every key row, its state and times, and every audit row of a keyring.
+struct Contents {
+  std::vector<KeyInfo> keys;
+  std::vector<AuditEntry> audit;
+};
+Contents ContentsOf(StoreKeyring& ring) {
+  Result<std::vector<AuditEntry>> audit = ring.ReadAuditLog(0, 100000);
+  BOOST_REQUIRE(audit.has_value());
+  std::vector<KeyInfo> keys = ring.Snapshot()->keys;
+  // By kid: a live keyring lists keys made in one second in the order it made them, a loaded
+  // one by kid.
+  std::sort(keys.begin(), keys.end(),
+            [](const KeyInfo& a, const KeyInfo& b) { return a.kid < b.kid; });
+  return {std::move(keys), *audit};
+}
+bool SameAudit(const std::vector<AuditEntry>& a, const std::vector<AuditEntry>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].seq != b[i].seq || a[i].at != b[i].at || a[i].actor != b[i].actor ||
+        a[i].action != b[i].action || a[i].kid != b[i].kid || a[i].detail != b[i].detail ||
+        a[i].hash != b[i].hash || a[i].prev_hash != b[i].prev_hash) {
+      return false;
+    }
+  }
+  return true;
+}
+
+BOOST_AUTO_TEST_CASE(migration_round_trip_keeps_everything) {
+  Ring<SqliteBackend> original;
+  StoreKeyring& ring = *original.ring;
+  Walk(ring, kT0, kT0 + 2 * kDay);
+  BOOST_REQUIRE(ring.Rotate(Purpose::kEnc, kT0 + 2 * kDay + 1, "admin").has_value());
+  ImportRequest req;
+  req.purpose = Purpose::kSig;
+  req.jwk = testing::KeyPool::Get().Key(2, jose::Alg::kRS256).PublicJwk();
+  req.issuers = std::vector<std::string>{"https://peer.example"};
+  req.pin = true;
+  BOOST_REQUIRE(ring.Import(req, kT0 + 2 * kDay + 2, "admin").has_value());
+  BOOST_REQUIRE(ring.Revoke(ring.Snapshot()->active_sig->kid(), kT0 + 2 * kDay + 3, "admin"));
+  const Contents before = ContentsOf(ring);
+  BOOST_REQUIRE(before.keys.size() >= 6u);
+  original.ring.reset();
+
+  // SQLite -> PostgreSQL
+  PgBackend pg;
+  {
+    Result<OpenedStore> file = OpenStoreFile(original.backend.path, FixedMasterKey(1), false);
+    BOOST_REQUIRE(file.has_value());
+    SqliteStore from(std::move(*file));
+    Result<std::unique_ptr<PgStore>> to = PgStore::Open(pg.StoreOptions(), FixedMasterKey(1));
+    BOOST_REQUIRE_MESSAGE(to.has_value(), Why(to));
+    Result<CopyReport> copied = CopyStore(from, **to, FixedMasterKey(1));
+    BOOST_REQUIRE_MESSAGE(copied.has_value(), Why(copied));
+    BOOST_TEST(copied->keys == before.keys.size());
+    BOOST_TEST(copied->audit_rows == before.audit.size());
+    // Into a store that holds keys: refused.
+    BOOST_TEST(
+        (CopyStore(from, **to, FixedMasterKey(1)).error().code() == Code::kFailedPrecondition));
+  }
+  PoolFactory pool{40};
+  Result<std::unique_ptr<StoreKeyring>> on_pg = pg.Open(Options(pool), FixedMasterKey(1));
+  BOOST_REQUIRE_MESSAGE(on_pg.has_value(), Why(on_pg));
+  BOOST_TEST((ContentsOf(**on_pg).keys == before.keys));
+  BOOST_TEST(SameAudit(ContentsOf(**on_pg).audit, before.audit));
+  BOOST_TEST((*on_pg)->Snapshot()->problems.empty());
+  BOOST_TEST((*on_pg)->VerifyAuditChain()->ok());
+  on_pg->reset();
+
+  // PostgreSQL -> SQLite
+  TempDir back;
+  {
+    Result<std::unique_ptr<PgStore>> from = PgStore::Open(pg.StoreOptions(), FixedMasterKey(1));
+    BOOST_REQUIRE(from.has_value());
+    Result<OpenedStore> file = OpenStoreFile(back / "keys.db", FixedMasterKey(1), true);
+    BOOST_REQUIRE(file.has_value());
+    SqliteStore to(std::move(*file));
+    Result<CopyReport> copied = CopyStore(**from, to, FixedMasterKey(1));
+    BOOST_REQUIRE_MESSAGE(copied.has_value(), Why(copied));
+  }
+  SqliteKeyringOptions so;
+  static_cast<KeyringOptions&>(so) = Options(pool);
+  so.path = back / "keys.db";
+  Result<std::unique_ptr<SqliteKeyring>> again = SqliteKeyring::Open(so, FixedMasterKey(1));
+  BOOST_REQUIRE_MESSAGE(again.has_value(), Why(again));
+  BOOST_TEST((ContentsOf(**again).keys == before.keys));
+  BOOST_TEST(SameAudit(ContentsOf(**again).audit, before.audit));
+  BOOST_TEST((*again)->Snapshot()->problems.empty());
+  BOOST_TEST(*(*again)->IntegrityCheck() == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(a_tampered_store_is_not_migrated) {
+  Ring<SqliteBackend> original;
+  BOOST_REQUIRE(original.ring->ApplyDue(kT0, "scheduler").has_value());
+  original.ring.reset();
+  original.backend.Tamper("UPDATE keys SET bits = 4096 WHERE purpose = 'enc'");
+  PgBackend pg;
+  Result<OpenedStore> file = OpenStoreFile(original.backend.path, FixedMasterKey(1), false);
+  BOOST_REQUIRE(file.has_value());
+  SqliteStore from(std::move(*file));
+  Result<std::unique_ptr<PgStore>> to = PgStore::Open(pg.StoreOptions(), FixedMasterKey(1));
+  BOOST_REQUIRE(to.has_value());
+  Result<CopyReport> copied = CopyStore(from, **to, FixedMasterKey(1));
+  BOOST_REQUIRE(!copied.has_value());
+  BOOST_TEST((copied.error().code() == Code::kDataLoss));
+  BOOST_TEST(PgCluster::Shared().Psql(pg.name, "SELECT count(*) FROM keys") == "0\n");
 }
 
 // The database stops: the keyring keeps what it holds and changes nothing; it comes back: the
