@@ -103,6 +103,9 @@ Response Service::MetricsText() {
   if (!ages.empty()) {
     gauge("instaccess_active_key_age_seconds", "Seconds since the active key became active.", ages);
   }
+  gauge("instaccess_store_reachable",
+        "1 while the key store answers; 0 while a fleet's database is lost (keys held serve).",
+        set->store_reachable ? " 1" : " 0");
   gauge("instaccess_cache_entries", "Entries in the decrypt cache.",
         " " + std::to_string(cache_.size()));
   out +=

@@ -10,6 +10,7 @@
 
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
+#include "daemon/keys_setup.h"
 #include "ipc/access.h"
 #include "ipc/accounts.h"
 
@@ -76,7 +77,7 @@ std::string CheckMasterKey(const Config& config, const std::string& credentials_
   if (!config.store.master_key_file.empty()) {
     return CheckKeyFile("store.master_key_file", config.store.master_key_file);
   }
-  if (!config.embedded) {
+  if (!config.embedded || config.store.backend == "postgresql") {
     return "store.master_key_file: no master key: the key is not set and there is no "
            "$CREDENTIALS_DIRECTORY/master-key; set store.master_key_file, or run the "
            "check with the service's credential (systemd-run -p "
@@ -174,6 +175,13 @@ std::vector<std::string> CheckHost(const Config& config, const std::string& cred
   }
   if (std::string p = CheckMasterKey(config, credentials_directory); !p.empty()) {
     problems.push_back(std::move(p));
+  }
+  if (config.store.backend == "postgresql") {
+    // The database itself is not reached here (it may be down while a host is set up); its
+    // password source is checked as the daemon reads it.
+    Result<std::string> password = LoadPgPassword(config);
+    if (!password) problems.push_back("store.password_file: " + password.error().message());
+    return problems;
   }
   if (std::string p = CheckStore(config); !p.empty()) problems.push_back(std::move(p));
   return problems;

@@ -104,7 +104,8 @@ std::string ActiveKids(const keystore::Keyring& keyring) {
   auto set = keyring.Snapshot();
   return "active sig " + (set->active_sig ? LogText(set->active_sig->kid()) : "none") + " enc " +
          (set->active_enc ? LogText(set->active_enc->kid()) : "none") + "; audit head " +
-         LogText(set->audit_head.substr(0, 12));
+         LogText(set->audit_head.substr(0, 12)) +
+         (set->store_reachable ? "" : "; key store unreachable, serving with the keys held");
 }
 
 std::string Join(const std::vector<std::string>& items) {
@@ -164,10 +165,11 @@ class ServingDaemon {
 
  private:
   // On the scheduler thread.
+  // After transitions, and (applied 0) when the shared store is lost or back.
   void OnTransitions(int applied) {
     for (int i = 0; i < applied; ++i) service_.metrics().CountRotation();
     const std::string kids = ActiveKids(keyring_);
-    spdlog::info("applied {} key transition(s); {}", applied, kids);
+    if (applied > 0) spdlog::info("applied {} key transition(s); {}", applied, kids);
     NotifyStatus("serving; " + kids);
   }
 

@@ -58,7 +58,9 @@ void Scheduler::Run() {
       } else if (fresh.ok() && store_lost_) {
         spdlog::info("the key database is back; keys re-read");
       }
+      const bool changed = store_lost_ != !fresh.ok();
       store_lost_ = !fresh.ok();
+      if (changed && on_applied_) on_applied_(0);
       wake = std::chrono::system_clock::now() + poll_;
     }
     auto applied = keyring_.ApplyDue(clock_.NowUnix(), "scheduler");

@@ -23,7 +23,8 @@ namespace instaccess::daemon {
 
 class Scheduler {
  public:
-  // on_applied(n) runs on the scheduler thread after n > 0 transitions were applied.
+  // on_applied(n) runs on the scheduler thread after n > 0 transitions were applied, and with
+  // n = 0 when the shared store was lost or came back (the status line changes).
   // refresh (empty on a store of one host) runs at least every `poll`.
   Scheduler(keystore::Keyring& keyring, const Clock& clock, std::function<void(int)> on_applied,
             std::function<Status()> refresh = {},

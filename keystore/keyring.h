@@ -94,6 +94,10 @@ struct KeySet {
   // Set while transitions are held because the clock jumped forward by more than max_lifetime
   // past the previous pass (see Keyring::ApplyDue): the `now` of that pass. Also in problems.
   std::optional<UnixTime> clock_held_since;
+  // False while a shared store (a fleet's database) cannot be reached: the keys above keep
+  // working, no change is made until it is back. Also a line in problems. Always true on a
+  // store of one host.
+  bool store_reachable = true;
 
   const jose::RsaKey* FindVerify(std::string_view kid) const;
   const jose::RsaKey* FindDecrypt(std::string_view kid) const;

@@ -180,15 +180,6 @@ AuditEntry AuditRow(const pqxx::row& r) {
 
 constexpr const char* kAuditColumns = "seq, at, actor, action, kid, detail, prev_hash, hash";
 
-std::string ColumnList() {
-  std::string out;
-  for (std::size_t c = 0; c < kKeyColumnCount; ++c) {
-    if (c > 0) out += ", ";
-    out += kKeyColumnNames[c];
-  }
-  return out;
-}
-
 // key='value' for a libpq conninfo string (single quotes and backslashes escaped).
 std::string ConninfoPair(const char* key, std::string_view value) {
   std::string out = std::string(key) + "='";
@@ -485,7 +476,7 @@ Result<std::vector<KeyRow>> PgStore::ReadKeyRows(std::optional<std::string_view>
   std::vector<KeyRow> rows;
   Status s = Run("reading key rows", [&](pqxx::work& w) -> Status {
     // Ordered as SQLite orders them (bytewise), whatever the database's collation.
-    std::string sql = "SELECT " + ColumnList() + ", mac FROM keys";
+    std::string sql = "SELECT " + KeyColumnList() + ", mac FROM keys";
     pqxx::result r = kid.has_value() ? w.exec_params(sql + " WHERE kid = $1", std::string(*kid))
                                      : w.exec(sql + " ORDER BY kid COLLATE \"C\"");
     for (const pqxx::row& row : r) {
@@ -527,7 +518,7 @@ std::vector<PgParam> RowParams(const KeyRow& row) {
 Status PgStore::InsertKeyRow(const KeyRow& row) {
   INSTACCESS_RETURN_IF_ERROR(CheckKinds(row));
   return Run("inserting a key row", [&](pqxx::work& w) -> Status {
-    std::string sql = "INSERT INTO keys (" + ColumnList() + ") VALUES (";
+    std::string sql = "INSERT INTO keys (" + KeyColumnList() + ") VALUES (";
     for (std::size_t c = 0; c < kKeyColumnCount; ++c) {
       sql += (c ? ", $" : "$") + std::to_string(c + 1);
     }

@@ -11,16 +11,6 @@ namespace instaccess::keystore {
 
 namespace {
 
-// "kid, purpose, ..., pin": every key column, in KeyColumn order.
-std::string ColumnList() {
-  std::string out;
-  for (std::size_t c = 0; c < kKeyColumnCount; ++c) {
-    if (c > 0) out += ", ";
-    out += kKeyColumnNames[c];
-  }
-  return out;
-}
-
 Value ColumnValue(const Stmt& s, int c) {
   switch (s.Type(c)) {
     case SQLITE_NULL:
@@ -94,7 +84,7 @@ Status SqliteStore::Commit() {
 void SqliteStore::Rollback() { txn_.reset(); }
 
 Result<std::vector<KeyRow>> SqliteStore::ReadKeyRows(std::optional<std::string_view> kid) {
-  std::string sql = "SELECT " + ColumnList() + ", mac FROM keys";
+  std::string sql = "SELECT " + KeyColumnList() + ", mac FROM keys";
   sql += kid.has_value() ? " WHERE kid = ?1" : " ORDER BY kid";
   Result<Stmt> s = db_->Prepare(sql);
   if (!s) return s.error();
@@ -114,7 +104,7 @@ Result<std::vector<KeyRow>> SqliteStore::ReadKeyRows(std::optional<std::string_v
 }
 
 Status SqliteStore::InsertKeyRow(const KeyRow& row) {
-  std::string sql = "INSERT INTO keys (" + ColumnList() + ") VALUES (";
+  std::string sql = "INSERT INTO keys (" + KeyColumnList() + ") VALUES (";
   for (std::size_t c = 0; c < kKeyColumnCount; ++c)
     sql += (c ? ", ?" : "?") + std::to_string(c + 1);
   Result<Stmt> s = db_->Prepare(sql + ")");

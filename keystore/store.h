@@ -95,6 +95,16 @@ inline constexpr const char* kKeyColumnNames[kKeyColumnCount] = {
     "created_at", "activate_at",    "retire_at", "expire_at", "revoked_at",   "public_jwk",
     "public_der", "sealed_private", "nonce",     "issuers",   "max_lifetime", "pin"};
 
+// "kid, purpose, ..., pin": the column names in KeyColumn order, for a statement's column list.
+inline std::string KeyColumnList() {
+  std::string out;
+  for (std::size_t c = 0; c < kKeyColumnCount; ++c) {
+    if (c > 0) out += ", ";
+    out += kKeyColumnNames[c];
+  }
+  return out;
+}
+
 // One key row as stored.
 struct KeyRow {
   std::array<Value, kKeyColumnCount> columns;

@@ -130,6 +130,13 @@ std::string_view ActionFor(KeyState s) {
   return "change";
 }
 
+// The order of rows_ and of everything published from it: oldest first, kid breaking ties, so
+// every host of a fleet (and every reload) lists the same keys in the same order, and their JWKS
+// are the same bytes.
+bool CanonicalOrder(const KeyInfo& a, const KeyInfo& b) {
+  return a.created_at != b.created_at ? a.created_at < b.created_at : a.kid < b.kid;
+}
+
 const KeyInfo* FindRow(const std::vector<KeyInfo>& rows, std::string_view kid) {
   for (const KeyInfo& k : rows) {
     if (k.kid == kid) return &k;
@@ -296,9 +303,24 @@ Status StoreKeyring::Load() {
 Status StoreKeyring::Refresh() {
   std::scoped_lock lock(mu_);
   Result<std::int64_t> counter = store_->ChangeCounter();
-  if (!counter) return counter.error();
-  if (*counter == loaded_counter_) return Status::Ok();
-  return ReloadLocked();
+  Status s = !counter                      ? counter.error()
+             : *counter == loaded_counter_ ? Status::Ok()
+                                           : ReloadLocked();
+  NoteStoreLocked(s);
+  return s;
+}
+
+void StoreKeyring::NoteStoreLocked(const Status& s) {
+  std::string why;
+  if (s.code() == Code::kUnavailable) {
+    why = "the key store cannot be reached (" + s.message() +
+          "): serving with the keys held; no key changes until it is back";
+  } else if (store_unreachable_.empty()) {
+    return;  // it answered, as before
+  }
+  if (why == store_unreachable_) return;
+  store_unreachable_ = std::move(why);
+  PublishLocked();
 }
 
 Status StoreKeyring::ReloadLocked() {
@@ -323,6 +345,7 @@ Status StoreKeyring::ReloadLocked() {
 
 Result<StoreTxn> StoreKeyring::BeginChangeLocked() {
   Result<StoreTxn> txn = StoreTxn::Begin(*store_);
+  NoteStoreLocked(txn ? Status::Ok() : txn.error());
   if (!txn) return txn.error();
   Result<std::int64_t> counter = store_->ChangeCounter();
   if (!counter) return counter.error();
@@ -443,9 +466,7 @@ Result<IntegrityReport> StoreKeyring::LoadRowsLocked() {
     }
     rows.push_back(std::move(*k));
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const KeyInfo& a, const KeyInfo& b) {
-    return a.created_at < b.created_at;  // oldest first; rows come ordered by kid
-  });
+  std::sort(rows.begin(), rows.end(), CanonicalOrder);
   rows_ = std::move(rows);
   Result<std::optional<Value>> hw = store_->ReadMeta("clock_high_water");
   if (!hw) return hw.error();
@@ -500,6 +521,7 @@ Result<jose::RsaKey> StoreKeyring::LoadKeyLocked(const KeyInfo& info, bool with_
 }
 
 void StoreKeyring::PublishLocked() {
+  std::sort(rows_.begin(), rows_.end(), CanonicalOrder);
   auto ks = std::make_shared<KeySet>();
   ks->generation = ++generation_;
   ks->keys = rows_;
@@ -594,6 +616,8 @@ void StoreKeyring::PublishLocked() {
   ks->audit_head = AuditHeadHexLocked();
   ks->clock_held_since = clock_held_since_;
   if (clock_held_since_.has_value()) ks->problems.push_back(clock_hold_problem_);
+  ks->store_reachable = store_unreachable_.empty();
+  if (!ks->store_reachable) ks->problems.push_back(store_unreachable_);
   snapshot_.store(std::move(ks));
 }
 

@@ -92,6 +92,8 @@ class StoreKeyring : public Keyring {
   // changed the store since the keyring read it, re-reads the rows inside it: every decision
   // of the change that follows is taken on the rows as they are under the lock.
   Result<StoreTxn> BeginChangeLocked();
+  // Notes whether the store answered (`s` not Unavailable) and republishes when that changed.
+  void NoteStoreLocked(const Status& s);
   // Commits a transaction of BeginChangeLocked and notes the counter it raised.
   Status CommitTxnLocked(StoreTxn& txn);
   // Stores from before schema 3 (and new stores): MAC every row, re-chain the audit trail under
@@ -161,6 +163,8 @@ class StoreKeyring : public Keyring {
   std::optional<UnixTime> last_pass_;
   std::optional<UnixTime> clock_held_since_;
   std::string clock_hold_problem_;  // the line in problems while held. Guarded by mu_.
+  // Why the store cannot be reached (Unavailable from it); empty while it can. Guarded by mu_.
+  std::string store_unreachable_;
 
   std::atomic<std::shared_ptr<const KeySet>> snapshot_;
 };

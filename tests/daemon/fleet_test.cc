@@ -82,7 +82,12 @@ BOOST_AUTO_TEST_CASE(hosts_keep_serving_while_the_database_is_away) {
   BOOST_TEST(fleet.hosts[0]->Decrypt(during).status == 200);
   BOOST_TEST(fleet.hosts[1]->Decrypt(token).status == 200);
   HttpReply rotate = fleet.hosts[0]->Post("/api/v1/keys/rotate", {{"purpose", "sig"}});
+  // Shown where an operator looks: /metrics and the status warnings.
+  const std::string metrics_down = fleet.hosts[0]->Get("/metrics").body;
+  const std::string status_down = fleet.hosts[0]->Get("/api/v1/status").body;
   PgCluster::Shared().Start();
+  BOOST_TEST(metrics_down.find("instaccess_store_reachable 0") != std::string::npos);
+  BOOST_TEST(status_down.find("the key store cannot be reached") != std::string::npos);
   BOOST_TEST(rotate.status == 503, "rotate while cut off: " << rotate.status << " " << rotate.body);
   // Back: the next rotation applies, once, and reaches the other host.
   BOOST_TEST(Eventually([&] {
@@ -90,6 +95,8 @@ BOOST_AUTO_TEST_CASE(hosts_keep_serving_while_the_database_is_away) {
   }));
   const std::string jwks = fleet.Jwks(0);
   BOOST_TEST(Eventually([&] { return fleet.Jwks(1) == jwks; }));
+  BOOST_TEST(fleet.hosts[0]->Get("/metrics").body.find("instaccess_store_reachable 1") !=
+             std::string::npos);
 }
 
 // instaccessd migrate --to URL, then --to PATH: a single host's SQLite store moves into the

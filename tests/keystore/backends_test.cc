@@ -501,7 +501,9 @@ BOOST_AUTO_TEST_CASE(losing_the_database_keeps_the_keys_held) {
   Result<int> cut = host.ApplyDue(kT0 + kDay - kHour, "scheduler");
   Result<std::vector<std::string>> rotate = host.Rotate(Purpose::kSig, kT0 + kDay - kHour, "admin");
   BOOST_TEST(host.Refresh().code() == Code::kUnavailable);
+  const bool reachable_while_down = host.Snapshot()->store_reachable;
   PgCluster::Shared().Start();
+  BOOST_TEST(!reachable_while_down);
   BOOST_REQUIRE(!cut.has_value());
   BOOST_TEST((cut.error().code() == Code::kUnavailable));
   BOOST_TEST(!rotate.has_value());
@@ -510,6 +512,7 @@ BOOST_AUTO_TEST_CASE(losing_the_database_keeps_the_keys_held) {
   Result<int> back = host.ApplyDue(kT0 + kDay - kHour + 60, "scheduler");
   BOOST_REQUIRE_MESSAGE(back.has_value(), Why(back));
   BOOST_TEST(*back > 0);
+  BOOST_TEST(host.Snapshot()->store_reachable);
   BOOST_TEST(host.VerifyAuditChain()->ok());
 }
 

@@ -24,7 +24,11 @@ namespace fs = std::filesystem;
 constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kRole = "instaccess";
 
-fs::path BaseDir() { return fs::temp_directory_path() / "instaccess-pg"; }
+// As root the server runs as nobody, who must be able to reach the directory: /tmp, whatever
+// $TMPDIR says (root's may be private).
+fs::path BaseDir() {
+  return (::geteuid() == 0 ? fs::path("/tmp") : fs::temp_directory_path()) / "instaccess-pg";
+}
 
 std::string Slurp(const fs::path& path) {
   std::ifstream in(path);
