@@ -3,6 +3,10 @@
 // one database making each change exactly once, and losing the database. PostgreSQL is a real
 // throwaway cluster started by the test (tests/support/pg_cluster.h); the test fails, never
 // skips, when it cannot start one.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/mpl/list.hpp>
@@ -345,6 +349,59 @@ BOOST_AUTO_TEST_CASE(concurrent_admin_commands_keep_one_active_key) {
   // The database itself never held two active keys of a purpose: its unique index refuses it.
   BOOST_TEST(PgCluster::Shared().Psql(fleet.backend.name,
                                       "SELECT count(*) FROM keys WHERE state = 'active'") == "2\n");
+}
+
+// A host killed (SIGKILL) while it changes the keyring, again and again: the server ends its
+// transaction and its lock with its connection, the store holds the old or the new state, and
+// the other hosts keep rotating.
+BOOST_AUTO_TEST_CASE(a_host_killed_mid_change_leaves_the_fleet_consistent) {
+  constexpr int kKills = 4;
+  testing::KeyPool::Get().Warm(30 + 10 * kKills);  // children only unseal, never generate long
+  Fleet fleet(1);
+  StoreKeyring& survivor = *fleet.hosts[0];
+  BOOST_REQUIRE(survivor.ApplyDue(kT0, "scheduler").has_value());
+  for (int kill = 0; kill < kKills; ++kill) {
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+      // The doomed host: rotates as fast as it can until killed.
+      PoolFactory pool(30 + static_cast<std::size_t>(10 * kill));
+      auto ring = fleet.backend.Open(Options(pool), FixedMasterKey(1));
+      if (!ring) _exit(2);
+      for (UnixTime t = kT0 + 1000 * (kill + 1);; ++t)
+        (void)(*ring)->Rotate(std::nullopt, t, "doomed");
+    }
+    // Let it get into its changes: wait until it has committed at least one.
+    const std::int64_t before = static_cast<std::int64_t>(survivor.ReadAuditLog(0, 100000)->size());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (static_cast<std::int64_t>(survivor.ReadAuditLog(0, 100000)->size()) <= before &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(7 * kill));  // a different moment each time
+    BOOST_REQUIRE(::kill(child, SIGKILL) == 0);
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_TEST((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+    // The survivor goes on: its change waits for the dead host's lock only until the server
+    // has ended that session.
+    Result<std::vector<std::string>> rotated =
+        survivor.Rotate(std::nullopt, kT0 + 1000 * (kill + 1) + 900, "survivor");
+    BOOST_REQUIRE_MESSAGE(rotated.has_value(), Why(rotated));
+    auto ks = survivor.Snapshot();
+    BOOST_TEST((CountState(*ks, Purpose::kSig, KeyState::kActive) == 1));
+    BOOST_TEST((CountState(*ks, Purpose::kEnc, KeyState::kActive) == 1));
+    BOOST_TEST(ks->problems.empty());
+    BOOST_TEST(ks->active_sig->kid() == rotated->front());
+  }
+  BOOST_TEST(survivor.VerifyAuditChain()->ok());
+  // A fresh host agrees: every row authenticates, the seal holds.
+  PoolFactory pool{90};
+  auto fresh = fleet.backend.Open(Options(pool), FixedMasterKey(1));
+  BOOST_REQUIRE(fresh.has_value());
+  BOOST_TEST((*fresh)->Snapshot()->problems.empty());
+  BOOST_TEST((*fresh)->Snapshot()->jwks_text == survivor.Snapshot()->jwks_text);
 }
 
 BOOST_AUTO_TEST_CASE(a_change_reaches_other_hosts_on_refresh) {
