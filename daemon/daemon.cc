@@ -150,6 +150,16 @@ class ServingDaemon {
   // Serves until SIGTERM/SIGINT has drained every connection.
   void Run(const std::string& where) {
     scheduler_.Start();
+    if (config_.store.backend == "postgresql") {
+      // Other hosts' commits wake the scheduler, which re-reads the keyring at once; the
+      // store.poll re-read covers hints lost while not listening.
+      Result<std::string> password = LoadPgPassword(config_);
+      keystore::PgStoreOptions o;
+      o.url = config_.store.url;
+      o.password = password ? *password : std::string();
+      listener_ =
+          std::make_unique<keystore::PgListener>(std::move(o), [this] { scheduler_.Kick(); });
+    }
     server_.Start();
     if (WatchdogInterval()) ArmWatchdog();
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
@@ -160,6 +170,7 @@ class ServingDaemon {
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();
     server_.Join();
+    listener_.reset();
     scheduler_.Stop();
   }
 
@@ -271,6 +282,7 @@ class ServingDaemon {
   std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy_;
   ipc::Server server_;
   Scheduler scheduler_;
+  std::unique_ptr<keystore::PgListener> listener_;  // a fleet's change hints; kicks scheduler_
   asio::steady_timer watchdog_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   bool stopping_ = false;      // the signal and watchdog handlers both run on the main thread

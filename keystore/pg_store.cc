@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <chrono>
 #include <pqxx/pqxx>
 #include <string>
 #include <utility>
@@ -639,6 +641,53 @@ Status PgStore::DeleteMeta(std::string_view name) {
     w.exec_params("DELETE FROM meta WHERE name = $1", Param(name));
     return Status::Ok();
   });
+}
+
+namespace {
+
+class HintReceiver final : public pqxx::notification_receiver {
+ public:
+  HintReceiver(pqxx::connection_base& c, std::function<void()>& on_change)
+      : pqxx::notification_receiver(c, kNotifyChannel), on_change_(on_change) {}
+  void operator()(const std::string&, int) override { on_change_(); }
+
+ private:
+  std::function<void()>& on_change_;
+};
+
+}  // namespace
+
+PgListener::PgListener(PgStoreOptions options, std::function<void()> on_change)
+    : options_(std::move(options)), on_change_(std::move(on_change)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+PgListener::~PgListener() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void PgListener::Run() {
+  std::function<void()> hint = on_change_;
+  int pause_s = 1;
+  while (!stopping_) {
+    try {
+      Result<std::string> conninfo = Conninfo(options_);
+      if (!conninfo) return;  // the store refused the same options already
+      pqxx::connection conn(*conninfo);
+      Wipe(*conninfo);
+      HintReceiver receiver(conn, hint);
+      hint();  // hints may have been missed while not listening
+      pause_s = 1;
+      while (!stopping_) conn.await_notification(1, 0);
+    } catch (const std::exception&) {
+      // Lost or refused: try again after a pause, still answering a stop within a second.
+      for (int i = 0; i < pause_s && !stopping_; ++i) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+      pause_s = std::min(pause_s * 2, 30);
+    }
+  }
 }
 
 Status PgStore::CopyTo(const std::string& dest_path) {

@@ -18,10 +18,13 @@
 // Thread-safety: as Store; one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "common/secret_bytes.h"
 #include "keystore/store.h"
@@ -103,6 +106,28 @@ class PgStore final : public Store {
   std::unique_ptr<Session> session_;
   std::optional<std::int64_t> fence_;  // the counter read by Begin
   int backend_pid_ = 0;                // of the session, to see a pooler swap it
+};
+
+// Listens on a connection of its own for other hosts' commits (NOTIFY on kNotifyChannel) and
+// calls `on_change` from its thread for each: a hint, on which the caller re-reads the keyring.
+// A lost connection is made again, pausing up to 30 s between tries; hints sent meanwhile are
+// lost, which the caller's periodic re-read makes up for.
+// Thread-safety: constructed and destroyed by the owner; on_change runs on the listener's
+// thread. The destructor returns within about a second.
+class PgListener {
+ public:
+  PgListener(PgStoreOptions options, std::function<void()> on_change);
+  ~PgListener();
+  PgListener(const PgListener&) = delete;
+  PgListener& operator=(const PgListener&) = delete;
+
+ private:
+  void Run();
+
+  const PgStoreOptions options_;
+  const std::function<void()> on_change_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
 };
 
 }  // namespace instaccess::keystore
