@@ -104,6 +104,10 @@ std::vector<std::string> Service::Warnings() const {
     if (k.alg == "RSA1_5" && keystore::IsLive(k)) w.push_back(Rsa1_5Warning(k.kid));
   }
   for (const auto& p : set->problems) w.push_back(p);
+  if (const RotationHealth r = Rotation(); r.failing_since) {
+    w.push_back("key rotation failing since " + Rfc3339(*r.failing_since) +
+                " (the keys in use keep working; retrying): " + r.last_error);
+  }
   if (auto heap = jose::SecureHeapWarning(jose::SecureHeapInUse())) w.push_back(std::move(*heap));
   return w;
 }

@@ -56,6 +56,7 @@ Response Service::StatusReport() {
     next[std::string(keystore::PurposeName(p))] =
         at ? nlohmann::json(Rfc3339(*at)) : nlohmann::json(nullptr);
   }
+  const RotationHealth rotation = Rotation();
   nlohmann::json status = {
       {"version", INSTACCESS_VERSION},
       {"uptime_seconds", now - started_at_},
@@ -80,6 +81,12 @@ Response Service::StatusReport() {
        {{"connections", hooks_.connections ? hooks_.connections() : 0},
         {"queued", hooks_.queued ? hooks_.queued() : 0},
         {"tokens_issued", metrics_.issued()}}},
+      {"rotation",
+       {{"failing_since", rotation.failing_since ? nlohmann::json(Rfc3339(*rotation.failing_since))
+                                                 : nlohmann::json(nullptr)},
+        {"last_error",
+         rotation.failing_since ? nlohmann::json(rotation.last_error) : nlohmann::json(nullptr)},
+        {"failures_total", rotation.failures_total}}},
       {"clock_held_since", set->clock_held_since ? nlohmann::json(Rfc3339(*set->clock_held_since))
                                                  : nlohmann::json(nullptr)},
       {"warnings", Warnings()}};
@@ -122,6 +129,15 @@ Response Service::MetricsText() {
   gauge("instaccess_integrity_refused_rows",
         "Key rows refused because they do not authenticate or do not match the store's seal.",
         " " + std::to_string(set->tampered_rows));
+  const RotationHealth rotation = Rotation();
+  out +=
+      "# HELP instaccess_rotation_failures_total Scheduler passes that failed (disk full, I/O "
+      "error, ...); each is retried.\n"
+      "# TYPE instaccess_rotation_failures_total counter\n"
+      "instaccess_rotation_failures_total " +
+      std::to_string(rotation.failures_total) + "\n";
+  gauge("instaccess_rotation_failing", "1 while the latest scheduler pass failed, else 0.",
+        rotation.failing_since ? " 1" : " 0");
   gauge("instaccess_connections", "Open client connections.",
         " " + std::to_string(hooks_.connections ? hooks_.connections() : 0));
   gauge("instaccess_work_queue", "Expensive requests waiting for a worker.",

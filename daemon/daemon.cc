@@ -106,6 +106,12 @@ std::string ActiveKids(const keystore::Keyring& keyring) {
          LogText(set->audit_head.substr(0, 12));
 }
 
+// A failed rotation is retried at least this often: 30 s, or half of tokens.max_lifetime when
+// that is shorter, since a longer gap between passes looks like a clock jump to the keyring.
+std::chrono::seconds MaxRetry(const Config& c) {
+  return std::min(std::chrono::seconds(30), std::chrono::seconds(c.tokens.max_lifetime / 2));
+}
+
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -124,7 +130,7 @@ class ServingDaemon {
         workers_(WorkerCount(config_.daemon.workers)),
         service_(ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
                  {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
-                  [this] { return server_.queued(); }}),
+                  [this] { return server_.queued(); }, [this] { return scheduler_.health(); }}),
         policy_(BuildPolicy(config_.access)),
         server_(
             io_, std::move(listener), LimitsFrom(config_, workers_),
@@ -136,7 +142,8 @@ class ServingDaemon {
               if (res.status == 503) service_.metrics().CountOverloaded();
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
-        scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
+        scheduler_(keyring, clock, MaxRetry(config_),
+                   [this](int applied) { OnTransitions(applied); }) {
     service_.AddRoutes(router_);
   }
 
