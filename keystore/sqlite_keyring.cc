@@ -647,12 +647,26 @@ Result<SqliteKeyring::Successor> SqliteKeyring::SuccessorLocked(Purpose purpose,
   return next;
 }
 
+Status SqliteKeyring::CheckStoreFileLocked() const {
+  Result<FileId> now = FileIdOf(options_.path);
+  if (now && *now == store_.file) return Status::Ok();
+  const std::string what = now ? "replaced by another file"
+                           : now.error().code() == Code::kNotFound
+                               ? "deleted"
+                               : "made unreachable (" + now.error().message() + ")";
+  return Unavailable("the key store " + options_.path + " was " + what +
+                     " while the daemon ran, so no change is written (it would be lost); the keys "
+                     "in use keep working: take a backup (GET /api/v1/backup), stop the daemon "
+                     "and restore it (docs/operations.md)");
+}
+
 Status SqliteKeyring::CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh,
                                    UnixTime at, std::string_view actor, std::string_view why) {
   if (changes.inserted.has_value() &&
       (!fresh.has_value() || fresh->info.kid != changes.inserted->kid)) {
     return Internal("inserted row without its key material");
   }
+  INSTACCESS_RETURN_IF_ERROR(CheckStoreFileLocked());
   const ChangeNote note{at, actor, why, integrity_};
   Db& db = store_.db;
   Result<Txn> txn = Txn::Begin(db);
@@ -735,6 +749,9 @@ void SqliteKeyring::RevokeUnusablePendingLocked(UnixTime at, std::string_view ac
 
 Result<int> SqliteKeyring::ApplyDue(UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
+  // Every pass, not only those that write: the scheduler reports a lost store file within
+  // max_lifetime / 2 even when no transition is due.
+  INSTACCESS_RETURN_IF_ERROR(CheckStoreFileLocked());
   // A forward jump of more than max_lifetime past the previous pass in this process: applying
   // the schedule at `now` would destroy every retired key at once and stamp new keys far ahead
   // (keyring.h). Hold until the clock comes back or an operator accepts it.

@@ -96,6 +96,9 @@ class SqliteKeyring final : public Keyring {
   // Rotate and Revoke (of an active key) activate it.
   Result<Successor> SuccessorLocked(Purpose purpose, UnixTime at);
   Result<Fresh> SealFreshLocked(jose::RsaKey key, Purpose purpose, KeyOrigin origin);
+  // Unavailable when the store's path no longer names the file the connection has open (deleted,
+  // or replaced by another): a change written then would be lost with the daemon.
+  Status CheckStoreFileLocked() const;
   Status CommitLocked(const RowChanges& changes, const std::optional<Fresh>& fresh, UnixTime at,
                       std::string_view actor, std::string_view why);
   Result<jose::RsaKey> LoadKeyLocked(const KeyInfo& info, bool with_private);
