@@ -57,6 +57,8 @@ class FaultDaemon {
   }
 
   void Start() {
+    // What an earlier process sent (READY=1 among it) must not pass for this one's.
+    DrainNotifications();
     process = std::make_unique<DaemonProcess>(Options());
     BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kDeadline), "daemon never became ready:\n"
                                                                     << process->Stderr());
@@ -84,7 +86,16 @@ class FaultDaemon {
     BOOST_REQUIRE_MESSAGE(r.status == 200, target << " answered " << r.status << ": " << r.body);
     return Json::parse(r.body);
   }
-  Json Status() const { return GetJson("/api/v1/status"); }
+  // The daemon's sd_notify blocks once ten datagrams wait unread (net.unix.max_dgram_qlen), as
+  // it would if systemd stopped reading: every status poll reads them.
+  Json Status() const {
+    DrainNotifications();
+    return GetJson("/api/v1/status");
+  }
+  void DrainNotifications() const {
+    while (notify.Receive(0ms)) {
+    }
+  }
 
   std::string Issue() const {
     HttpReply r = Post("/api/v1/inst_access_tokens", {{"claims", {{"sub", "u"}, {"acct", "a"}}}});
@@ -98,7 +109,8 @@ class FaultDaemon {
   // Every kid of the store, whatever its state (destroyed rows are kept).
   std::set<std::string> Kids() const {
     std::set<std::string> kids;
-    for (const Json& k : GetJson("/api/v1/keys").at("keys")) kids.insert(k.at("kid"));
+    const Json keys = GetJson("/api/v1/keys");
+    for (const Json& k : keys.at("keys")) kids.insert(k.at("kid"));
     return kids;
   }
 
@@ -134,7 +146,7 @@ class FaultDaemon {
   }
 
   TempDir dir;
-  NotifySocket notify{dir / "notify.sock"};
+  mutable NotifySocket notify{dir / "notify.sock"};
   std::string socket = dir / "var/instaccessd.sock";
   std::map<std::string, std::string> env;
   std::vector<std::string> wrapper;
