@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/running_as_root.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/unix_http.h"
 
@@ -141,6 +142,17 @@ class FaultDaemon {
                               << process->Stderr());
   }
 
+  // Starts the daemon again: it must hold every one of `kids` and decrypt every one of `tokens`.
+  // Then stops it.
+  void StartAndCheckNothingLost(const std::set<std::string>& kids,
+                                const std::vector<std::string>& tokens) {
+    Start();
+    const std::set<std::string> now = Kids();
+    for (const std::string& kid : kids) BOOST_TEST(now.count(kid) == 1u, "key " << kid << " lost");
+    for (const std::string& token : tokens) BOOST_TEST(Decrypt(token) == 200);
+    Stop();
+  }
+
   bool Logged(const std::string& text) const {
     return process->Stderr().find(text) != std::string::npos;
   }
@@ -178,14 +190,6 @@ int RunOffline(const FaultDaemon& d, std::vector<std::string> args, std::string*
   *err = p.Stderr();
   return rc;
 }
-
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(::geteuid() == 0);
-    result.message() << "running the daemon as nobody (setpriv) needs root";
-    return result;
-  }
-};
 
 BOOST_AUTO_TEST_SUITE(faults)
 
@@ -231,18 +235,15 @@ BOOST_AUTO_TEST_CASE(disk_full_serves_on_reports_retries_and_rotates_once_space_
   const std::set<std::string> rotated = d.Kids();
   BOOST_TEST(Includes(rotated, kids));
   d.Stop();
-  d.Start();
-  BOOST_TEST(Includes(d.Kids(), rotated));
-  BOOST_TEST(d.Decrypt(before) == 200);
-  BOOST_TEST(d.Decrypt(during) == 200);
-  d.Stop();
+  d.StartAndCheckNothingLost(rotated, {before, during});
 }
 
 // The daemon runs as nobody, so the directory's mode binds it. A running daemon keeps its files
 // open and creates none, so it goes on rotating; a restart is refused with exit code 2 and a
 // message naming the directory, and starts again, keys intact, once the mode is put back.
 BOOST_AUTO_TEST_CASE(read_only_store_directory_serves_on_and_refuses_a_restart,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+                     *boost::unit_test::precondition(RunningAsRoot{
+                         "running the daemon as nobody (setpriv) needs root"})) {
   FaultDaemon d;
   const passwd* nobody = ::getpwnam("nobody");
   BOOST_REQUIRE(nobody != nullptr);
@@ -267,10 +268,7 @@ BOOST_AUTO_TEST_CASE(read_only_store_directory_serves_on_and_refuses_a_restart,
   BOOST_TEST(err.find("key store directory var is not writable") != std::string::npos, err);
 
   BOOST_REQUIRE(::chmod(var.c_str(), 0700) == 0);
-  d.Start();
-  BOOST_TEST(Includes(d.Kids(), kids));
-  BOOST_TEST(d.Decrypt(before) == 200);
-  d.Stop();
+  d.StartAndCheckNothingLost(kids, {before});
 }
 
 // The store's path no longer names the file the daemon has open. The daemon keeps serving with
@@ -312,10 +310,7 @@ BOOST_AUTO_TEST_CASE(store_file_deleted_or_replaced_refuses_changes_and_a_backup
       d.Stop();
       std::string err;
       BOOST_TEST(RunOffline(d, {"restore", d.dir / "rescue.db"}, &err) == 0, err);
-      d.Start();
-      BOOST_TEST(Includes(d.Kids(), kids));
-      BOOST_TEST(d.Decrypt(before) == 200);
-      d.Stop();
+      d.StartAndCheckNothingLost(kids, {before});
     }
   }
 }
@@ -343,10 +338,7 @@ BOOST_AUTO_TEST_CASE(master_key_missing_at_restart_exits_2_naming_it_and_touches
   BOOST_TEST((ReadFile(d.dir / "var/keys.db") == store_bytes));
 
   BOOST_REQUIRE(::rename((key + ".away").c_str(), key.c_str()) == 0);
-  d.Start();
-  BOOST_TEST(Includes(d.Kids(), kids));
-  BOOST_TEST(d.Decrypt(before) == 200);
-  d.Stop();
+  d.StartAndCheckNothingLost(kids, {before});
 }
 
 // fsync and fdatasync fail with EIO (an LD_PRELOAD shim) while a flag file exists: the change
@@ -375,11 +367,7 @@ BOOST_AUTO_TEST_CASE(failing_fsync_fails_the_change_reports_it_and_loses_nothing
   BOOST_TEST(d.GetJson("/api/v1/audit/verify").at("ok") == true);
   const std::set<std::string> kids = d.Kids();
   d.Stop();
-  d.Start();
-  BOOST_TEST(Includes(d.Kids(), kids));
-  BOOST_TEST(d.Decrypt(before) == 200);
-  BOOST_TEST(d.Decrypt(during) == 200);
-  d.Stop();
+  d.StartAndCheckNothingLost(kids, {before, during});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

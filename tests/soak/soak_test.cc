@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "tests/support/daemon_process.h"
+#include "tests/support/running_as_root.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/unix_http.h"
 
@@ -351,14 +352,6 @@ std::optional<std::pair<long, std::size_t>> Footprint(pid_t pid) {
   }
 }
 
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(::geteuid() == 0);
-    result.message() << "calling as several uids needs root";
-    return result;
-  }
-};
-
 // The daemon, killed and restarted by the chaos loop on the main thread only.
 class SoakDaemon {
  public:
@@ -408,7 +401,8 @@ std::string PublicPem(const TempDir& dir, const std::string& private_pem) {
 BOOST_AUTO_TEST_SUITE(soak)
 
 BOOST_AUTO_TEST_CASE(keys_and_answers_hold_under_load_rotation_reloads_and_kills,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+                     *boost::unit_test::precondition(RunningAsRoot{
+                         "calling as several uids needs root"})) {
   const char* seconds_env = std::getenv("INSTACCESS_SOAK_SECONDS");
   const auto duration = std::chrono::seconds(seconds_env ? std::atoi(seconds_env) : 60);
   const char* seed_env = std::getenv("INSTACCESS_SOAK_SEED");
