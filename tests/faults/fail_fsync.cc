@@ -9,32 +9,18 @@
 
 namespace {
 
-bool Failing() {
+// EIO while the flag file exists, else what libc's `name` does. Looked up on each call: a sync is
+// rare, and there is then no cached pointer for threads to race on.
+int FailOrPassOn(const char* name, int fd) {
   const char* flag = std::getenv("INSTACCESS_FAIL_FSYNC_FLAG");
-  return flag != nullptr && ::access(flag, F_OK) == 0;
-}
-
-template <typename Fn>
-Fn Next(const char* name) {
-  return reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, name));
+  if (flag != nullptr && ::access(flag, F_OK) == 0) {
+    errno = EIO;
+    return -1;
+  }
+  return reinterpret_cast<int (*)(int)>(::dlsym(RTLD_NEXT, name))(fd);
 }
 
 }  // namespace
 
-extern "C" int fsync(int fd) {
-  if (Failing()) {
-    errno = EIO;
-    return -1;
-  }
-  static const auto next = Next<int (*)(int)>("fsync");
-  return next(fd);
-}
-
-extern "C" int fdatasync(int fd) {
-  if (Failing()) {
-    errno = EIO;
-    return -1;
-  }
-  static const auto next = Next<int (*)(int)>("fdatasync");
-  return next(fd);
-}
+extern "C" int fsync(int fd) { return FailOrPassOn("fsync", fd); }
+extern "C" int fdatasync(int fd) { return FailOrPassOn("fdatasync", fd); }
