@@ -3,13 +3,17 @@
 // the daemon had is still there after a restart, and a token issued before the fault still
 // decrypts. Every wait is for a condition with a deadline, never a sleep.
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -18,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/running_as_root.h"
 #include "tests/support/temp_dir.h"
@@ -181,6 +186,37 @@ std::string MetricsText(const FaultDaemon& d) {
   HttpReply r = d.Get("/metrics");
   BOOST_REQUIRE(r.status == 200);
   return r.body;
+}
+
+int Occurrences(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// GET /healthz on a connection of our own that waits at most `timeout` for the answer (the
+// support client's receive timeout does not reach its blocking reads): whether 200 came.
+bool HealthzAnswersWithin(const std::string& socket_path, std::chrono::milliseconds timeout) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  BOOST_REQUIRE(socket_path.size() < sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    return false;
+  }
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (::write(fd.get(), request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    return false;
+  }
+  pollfd p{fd.get(), POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
+  char reply[64] = {};
+  const ssize_t n = ::read(fd.get(), reply, sizeof reply - 1);
+  return n > 0 && std::string(reply).starts_with("HTTP/1.1 200");
 }
 
 // Runs the daemon's offline command `args` in the daemon's dir; its exit code.
@@ -368,6 +404,26 @@ BOOST_AUTO_TEST_CASE(failing_fsync_fails_the_change_reports_it_and_loses_nothing
   const std::set<std::string> kids = d.Kids();
   d.Stop();
   d.StartAndCheckNothingLost(kids, {before, during});
+}
+
+// Nothing reads the notify socket (systemd busy): once its queue is full (net.unix.max_dgram_qlen
+// datagrams, 10 by default) the daemon's notifications are dropped with a warning, and the main
+// thread, which accepts connections and handles signals, goes on.
+BOOST_AUTO_TEST_CASE(unread_notify_socket_never_stops_the_daemon) {
+  FaultDaemon d;
+  d.Start();
+  // Each SIGHUP sends RELOADING=1 and READY=1; none is read from here on.
+  for (int i = 1; i <= 12; ++i) {
+    d.process->Signal(SIGHUP);
+    BOOST_REQUIRE_MESSAGE(
+        Eventually([&] { return Occurrences(d.process->Stderr(), "configuration reloaded") >= i; },
+                   10s),
+        "reload " << i << " never finished:\n"
+                  << d.process->Stderr());
+  }
+  BOOST_TEST(d.Logged("systemd is not reading its notify socket"));
+  BOOST_TEST(HealthzAnswersWithin(d.socket, 10s));
+  d.Stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
