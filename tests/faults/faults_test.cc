@@ -92,8 +92,8 @@ class FaultDaemon {
     BOOST_REQUIRE_MESSAGE(r.status == 200, target << " answered " << r.status << ": " << r.body);
     return Json::parse(r.body);
   }
-  // The daemon's sd_notify blocks once ten datagrams wait unread (net.unix.max_dgram_qlen), as
-  // it would if systemd stopped reading: every status poll reads them.
+  // Every status poll reads what the daemon sent so far, as systemd would: unread, the queue
+  // fills after net.unix.max_dgram_qlen datagrams and the daemon drops the rest with a warning.
   Json Status() const {
     DrainNotifications();
     return GetJson("/api/v1/status");

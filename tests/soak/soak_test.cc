@@ -371,8 +371,8 @@ class SoakDaemon {
                                                               << process->Stderr());
   }
 
-  // The daemon's sd_notify blocks once ten datagrams wait unread (net.unix.max_dgram_qlen), as
-  // it would if systemd stopped reading: read them while the daemon runs.
+  // Reads what the daemon sent so far, as systemd would: unread, the queue fills after
+  // net.unix.max_dgram_qlen datagrams and the daemon drops the rest with a warning.
   void DrainNotifications() {
     while (notify.Receive(0ms)) {
     }
