@@ -56,6 +56,7 @@ struct Api {
   ipc::Router router;
   ipc::AccessPolicy policy = ipc::AccessPolicy::Build({}, geteuid(), nullptr);
   int keys_changed = 0;
+  RotationHealth rotation;  // what the scheduler hook reports
 
   Api() { Open(); }
 
@@ -70,8 +71,9 @@ struct Api {
     keyring = std::move(*opened);
     RunSchedule();
     router = ipc::Router();
-    service = std::make_unique<Service>(TestOptions(dir / "keys.db"), *keyring, clock, "",
-                                        Service::Hooks{[this] { ++keys_changed; }, {}, {}});
+    service = std::make_unique<Service>(
+        TestOptions(dir / "keys.db"), *keyring, clock, "",
+        Service::Hooks{[this] { ++keys_changed; }, {}, {}, [this] { return rotation; }});
     service->AddRoutes(router);
   }
 
@@ -130,6 +132,27 @@ void ExpectRefused(const ipc::Response& r, const std::string& code) {
 }
 
 BOOST_AUTO_TEST_SUITE(service_in_process)
+
+BOOST_AUTO_TEST_CASE(failing_rotation_shows_in_status_warnings_and_metrics) {
+  Api api;
+  Json status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("rotation").at("failing_since").is_null());
+  BOOST_TEST(status.at("rotation").at("last_error").is_null());
+  BOOST_TEST(api.Call("GET", "/metrics").body.find("\ninstaccess_rotation_failing 0\n") !=
+             std::string::npos);
+
+  api.rotation = {3, 1796690000, "unavailable: var/keys.db: disk I/O error"};
+  status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("rotation").at("failing_since") == Rfc3339(1796690000));
+  BOOST_TEST(status.at("rotation").at("last_error") == "unavailable: var/keys.db: disk I/O error");
+  BOOST_TEST(status.at("rotation").at("failures_total") == 3);
+  BOOST_TEST(
+      status.at("warnings").dump().find("key rotation failing since " + Rfc3339(1796690000)) !=
+      std::string::npos);
+  const std::string metrics = api.Call("GET", "/metrics").body;
+  BOOST_TEST(metrics.find("\ninstaccess_rotation_failures_total 3\n") != std::string::npos);
+  BOOST_TEST(metrics.find("\ninstaccess_rotation_failing 1\n") != std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(token_issued_before_a_rotation_decrypts_until_it_expires) {
   Api api;
