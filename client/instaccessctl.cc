@@ -458,8 +458,9 @@ int KeysShowRun(Env& env) {
     auto line = [](const std::string& label, const std::string& value) {
       std::cout << Labeled(label, value, 14);
     };
-    auto time = [&](const char* label, const std::optional<Time>& at) {
-      if (at) line(label, When(*at, now));
+    // The label in the tense of the time: "retired" (past) or "retires" (to come).
+    auto time = [&](const char* past, const char* future, const std::optional<Time>& at) {
+      if (at) line(*at <= now ? past : future, When(*at, now));
     };
     line("kid", k->kid);
     line("purpose", k->purpose);
@@ -468,11 +469,11 @@ int KeysShowRun(Env& env) {
          k->origin + (k->has_private ? " (private part held, sealed)" : " (public part only)"));
     line("state", k->state);
     if (std::string next = NextFor(*k, plan, status, now); !next.empty()) line("next", next);
-    time("created", k->created_at);
-    time("activate at", k->activate_at);
-    time("retire at", k->retire_at);
-    time("expire at", k->expire_at);
-    time("revoked at", k->revoked_at);
+    time("created", "created", k->created_at);
+    time("activated", "activates", k->activate_at);
+    time("retired", "retires", k->retire_at);
+    time("destroyed", "destroyed", k->expire_at);
+    time("revoked", "revoked", k->revoked_at);
     if (k->purpose == "sig") {
       std::string issuers = "the daemon's tokens.issuer";
       if (k->issuers) {
@@ -759,7 +760,8 @@ constexpr Tool kTools[] = {
      "  instaccessctl keys import --purpose enc --pem canvas-encryption-private.pem --activate\n"
      "  instaccessctl keys import --purpose sig --pem canvas-signing-public.pem \\\n"
      "      --kid canvas-2026 --issuer canvas.example.edu --pin\n"
-     "  vault read -field=pem secret/canvas-enc | instaccessctl keys import --purpose enc --pem -\n"
+     "  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 |\n"
+     "      instaccessctl keys import --purpose enc --alg RSA-OAEP --pem -\n"
      "The key comes from a file or stdin, never from the command line.",
      ImportOptions, KeysImportRun},
     {"keys export", "print a key's public part as PEM (for Canvas's config) or JWK",
