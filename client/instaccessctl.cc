@@ -258,7 +258,8 @@ int DecryptRun(Env& env) {
   if (!a.token.empty() && !a.token_file.empty())
     return UsageError("decrypt: give - or --file PATH, not both");
   std::string source = a.token_file.empty() ? "-" : a.token_file;
-  if (source == "-" && a.token.empty() && isatty(STDIN_FILENO)) {
+  // Typing a token in needs an explicit "-"; an accidental bare `decrypt` should not hang.
+  if (a.token.empty() && a.token_file.empty() && isatty(STDIN_FILENO)) {
     return UsageError(
         "decrypt: pipe the token in (`... | instaccessctl decrypt`), redirect it (`< FILE`), or "
         "give --file PATH; `instaccessctl decrypt -` reads it from the terminal");

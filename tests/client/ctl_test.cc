@@ -453,6 +453,12 @@ BOOST_AUTO_TEST_CASE(tokens_and_keys_never_come_from_the_command_line) {
   BOOST_TEST(empty.exit_code == kUsage);
   BOOST_TEST(Contains(empty.err, "no token in " + file), empty.err);
 
+  // A bare `decrypt` on a terminal does not wait for typing: it says how to give the token.
+  auto tty = RunCommand(
+      {"/usr/bin/script", "-qec", kCtl + " --socket " + d.socket + " decrypt", "/dev/null"});
+  BOOST_TEST(tty.exit_code == kUsage);
+  BOOST_TEST(Contains(tty.out, "pipe the token in"), tty.out);
+
   // Input is bounded: more than the daemon would take is refused before it is sent.
   auto huge = ctl({"decrypt"}, std::string(64 * 1024 + 1, 'a'));
   BOOST_TEST(huge.exit_code == kRefused);
