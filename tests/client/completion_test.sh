@@ -1,12 +1,14 @@
 #!/bin/bash
 # The shipped completions against the binary: every command and option that instaccessctl's
-# --help prints is offered by the bash completion (run without bash-completion loaded) and named
-# in the zsh completion's function for that command, so neither can drift from the binary; zsh
-# loads its file both ways (autoloaded from fpath by compinit, and sourced). Then COMPREPLY for
-# typical bash lines.
+# --help prints, command by command, is offered by the bash completion (its function run without
+# bash-completion loaded) and by the zsh completion (typed with Tab into an interactive zsh that
+# loaded it through compinit: zsh_complete.zsh), so neither can drift from the binary. Then
+# typical lines (option values, global options after the command), and zsh loading the file
+# when sourced after compinit.
 # Usage: completion_test.sh BASH_FILE ZSH_FILE INSTACCESSCTL
 set -u
 bash_file=$1 zsh_file=$2 ctl=$3
+here=$(dirname "$0")
 source "$bash_file" || exit 1
 fail=0
 say() {
@@ -41,21 +43,18 @@ help_of() {
     s == "sub" && /^  [a-z]/ { print "sub", $1 }'
 }
 
-zsh_function() {  # the body of a function the zsh file defines, or nothing
-  zsh -fc "source '$zsh_file' 2>/dev/null; (( \$+functions[$1] )) && functions $1"
-}
-defines() {  # defines TEXT OPTION: TEXT has an _arguments spec for OPTION ('--x[', '*--x[', {--x,-y}'[)
-  grep -qE -- "['){,*]$2[[,}]" <<<"$1"
+# zsh: lines to complete and the words each must offer, run in one zsh at the end.
+zsh_lines=() zsh_wants=()
+zsh_expect() {  # zsh_expect "LINE" WORD...
+  zsh_lines+=("$1")
+  shift
+  zsh_wants+=("$*")
 }
 
 globals=$(help_of "" | awk '$1 == "opt" && $2 != "--help" && $2 != "--version" { print $2 }')
 [[ $globals == *--socket* && $globals == *--json* ]] || say "no global options in --help: $globals"
-zsh_main=$(zsh_function _instaccessctl)
-for g in $globals; do
-  defines "$zsh_main" "$g" || say "zsh: the global option $g is not in _instaccessctl"
-done
 
-# Every command path, depth first: "", "issue", "keys", "keys list", ...
+# Every command path, breadth first: "", "issue", ..., "keys", "keys list", ...
 paths=("")
 checked=0
 while ((${#paths[@]})); do
@@ -66,66 +65,60 @@ while ((${#paths[@]})); do
     if [[ $kind == sub ]]; then subs+=("$name"); else opts+=("$name"); fi
   done < <(help_of "$path")
   checked=$((checked + 1))
-  # bash: the subcommands after "PATH ", the options after "PATH -" (and the globals).
   if ((${#subs[@]})); then
+    # The root and the groups: their commands after "PATH ".
     expect "instaccessctl $path${path:+ }" "${subs[@]}"
-  fi
-  if [[ -n $path ]] && ((${#subs[@]} == 0)); then
+    zsh_expect "instaccessctl $path${path:+ }" "${subs[@]}"
+    for s in "${subs[@]}"; do paths+=("$path${path:+ }$s"); done
+  elif [[ -n $path ]]; then
+    # A command: its options and the global ones after "PATH -".
     # shellcheck disable=SC2086
     expect "instaccessctl $path -" "${opts[@]}" $globals
-  fi
-  # zsh: the command list of the root or a group, the function of a command.
-  if ((${#subs[@]})); then
-    list=$(zsh_function "_instaccessctl${path:+_}${path}_commands")
-    [[ -n $list ]] || say "zsh: no _instaccessctl${path:+_}${path}_commands"
-    for s in "${subs[@]}"; do
-      grep -q "'$s:" <<<"$list" || say "zsh: '$path' does not list $s"
-      paths+=("$path${path:+ }$s")
-    done
-  elif [[ -n $path ]]; then
-    fn=_instaccessctl_cmd_${path// /_}
-    fn=${fn//-/_}
-    body=$(zsh_function "$fn")
-    [[ -n $body ]] || say "zsh: no $fn for '$path'"
-    [[ $body == *'$globals'* ]] || say "zsh: $fn does not take the global options"
-    for o in "${opts[@]}"; do
-      [[ $o == --help ]] && continue  # in $globals
-      defines "$body" "$o" || say "zsh: $fn does not offer $o"
-    done
+    # shellcheck disable=SC2086
+    zsh_expect "instaccessctl $path -" "${opts[@]}" $globals
   fi
 done
 ((checked >= 15)) || say "only $checked commands found in --help"
-
-# zsh loads the file: from fpath under its installed name (compinit reads #compdef), and sourced.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp "$zsh_file" "$tmp/_instaccessctl"
-got=$(HOME=$tmp zsh -fc "fpath=('$tmp' \$fpath); autoload -U compinit; compinit -u -D;
-  print -r -- \$_comps[instaccessctl]" 2>&1)
-[[ $got == _instaccessctl ]] || say "zsh compinit from fpath: '$got'"
-got=$(HOME=$tmp zsh -fc "autoload -U compinit; compinit -u -D; source '$zsh_file';
-  print -r -- \$_comps[instaccessctl]" 2>&1)
-[[ $got == _instaccessctl ]] || say "zsh source after compinit: '$got'"
-zsh -n "$zsh_file" || say "zsh -n $zsh_file"
+[[ " ${zsh_lines[*]} " == *"instaccessctl keys show -"* ]] || say "keys show not walked"
 
 # Typical lines: values of options, global options before and after the command.
-expect "instaccessctl " issue decrypt jwks keys status backup audit schedule --json --socket
-expect "instaccessctl --json k" keys
-expect "instaccessctl keys " list show rotate import export revoke
-expect "instaccessctl keys import --purpose sig --" --kid --issuer --allow-own-issuer --max-lifetime --pin
-expect "instaccessctl keys import --max-lifetime " 15m 1h
-expect "instaccessctl keys export some-kid --" --pem --jwk --json --socket
-expect "instaccessctl keys rotate " sig enc both
-expect "instaccessctl --socket /x keys import --purpose " sig enc
-expect "instaccessctl keys import --alg RSA-" RSA-OAEP RSA-OAEP-256
-expect "instaccessctl keys list --state " pending active retired destroyed revoked
-expect "instaccessctl keys list --purpose " sig enc
-expect "instaccessctl status --" --json --socket --timeout --quiet
+typical() {  # typical "LINE" WORD...: both shells offer each WORD
+  expect "$@"
+  zsh_expect "$@"
+}
+typical "instaccessctl keys import --purpose sig --" --kid --issuer --allow-own-issuer --max-lifetime --pin
+typical "instaccessctl keys import --max-lifetime " 15m 1h
+typical "instaccessctl keys export some-kid --" --pem --jwk --json --socket
+typical "instaccessctl keys rotate " sig enc both
+typical "instaccessctl --socket /x keys import --purpose " sig enc
+typical "instaccessctl keys import --alg RSA-" RSA-OAEP RSA-OAEP-256
+typical "instaccessctl keys list --state " pending active retired destroyed revoked
+typical "instaccessctl keys list --purpose " sig enc
+typical "instaccessctl keys list --socket /x --" --purpose --state --json
+typical "instaccessctl status --" --json --socket --timeout --quiet
+typical "instaccessctl decrypt --" --file --json
+typical "instaccessctl issue --claim masq" masq_sub= masq_shard=
+typical "instaccessctl --json k" keys
+expect "instaccessctl " --json --socket
+zsh_expect "instaccessctl -" --json --socket --timeout --version
 expect "instaccessctl decrypt " -
-expect "instaccessctl decrypt --" --file --json
-expect "instaccessctl issue --" --sub --acct --claim --ttl --json
-expect "instaccessctl issue --claim masq" masq_sub= masq_shard=
-expect "instaccessctl audit " verify
-expect "instaccessctl schedule " accept-clock
+
+# zsh: the completion as compinit loads it from fpath, line by line.
+mapfile -t got < <(zsh -f "$here/zsh_complete.zsh" "$zsh_file" "${zsh_lines[@]}")
+((${#got[@]} == ${#zsh_lines[@]})) || say "zsh answered ${#got[@]} of ${#zsh_lines[@]} lines"
+for i in "${!zsh_lines[@]}"; do
+  for w in ${zsh_wants[i]}; do
+    [[ " ${got[i]:-} " == *" $w "* ]] || say "zsh: '${zsh_lines[i]}' offers (${got[i]:-}), not $w"
+  done
+done
+
+# zsh also takes the file sourced after compinit (not from fpath), and parses it cleanly.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+loaded=$(HOME=$tmp zsh -fc "autoload -U compinit; compinit -u -D; source '$zsh_file';
+  print -r -- \$_comps[instaccessctl]" 2>&1)
+[[ $loaded == _instaccessctl ]] || say "zsh source after compinit: '$loaded'"
+zsh -n "$zsh_file" || say "zsh -n $zsh_file"
+
 [[ $(complete -p instaccessctl) == *_instaccessctl* ]] || say "bash: not registered"
 exit $fail
