@@ -442,8 +442,9 @@ int KeysListRun(Env& env) {
   });
 }
 
-void ShowOptions(CLI::App& c, Args& a) {
-  c.add_option("kid", a.kid, "the key to show")->required();
+// keys show and keys revoke: the key, by its kid.
+void KidOption(CLI::App& c, Args& a) {
+  c.add_option("kid", a.kid, "the key's kid (keys list shows them)")->required();
 }
 
 int KeysShowRun(Env& env) {
@@ -614,10 +615,6 @@ int KeysExportRun(Env& env) {
   });
 }
 
-void RevokeOptions(CLI::App& c, Args& a) {
-  c.add_option("kid", a.kid, "the key to revoke")->required();
-}
-
 int KeysRevokeRun(Env& env) {
   auto k = env.client.Revoke(env.args.kid);
   if (!k) return Fail(env, k.error());
@@ -754,7 +751,7 @@ constexpr Tool kTools[] = {
     {"keys show", "one key in full: state, times, origin, issuers, max lifetime, pin",
      "  instaccessctl keys show canvas-2026\n"
      "  instaccessctl keys show \"$(instaccessctl status --json | jq -r .active_kids.sig)\" --json",
-     ShowOptions, KeysShowRun},
+     KidOption, KeysShowRun},
     {"keys rotate", "make a new key active now (sig, enc or both)",
      "  instaccessctl keys rotate enc", RotateOptions, KeysRotateRun},
     {"keys import", "import a key (PEM or JWK), e.g. Canvas's existing keys or a peer's",
@@ -770,7 +767,7 @@ constexpr Tool kTools[] = {
      "  instaccessctl keys export gateway-enc --jwk",
      ExportOptions, KeysExportRun},
     {"keys revoke", "revoke a key at once: not published, not accepted",
-     "  instaccessctl keys revoke canvas-2026", RevokeOptions, KeysRevokeRun},
+     "  instaccessctl keys revoke canvas-2026", KidOption, KeysRevokeRun},
     {"status", "version, store health, active keys and next rotations, cache and load",
      "  instaccessctl status\n"
      "  instaccessctl status --json | jq -r .active_kids.enc\n"
