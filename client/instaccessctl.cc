@@ -20,7 +20,6 @@
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "client/ctl_format.h"
 #include "instaccess/client.h"
