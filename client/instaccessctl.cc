@@ -726,6 +726,9 @@ struct Tool {
   int (*run)(Env&);
 };
 
+// A new command is a row here (a new group also a row in kGroups) and its lines in
+// instaccessctl.bash-completion and instaccessctl.zsh-completion: client_completion_test fails
+// until both offer every command and option that --help lists.
 constexpr Tool kTools[] = {
     {"issue", "issue a token for --sub (and --acct, --claim ...)",
      "  instaccessctl issue --sub 42 --acct 1 --ttl 15m\n"
