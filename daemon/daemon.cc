@@ -124,16 +124,18 @@ class ServingDaemon {
         workers_(WorkerCount(config_.daemon.workers)),
         service_(ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
                  {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
-                  [this] { return server_.queued(); }}),
+                  [this] { return server_.queued(); },
+                  [this] { return server_.overloads().connections; },
+                  [this] { return server_.overloads().queue; }}),
         policy_(BuildPolicy(config_.access)),
         server_(
             io_, std::move(listener), LimitsFrom(config_, workers_),
-            [this](const ipc::Request& req, const ipc::Peer& peer) {
-              return router_.Dispatch(req, peer, *policy_.load());
+            [this](const ipc::Request& req, const ipc::Peer& peer, std::string_view* route) {
+              return router_.Dispatch(req, peer, *policy_.load(), route);
             },
-            [this](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
-              service_.metrics().ObserveLatency(us.count());
-              if (res.status == 503) service_.metrics().CountOverloaded();
+            [this](const ipc::Request&, const ipc::Response&, std::string_view route,
+                   std::chrono::microseconds us) {
+              service_.metrics().ObserveLatency(route, us.count());
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
         scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
