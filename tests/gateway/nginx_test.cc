@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "jose/base64url.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/running_daemon.h"
 
 namespace instaccess::testing {
@@ -216,11 +217,14 @@ class Gateway {
     BOOST_REQUIRE(stat(daemon.socket.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 0777) == 0660u);
 
-    const std::vector<int> ports = FreePorts(2);
+    const std::vector<int> ports = FreePorts(3);
     port = ports[0];
     const int app_port = ports[1];
+    metrics_port = ports[2];
     std::string site = GatewayDocNginx();
-    site = ReplaceAll(site, kDocSocket, daemon.socket, 2);
+    site = ReplaceAll(site, kDocSocket, daemon.socket, 3);
+    site = ReplaceAll(site, "listen 127.0.0.1:9464;",
+                      "listen 127.0.0.1:" + std::to_string(metrics_port) + ";", 1);
     site = ReplaceAll(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(port) + ";", 2);
     site = ReplaceAll(site, "server 127.0.0.1:8081;",
                       "server 127.0.0.1:" + std::to_string(app_port) + ";", 1);
@@ -272,7 +276,7 @@ class Gateway {
     BOOST_REQUIRE_MESSAGE(Eventually(
                               [&] {
                                 if (!nginx->Running()) return true;
-                                return Accepts(port) && Accepts(app_port);
+                                return Accepts(port) && Accepts(app_port) && Accepts(metrics_port);
                               },
                               kStartTimeout),
                           "nginx did not accept on its ports:\n"
@@ -283,6 +287,10 @@ class Gateway {
   // One request through nginx with curl; `host` picks the server block.
   Reply Curl(const std::string& host, const std::string& target,
              const std::vector<std::string>& args = {}) const {
+    return CurlAt(port, host, target, args);
+  }
+  Reply CurlAt(int to_port, const std::string& host, const std::string& target,
+               const std::vector<std::string>& args = {}) const {
     const std::string headers = dir / "curl.headers", body = dir / "curl.body";
     // curl writes no body file for an empty body (a 304): never read the last request's.
     std::filesystem::remove(headers);
@@ -290,7 +298,7 @@ class Gateway {
     std::string command = std::string(kCurl) + " -sS --max-time 20 -D " + Quote(headers) + " -o " +
                           Quote(body) + " -w '%{http_code}' -H " + Quote("Host: " + host);
     for (const std::string& a : args) command += " " + Quote(a);
-    command += " " + Quote("http://127.0.0.1:" + std::to_string(port) + target) + " 2>&1";
+    command += " " + Quote("http://127.0.0.1:" + std::to_string(to_port) + target) + " 2>&1";
     const std::string out = CaptureOutput(command);
     Reply r;
     r.status = std::atoi(out.c_str());
@@ -332,6 +340,7 @@ class Gateway {
   RunningDaemon daemon;
   TempDir dir;  // nginx's prefix: conf, pid, logs, temp paths
   int port = 0;
+  int metrics_port = 0;  // the /metrics bridge's
   std::unique_ptr<NginxProcess> nginx;
 };
 
@@ -474,6 +483,37 @@ BOOST_AUTO_TEST_CASE(workers_without_the_decrypt_role_let_nobody_in) {
                  std::string::npos,
              g.daemon.process->Stderr());
   BOOST_TEST(g.Curl(kKeysHost, "/.well-known/jwks.json").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(prometheus_scrapes_metrics_through_the_loopback_bridge) {
+  // The workers hold `read`, which /metrics needs, and `decrypt`, which it does not.
+  Gateway g(kBothRoles);
+  g.daemon.Issue();
+  Reply r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body << "\n" << g.nginx->Logs());
+  BOOST_TEST(r.headers["content-type"].rfind("text/plain; version=0.0.4", 0) == 0u,
+             r.headers["content-type"]);
+  const PromExposition m = ParsePrometheusText(r.body, "instaccess_");
+  BOOST_TEST(m.problems.empty(), Describe(m.problems));
+  BOOST_TEST(m.families.size() > 20u);
+  BOOST_TEST(m.Value("instaccess_tokens_issued_total") == 1.0);
+  BOOST_TEST(m.Value("instaccess_healthy") == 1.0);
+  // The scrape itself reached the daemon as a request of the /metrics route.
+  r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
+  BOOST_TEST(ParsePrometheusText(r.body).Value("instaccess_request_duration_seconds_count",
+                                               {{"endpoint", "/metrics"}}) >= 1.0);
+
+  // Only GET /metrics is on that port.
+  BOOST_TEST(g.CurlAt(g.metrics_port, "127.0.0.1", "/api/v1/status").status == 404);
+  BOOST_TEST(g.CurlAt(g.metrics_port, "127.0.0.1", "/.well-known/jwks.json").status == 404);
+  BOOST_TEST(g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics", {"-X", "POST"}).status == 403);
+}
+
+BOOST_AUTO_TEST_CASE(workers_without_the_read_role_cannot_scrape) {
+  Gateway g("decrypt = [\"nobody\"]\n");
+  Reply r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
+  BOOST_TEST(r.status == 403, r.body);
+  BOOST_TEST(r.body.find("instaccess_") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
