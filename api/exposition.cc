@@ -21,6 +21,23 @@ constexpr std::string_view TypeName(MetricType t) {
   return "untyped";
 }
 
+// `s` with `\` and line feed escaped, and `"` too when `quote` (a label value is in quotes).
+std::string Escape(std::string_view s, bool quote) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\\' || (quote && c == '"')) {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 SampleValue::SampleValue(double v) {
@@ -35,37 +52,9 @@ SampleValue::SampleValue(double v) {
   }
 }
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string EscapeLabelValue(std::string_view value) { return Escape(value, true); }
 
-std::string EscapeHelp(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string EscapeHelp(std::string_view text) { return Escape(text, false); }
 
 void Exposition::Counter(std::string_view name, std::string_view help, const SampleValue& value) {
   Family(name, MetricType::kCounter, help);
