@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -498,6 +499,24 @@ BOOST_AUTO_TEST_CASE(prometheus_scrapes_metrics_through_the_loopback_bridge) {
   BOOST_TEST(m.families.size() > 20u);
   BOOST_TEST(m.Value("instaccess_tokens_issued_total") == 1.0);
   BOOST_TEST(m.Value("instaccess_healthy") == 1.0);
+  // The Prometheus project's own client library reads the same samples from it.
+  const std::string scraped = g.dir / "metrics.txt";
+  WriteFile(scraped, r.body);
+  const std::string theirs = CaptureOutput(
+      "/usr/bin/python3 " +
+      Quote(std::string(INSTACCESS_SOURCE_DIR) + "/tests/gateway/read_exposition.py") + " " +
+      Quote(scraped) + " 2>&1");
+  Json their_samples = Json::parse(theirs, nullptr, false);
+  BOOST_TEST_REQUIRE(their_samples.is_array(),
+                     "python3-prometheus-client (scripts/bootstrap) could not read it: " << theirs);
+  Json our_samples = Json::array();
+  for (const PromFamily& f : m.families) {
+    for (const PromSample& s : f.samples) our_samples.push_back({s.name, s.labels, s.value});
+  }
+  std::sort(their_samples.begin(), their_samples.end());
+  std::sort(our_samples.begin(), our_samples.end());
+  BOOST_TEST(their_samples.size() == our_samples.size());
+  BOOST_TEST(their_samples == our_samples);
   // The scrape itself reached the daemon as a request of the /metrics route.
   r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
   BOOST_TEST(ParsePrometheusText(r.body).Value("instaccess_request_duration_seconds_count",
