@@ -48,6 +48,63 @@ std::optional<std::int64_t> NextTransition(const keystore::KeySet& set, keystore
   return std::nullopt;
 }
 
+// The store's health, its keys and their schedule, as of `now`.
+void WriteKeyFamilies(Exposition& e, const keystore::KeySet& set, const keystore::Health& h,
+                      const keystore::SchedulePolicy& schedule, std::int64_t now) {
+  e.Gauge("instaccess_healthy",
+          "1 while GET /healthz answers 200: store open, an active key per purpose, no "
+          "tampering that touches them.",
+          h.ok());
+  e.Gauge("instaccess_store_open", "1 while the key store is open.", h.store_open);
+  e.Gauge("instaccess_store_integrity_ok",
+          "1 while every key row authenticates and matches the store's seal.",
+          !set.integrity_alarm && set.tampered_rows == 0);
+  e.Gauge("instaccess_integrity_refused_rows",
+          "Key rows refused because they do not authenticate or do not match the store's seal.",
+          set.tampered_rows);
+  e.Gauge("instaccess_key_transitions_held",
+          "1 while key transitions are held because the clock jumped forward.",
+          set.clock_held_since.has_value());
+  e.Family("instaccess_active_key_present", MetricType::kGauge,
+           "1 while the purpose has a usable active key (for sig: with its private part).");
+  e.Sample("instaccess_active_key_present", {{"purpose", "sig"}}, h.active_sig);
+  e.Sample("instaccess_active_key_present", {{"purpose", "enc"}}, h.active_enc);
+  e.Family("instaccess_keys", MetricType::kGauge, "Key rows in the store by purpose and state.");
+  for (keystore::Purpose p : keystore::kAllPurposes) {
+    for (keystore::KeyState s : kAllStates) {
+      const auto n = std::count_if(set.keys.begin(), set.keys.end(),
+                                   [&](const auto& k) { return k.purpose == p && k.state == s; });
+      e.Sample("instaccess_keys",
+               {{"purpose", keystore::PurposeName(p)}, {"state", keystore::StateName(s)}}, n);
+    }
+  }
+  e.Family("instaccess_active_key_age_seconds", MetricType::kGauge,
+           "Seconds since the purpose's active key became active; absent without one.");
+  for (const auto& k : set.keys) {
+    if (k.state != keystore::KeyState::kActive || !k.activate_at) continue;
+    e.Sample("instaccess_active_key_age_seconds", {{"purpose", keystore::PurposeName(k.purpose)}},
+             now - *k.activate_at);
+  }
+  e.Family("instaccess_next_transition_timestamp_seconds", MetricType::kGauge,
+           "When the purpose's next planned key transition is due (unix time; 0: at once); "
+           "absent when none is planned.");
+  for (keystore::Purpose p : keystore::kAllPurposes) {
+    if (auto at = NextTransition(set, p)) {
+      e.Sample("instaccess_next_transition_timestamp_seconds",
+               {{"purpose", keystore::PurposeName(p)}}, *at);
+    }
+  }
+  e.Family("instaccess_next_rotation_timestamp_seconds", MetricType::kGauge,
+           "When the purpose's next key is planned to become active (unix time); absent when "
+           "none is planned.");
+  for (keystore::Purpose p : keystore::kAllPurposes) {
+    if (auto at = NextRotation(set, schedule, p)) {
+      e.Sample("instaccess_next_rotation_timestamp_seconds",
+               {{"purpose", keystore::PurposeName(p)}}, *at);
+    }
+  }
+}
+
 }  // namespace
 
 Response Service::Healthz() {
@@ -113,62 +170,8 @@ Response Service::MetricsText() {
   e.Sample("instaccess_build_info", {{"version", INSTACCESS_VERSION}}, 1);
   metrics_.Render(e);
 
-  // The store and its keys.
-  auto set = keyring_.Snapshot();
-  const keystore::Health h = keyring_.GetHealth();
-  const std::int64_t now = clock_.NowUnix();
-  e.Gauge("instaccess_healthy",
-          "1 while GET /healthz answers 200: store open, an active key per purpose, no "
-          "tampering that touches them.",
-          h.ok());
-  e.Gauge("instaccess_store_open", "1 while the key store is open.", h.store_open);
-  e.Gauge("instaccess_store_integrity_ok",
-          "1 while every key row authenticates and matches the store's seal.",
-          !set->integrity_alarm && set->tampered_rows == 0);
-  e.Gauge("instaccess_integrity_refused_rows",
-          "Key rows refused because they do not authenticate or do not match the store's seal.",
-          set->tampered_rows);
-  e.Gauge("instaccess_key_transitions_held",
-          "1 while key transitions are held because the clock jumped forward.",
-          set->clock_held_since.has_value());
-  e.Family("instaccess_active_key_present", MetricType::kGauge,
-           "1 while the purpose has a usable active key (for sig: with its private part).");
-  e.Sample("instaccess_active_key_present", {{"purpose", "sig"}}, h.active_sig);
-  e.Sample("instaccess_active_key_present", {{"purpose", "enc"}}, h.active_enc);
-  e.Family("instaccess_keys", MetricType::kGauge, "Key rows in the store by purpose and state.");
-  for (keystore::Purpose p : keystore::kAllPurposes) {
-    for (keystore::KeyState s : kAllStates) {
-      const auto n = std::count_if(set->keys.begin(), set->keys.end(),
-                                   [&](const auto& k) { return k.purpose == p && k.state == s; });
-      e.Sample("instaccess_keys",
-               {{"purpose", keystore::PurposeName(p)}, {"state", keystore::StateName(s)}}, n);
-    }
-  }
-  e.Family("instaccess_active_key_age_seconds", MetricType::kGauge,
-           "Seconds since the purpose's active key became active; absent without one.");
-  for (const auto& k : set->keys) {
-    if (k.state != keystore::KeyState::kActive || !k.activate_at) continue;
-    e.Sample("instaccess_active_key_age_seconds", {{"purpose", keystore::PurposeName(k.purpose)}},
-             now - *k.activate_at);
-  }
-  e.Family("instaccess_next_transition_timestamp_seconds", MetricType::kGauge,
-           "When the purpose's next planned key transition is due (unix time; 0: at once); "
-           "absent when none is planned.");
-  for (keystore::Purpose p : keystore::kAllPurposes) {
-    if (auto at = NextTransition(*set, p)) {
-      e.Sample("instaccess_next_transition_timestamp_seconds",
-               {{"purpose", keystore::PurposeName(p)}}, *at);
-    }
-  }
-  e.Family("instaccess_next_rotation_timestamp_seconds", MetricType::kGauge,
-           "When the purpose's next key is planned to become active (unix time); absent when "
-           "none is planned.");
-  for (keystore::Purpose p : keystore::kAllPurposes) {
-    if (auto at = NextRotation(*set, options_.schedule, p)) {
-      e.Sample("instaccess_next_rotation_timestamp_seconds",
-               {{"purpose", keystore::PurposeName(p)}}, *at);
-    }
-  }
+  WriteKeyFamilies(e, *keyring_.Snapshot(), keyring_.GetHealth(), options_.schedule,
+                   clock_.NowUnix());
 
   // The decrypt cache, the secure heap and the server's load.
   e.Gauge("instaccess_cache_entries", "Entries in the decrypt cache.", cache_.size());
