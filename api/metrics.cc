@@ -57,7 +57,7 @@ void Metrics::Render(Exposition& e) const {
              decrypted_[i].value());
   }
   e.Counter("instaccess_key_rotations_total",
-            "Key transitions applied by the schedule (generate, promote, retire, destroy) and "
+            "Key transitions applied by the schedule (generate, promote, destroy) and "
             "rotations asked for by an operator.",
             rotations());
 
