@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "daemon/config.h"
 #include "daemon/config_check.h"
@@ -67,7 +68,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
+    // --help and --version go to stdout; a usage error goes to stderr like every other message.
+    std::ostringstream err;
+    int rc = app.exit(e, std::cout, err);
+    std::string text = err.str();
+    while (text.ends_with('\n')) text.pop_back();
+    if (!text.empty()) PrintLine(spdlog::level::err, text);
     return rc == 0 ? kExitOk : kExitUsage;
   }
 
@@ -76,14 +82,14 @@ int main(int argc, char** argv) {
   auto config = config_path.empty() ? instaccess::Result<Config>(DefaultConfig(true))
                                     : LoadTrustedConfigFile(config_path, embedded);
   if (!config) {
-    std::cerr << "instaccessd: " << config.error().message() << "\n";
+    PrintLine(spdlog::level::err, "instaccessd: " + config.error().message());
     return kExitConfig;
   }
   if (check_config) {
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
     const std::vector<std::string> problems =
         CheckHost(*config, credentials != nullptr ? credentials : "");
-    for (const std::string& p : problems) std::cerr << "instaccessd: " << p << "\n";
+    for (const std::string& p : problems) PrintLine(spdlog::level::err, "instaccessd: " + p);
     if (!problems.empty()) return kExitConfig;
     std::cout << "configuration OK"
               << (config_path.empty() ? " (embedded default)" : ": " + config_path) << "\n";
