@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "jose/base64url.h"
+#include "tests/support/as_nobody.h"
 #include "tests/support/prometheus_text.h"
 #include "tests/support/running_daemon.h"
 
@@ -347,17 +348,8 @@ class Gateway {
 
 const std::string kBothRoles = "decrypt = [\"nobody\"]\nread = [\"nobody\"]\n";
 
-// `user nobody` needs a root master, as the Debian package runs it; elsewhere the suite is
-// reported skipped.
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(geteuid() == 0);
-    result.message() << "nginx's workers run as nobody only under a root master";
-    return result;
-  }
-};
-
-BOOST_AUTO_TEST_SUITE(gateway_nginx, *boost::unit_test::precondition(RunningAsRoot()))
+BOOST_AUTO_TEST_SUITE(gateway_nginx, *boost::unit_test::precondition(RunningAsRoot(
+                                         "nginx's workers run as nobody only under a root master")))
 
 BOOST_AUTO_TEST_CASE(a_valid_token_reaches_the_app_with_its_claims_and_nothing_forged) {
   Gateway g(kBothRoles);
