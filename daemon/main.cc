@@ -35,8 +35,18 @@ Run them as the daemon's user (docs/operations.md shows systemd-run with its cre
 root: the files they make take the store's owner, group and mode. restore keeps the store it
 replaces as STORE.replaced-<unix time> (then -2, -3, ... for more restores in that second).
 
-Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable (nothing
-was changed), 64 bad command line, 78 bad configuration.
+The master key: $CREDENTIALS_DIRECTORY/master-key (systemd LoadCredentialEncrypted=, the file
+made with systemd-creds encrypt --name=master-key), else the file store.master_key_file names;
+the embedded default alone makes a development key, var/master.key.
+
+The daemon logs to stderr, each line with a UTC timestamp and its level. When JOURNAL_STREAM
+names stderr (systemd connected it to the journal), every line it and the offline commands
+write starts instead with the priority journald reads: <2> crit, <3> err, <4> warning,
+<6> info, <7> debug.
+
+Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable (missing,
+not 32 bytes, or not the store's; nothing was changed), 64 bad command line, 78 bad
+configuration.
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the configuration.
 Configuration reference: docs/config.md.)";
 

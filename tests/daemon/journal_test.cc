@@ -4,6 +4,7 @@
 // JOURNAL_STREAM that names another file leaves the timestamped lines of a terminal.
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <regex>
 #include <string>
@@ -111,6 +112,23 @@ BOOST_AUTO_TEST_CASE(elsewhere_lines_are_timestamped_without_a_priority_prefix) 
       }
       BOOST_TEST(log.find(" warning rotation.enc.alg is RSA1_5") != std::string::npos, log);
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(help_says_how_lines_reach_the_journal) {
+  TempDir dir;
+  DaemonProcess d(
+      {dir.path().string(), {"--help"}, {}, "", {}, {"/bin/sh", "-c", "exec \"$0\" \"$@\" >&2"}});
+  BOOST_TEST(d.Wait(kTimeout).value_or(-1) == 0);
+  std::string help = d.Stderr();
+  std::replace(help.begin(), help.end(), '\n', ' ');
+  for (const char* text :
+       {"When JOURNAL_STREAM names stderr",
+        "starts instead with the priority journald reads: <2> crit, <3> err, <4> warning, <6> "
+        "info, <7> debug.",
+        "Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable",
+        "64 bad command line, 78 bad configuration."}) {
+    BOOST_TEST(help.find(text) != std::string::npos, text << "\n" << help);
   }
 }
 
