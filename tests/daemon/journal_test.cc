@@ -95,6 +95,35 @@ BOOST_AUTO_TEST_CASE(a_configuration_that_stops_the_start_is_an_error_in_the_jou
              lines[0]);
 }
 
+BOOST_AUTO_TEST_CASE(offline_commands_prefix_every_line_of_their_messages) {
+  TempDir dir;
+  {
+    NotifySocket notify(dir / "notify.sock");
+    DaemonProcess d({dir.path().string(), {}, {}, notify.path(), {}, {}});
+    BOOST_REQUIRE_MESSAGE(notify.WaitFor("READY=1", kTimeout), d.Stderr());
+    d.Signal(SIGTERM);
+    BOOST_REQUIRE(d.Wait(kTimeout).value_or(-1) == 0);
+  }
+  WriteFile(dir / "new.key", std::string(32, 'n'));
+  DaemonProcess rekey(
+      {dir.path().string(), {"rekey", "--new-key", "new.key"}, {}, "", {}, kStderrIsJournal});
+  BOOST_TEST(rekey.Wait(kTimeout).value_or(-1) == 0, rekey.Stderr());
+  // One message of two lines: both at info.
+  const std::vector<std::string> done = Lines(rekey.Stderr());
+  BOOST_TEST_REQUIRE(done.size() == 2u, rekey.Stderr());
+  BOOST_TEST(done[0] ==
+             "<6>instaccessd rekey: every key in var/keys.db is now sealed under new.key.");
+  BOOST_TEST(done[1].starts_with("<6>Put the new key where instaccessd reads it"), done[1]);
+
+  WriteFile(dir / "not-a-backup.db", "not SQLite");
+  DaemonProcess restore(
+      {dir.path().string(), {"restore", "not-a-backup.db"}, {}, "", {}, kStderrIsJournal});
+  BOOST_TEST(restore.Wait(kTimeout).value_or(-1) == 2, restore.Stderr());
+  for (const std::string& line : Lines(restore.Stderr())) {
+    BOOST_TEST(line.starts_with("<3>instaccessd restore: "), line);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(elsewhere_lines_are_timestamped_without_a_priority_prefix) {
   // Not set; naming another file (inherited from a parent whose stderr was the journal); not a
   // device and inode at all.
