@@ -55,6 +55,11 @@ struct Host {
     fs::create_directory(dir / "host");
     BOOST_REQUIRE(::chown(state.c_str(), kNobodyUid, kNogroupGid) == 0);
     fs::permissions(state, fs::perms::owner_all);
+    fs::create_directory(dir / "offline");
+    fs::create_directory(dir / "run-credentials");
+    fs::create_directory(dir / "bin");
+    fs::create_symlink(std::string(INSTACCESS_SOURCE_DIR) + "/tests/daemon/systemd_run_standin.sh",
+                       dir / "bin/systemd-run");
     // No store.master_key_file: the key comes from the credential or not at all.
     WriteFile(config,
               "[daemon]\nsocket = \"" + socket + "\"\n[store]\npath = \"" + state + "/keys.db\"\n");
@@ -64,9 +69,10 @@ struct Host {
   // it said on stderr goes to the test log when it fails).
   int Shell(const std::string& command) const {
     const std::string err = dir / "shell.stderr";
-    const std::string line =
-        "export SYSTEMD_CREDENTIAL_SECRET=" + (dir / "host/credential.secret") + "; (" + command +
-        ") 2>" + err;
+    const std::string line = "cd " + dir.path().string() + " && export PATH=" + (dir / "bin") +
+                             ":$PATH CREDENTIALS_ROOT=" + (dir / "run-credentials") +
+                             " SYSTEMD_CREDENTIAL_SECRET=" + (dir / "host/credential.secret") +
+                             " && (" + command + ") 2>" + err;
     const int status = std::system(line.c_str());
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code != 0) BOOST_TEST_MESSAGE(command << ": exit " << code << ": " << ReadFile(err));
@@ -147,6 +153,61 @@ std::string ActiveKids(const Host& host) {
   return nlohmann::json::parse(HttpGet(host.socket, "/api/v1/status").body)["active_kids"].dump();
 }
 
+// The ```sh blocks of docs/operations.md's section `heading` ("## ..."), in order.
+std::vector<std::string> DocBlocks(const std::string& heading) {
+  const std::string doc = ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/docs/operations.md");
+  std::vector<std::string> blocks;
+  bool in_section = false, in_block = false;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = doc.find('\n', start)) != std::string::npos; start = nl + 1) {
+    const std::string line = doc.substr(start, nl - start);
+    // A heading of the section's level or above ends it.
+    const std::size_t level = heading.find(' ');
+    if (!in_block && line.starts_with('#') && line.find(' ') <= level &&
+        line.find_first_not_of('#') == line.find(' ')) {
+      in_section = line == heading;
+    }
+    if (!in_section) continue;
+    if (in_block && line == "```") {
+      in_block = false;
+    } else if (in_block) {
+      blocks.back() += line + "\n";
+    } else if (line == "```sh") {
+      in_block = true;
+      blocks.emplace_back();
+    }
+  }
+  return blocks;
+}
+
+// `block` as it runs on `host`: the package's paths and user are the test's (nobody stands for
+// the service's user), the removable media a directory of its own, systemd-run the stand-in;
+// the test is root already, and systemctl lines are left out (no service runs meanwhile).
+std::string OnHost(std::string block, const Host& host) {
+  const std::pair<std::string, std::string> replacements[] = {
+      {"sudo ", ""},
+      {"-o instaccessd -g instaccessd", "-o nobody -g nogroup"},
+      {"User=instaccessd", "User=nobody"},
+      {"Group=instaccessd", "Group=nogroup"},
+      {"/usr/sbin/instaccessd", BuiltBinary("daemon/instaccessd")},
+      {"/etc/instaccessd/", host.etc + "/"},
+      {"/var/lib/instaccessd/", host.state + "/"},
+      {"/run/credentials/", host.dir / "run-credentials/"},
+      {"/media/offline/", host.dir / "offline/"}};
+  for (const auto& [from, to] : replacements) {
+    for (std::size_t at = 0; (at = block.find(from, at)) != std::string::npos; at += to.size()) {
+      block.replace(at, from.size(), to);
+    }
+  }
+  std::string kept = "set -e\n";  // as a reader would, stop at the first command that fails
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = block.find('\n', start)) != std::string::npos; start = nl + 1) {
+    const std::string line = block.substr(start, nl - start + 1);
+    if (!line.starts_with("systemctl ")) kept += line;
+  }
+  return kept;
+}
+
 struct SystemdCreds {
   boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
     boost::test_tools::assertion_result result(fs::exists("/usr/bin/systemd-creds"));
@@ -213,15 +274,65 @@ BOOST_AUTO_TEST_CASE(service_restore_and_rekey_read_the_master_key_credential_as
   BOOST_REQUIRE(host.Shell("systemd-creds decrypt --name=new-master-key " + new_cred +
                            " - | systemd-creds encrypt --name=master-key - " + cred) == 0);
   Serve(host, {{"master-key", cred}}, [&] { BOOST_TEST(ActiveKids(host) == kids); });
+}
 
-  // The offline copy: the plain 32 bytes, and a credential made again from them opens the store.
-  const std::string offline = host.dir / "offline-master-key";
-  BOOST_REQUIRE(host.Shell("umask 077 && systemd-creds decrypt --name=master-key " + cred +
-                           " - > " + offline) == 0);
-  BOOST_TEST(ReadFile(offline).size() == 32u);
+// The section's commands as written: make the credential, copy the key offline, bring it back.
+BOOST_AUTO_TEST_CASE(master_key_credential_section_runs_as_written) {
+  Host host;
+  const std::vector<std::string> blocks = DocBlocks("## Master key credential");
+  BOOST_TEST_REQUIRE(blocks.size() == 3u);
+  const std::string cred = host.etc + "/master-key.cred";
+
+  BOOST_REQUIRE(host.Shell(OnHost(blocks[0], host)) == 0);
+  std::string kids;
+  Serve(host, {{"master-key", cred}}, [&] { kids = ActiveKids(host); });
+
+  BOOST_REQUIRE(host.Shell(OnHost(blocks[1], host)) == 0);
+  const std::string copy = host.dir / "offline/instaccessd-master-key";
+  BOOST_TEST(ReadFile(copy).size() == 32u);
+  struct stat st {};
+  BOOST_REQUIRE(::stat(copy.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+  // A new host: a host key of its own, the credential made again from the copy.
+  fs::remove(host.dir / "host/credential.secret");
   fs::remove(cred);
-  BOOST_REQUIRE(host.Shell("systemd-creds encrypt --name=master-key " + offline + " " + cred) == 0);
+  BOOST_REQUIRE(host.Shell(OnHost(blocks[2], host)) == 0);
   Serve(host, {{"master-key", cred}}, [&] { BOOST_TEST(ActiveKids(host) == kids); });
+}
+
+// "Running them with the service's credentials" as written, systemd-run played by its stand-in.
+BOOST_AUTO_TEST_CASE(offline_commands_under_systemd_run_run_as_written) {
+  Host host;
+  const std::vector<std::string> make = DocBlocks("## Master key credential");
+  const std::vector<std::string> blocks =
+      DocBlocks("### Running them with the service's credentials");
+  BOOST_TEST_REQUIRE(blocks.size() == 2u);
+  BOOST_TEST_REQUIRE(!make.empty());
+  const std::string cred = host.etc + "/master-key.cred";
+  BOOST_REQUIRE(host.Shell(OnHost(make[0], host)) == 0);
+
+  std::string kids;
+  Serve(host, {{"master-key", cred}}, [&] {
+    kids = ActiveKids(host);
+    HttpReply reply = HttpGet(host.socket, "/api/v1/backup");
+    BOOST_REQUIRE_MESSAGE(reply.status == 200, reply.body);
+    WriteFile(host.dir / "backup.db", reply.body);
+    BOOST_REQUIRE(HttpPost(host.socket, "/api/v1/keys/rotate", R"({"purpose":"both"})").status ==
+                  200);
+  });
+  // restore
+  BOOST_TEST_REQUIRE(host.Shell(OnHost(blocks[0], host)) == 0);
+  Serve(host, {{"master-key", cred}}, [&] { BOOST_TEST(ActiveKids(host) == kids); });
+
+  // rekey: the old credential's key no longer opens the store, the new one does.
+  const std::string old_cred = host.dir / "old-master-key.cred";
+  fs::copy_file(cred, old_cred);
+  BOOST_TEST_REQUIRE(host.Shell(OnHost(blocks[1], host)) == 0);
+  BOOST_TEST(!fs::exists(host.etc + "/new-master-key.cred"));
+  BOOST_TEST(RunUnit(host, {{"master-key", old_cred}}, {}).exit_code == kExitKeys);
+  Serve(host, {{"master-key", cred}}, [&] { BOOST_TEST(ActiveKids(host) == kids); });
+  BOOST_TEST(fs::is_empty(host.dir / "run-credentials"));
 }
 
 BOOST_AUTO_TEST_CASE(without_the_master_key_credential_the_service_exits_2_saying_so) {
