@@ -340,14 +340,8 @@ BOOST_AUTO_TEST_CASE(without_the_master_key_credential_the_service_exits_2_sayin
   const std::string other = host.etc + "/other.cred";
   BOOST_REQUIRE(host.Shell("echo x | systemd-creds encrypt --name=other - " + other) == 0);
   // stderr is the journal, as under systemd.
-  const std::vector<std::string> wrapper = {
-      kAsNobody[0],
-      kAsNobody[1],
-      kAsNobody[2],
-      kAsNobody[3],
-      "/bin/sh",
-      "-c",
-      "JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr) exec \"$0\" \"$@\""};
+  std::vector<std::string> wrapper = kAsNobody;
+  wrapper.insert(wrapper.end(), kStderrIsJournal.begin(), kStderrIsJournal.end());
   CredentialsDirectory creds(host, {{"other", other}});
   DaemonProcess p({host.state, {"--config", host.config}, creds.Environment(), "", {}, wrapper});
   BOOST_TEST(p.Wait(kTimeout).value_or(-1) == kExitKeys);

@@ -21,11 +21,6 @@ using namespace std::chrono_literals;
 constexpr auto kTimeout = 30s;
 constexpr int kExitConfig = 78;
 
-// What systemd does for a unit whose stderr is the journal: JOURNAL_STREAM holds the device and
-// inode of the stream (here the file DaemonProcess gives the daemon as stderr), in decimal.
-const std::vector<std::string> kStderrIsJournal = {
-    "/bin/sh", "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr) exec \"$0\" \"$@\""};
-
 // RSA1_5 for new encryption keys: accepted, with a warning at start-up.
 constexpr const char* kWarnsAtStart = "[rotation.enc]\nalg = \"RSA1_5\"\n";
 
