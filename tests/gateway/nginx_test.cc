@@ -28,6 +28,7 @@
 
 #include "jose/base64url.h"
 #include "tests/support/as_nobody.h"
+#include "tests/support/nginx_process.h"
 #include "tests/support/prometheus_text.h"
 #include "tests/support/running_daemon.h"
 
@@ -36,7 +37,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr const char* kNginx = "/usr/sbin/nginx";
 constexpr const char* kCurl = "/usr/bin/curl";
 constexpr const char* kDocSocket = "/run/instaccessd/instaccessd.sock";
 constexpr const char* kAppHost = "app.example.edu";
@@ -74,111 +74,6 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
                                                << expected);
   return text;
 }
-
-// `n` distinct loopback ports free right now (all held open until each is chosen).
-std::vector<int> FreePorts(int n) {
-  std::vector<int> fds, ports;
-  for (int i = 0; i < n; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    BOOST_REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    fds.push_back(fd);
-    ports.push_back(ntohs(addr.sin_port));
-  }
-  for (int fd : fds) close(fd);
-  return ports;
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-// nginx in the foreground (`daemon off`), in a process group of its own, so that the destructor
-// ends the master and its workers even if the master dies first.
-class NginxProcess {
- public:
-  NginxProcess(const std::string& prefix, const std::string& conf) : prefix_(prefix) {
-    pid_ = fork();
-    BOOST_REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      int err = open((prefix + "/nginx.stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (err < 0) _exit(121);
-      dup2(err, STDERR_FILENO);
-      dup2(err, STDOUT_FILENO);
-      int devnull = open("/dev/null", O_RDONLY);
-      dup2(devnull, STDIN_FILENO);
-      const std::string error_log = prefix + "/error.log";
-      const char* argv[] = {kNginx,       "-p", prefix.c_str(),    "-c",
-                            conf.c_str(), "-e", error_log.c_str(), nullptr};
-      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/bin", "LANG=C", nullptr};
-      execve(kNginx, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-      _exit(127);
-    }
-    setpgid(pid_, pid_);  // also from here: no window in which the group does not exist
-    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  }
-  NginxProcess(const NginxProcess&) = delete;
-  NginxProcess& operator=(const NginxProcess&) = delete;
-
-  ~NginxProcess() {
-    if (!reaped_) {
-      kill(pid_, SIGTERM);  // fast shutdown: the master ends its workers and exits
-      if (!WaitExit(std::chrono::seconds(10))) {
-        kill(-pid_, SIGKILL);
-        WaitExit(std::chrono::seconds(10));
-      }
-    }
-    kill(-pid_, SIGKILL);  // a worker the master left behind, if any (ESRCH otherwise)
-    if (pidfd_ >= 0) close(pidfd_);
-  }
-
-  bool Running() {
-    if (reaped_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
-    return !reaped_;
-  }
-
-  std::string Logs() const {
-    std::string out;
-    for (const char* name : {"/nginx.stderr", "/error.log"}) {
-      std::error_code ec;
-      if (std::filesystem::exists(prefix_ + name, ec)) {
-        out += std::string(name + 1) + ":\n" + ReadFile(prefix_ + name);
-      }
-    }
-    return out;
-  }
-
- private:
-  bool WaitExit(std::chrono::milliseconds timeout) {
-    if (reaped_) return true;
-    pollfd p{pidfd_, POLLIN, 0};
-    if (pidfd_ >= 0 && poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, pidfd_ >= 0 ? 0 : WNOHANG) == pid_) reaped_ = true;
-    return reaped_;
-  }
-
-  std::string prefix_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  bool reaped_ = false;
-};
 
 std::string Quote(const std::string& s) {
   std::string out = "'";

@@ -12,8 +12,8 @@ namespace {
 
 using jose::Alg;
 using Json = nlohmann::json;
-using testing::Jwks;
-using testing::PoolJwk;
+using testkeys::Jwks;
+using testkeys::PoolJwk;
 
 // The message of a refusal, which must be one.
 std::string Refusal(std::string_view body, PeerUse use, const PeerJwksRules& rules = {}) {
@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(refuses_duplicate_kids_and_moduli_and_bad_kids) {
   unnamed.erase("kid");
   auto parsed = ParsePeerJwks(Jwks({unnamed}), PeerUse::kEnc);
   BOOST_REQUIRE(parsed.has_value());
-  BOOST_TEST(parsed->keys[0].kid() == testing::PoolKey(0, Alg::kRsaOaep).Thumbprint());
+  BOOST_TEST(parsed->keys[0].kid() == testkeys::PoolKey(0, Alg::kRsaOaep).Thumbprint());
 }
 
 BOOST_AUTO_TEST_CASE(refuses_more_keys_than_a_rotating_set_holds) {

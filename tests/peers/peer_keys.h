@@ -10,7 +10,7 @@
 
 #include "jose/rsa_key.h"
 
-namespace instaccess::peers::testing {
+namespace instaccess::peers::testkeys {
 
 // The i-th RSA-2048 key of the pool, bound to `alg` and named kid-<i>.
 inline jose::RsaKey PoolKey(std::size_t i, jose::Alg alg) {
@@ -34,4 +34,4 @@ inline std::string Jwks(const std::vector<nlohmann::json>& keys) {
   return nlohmann::json{{"keys", keys}}.dump();
 }
 
-}  // namespace instaccess::peers::testing
+}  // namespace instaccess::peers::testkeys

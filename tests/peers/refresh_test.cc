@@ -11,8 +11,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using jose::Alg;
-using testing::Jwks;
-using testing::PoolJwk;
+using testkeys::Jwks;
+using testkeys::PoolJwk;
 
 BOOST_AUTO_TEST_SUITE(refresh_policy)
 
