@@ -47,6 +47,8 @@ struct PeerConfig {
   // use "enc": the key-encryption algorithms a peer's key may carry. RSA-OAEP is what Canvas
   // encrypts with; RSA1_5 only when the operator configured it for tokens.
   std::vector<jose::Alg> enc_algs = {jose::Alg::kRsaOaep};
+
+  bool operator==(const PeerConfig&) const = default;
 };
 
 // The URL rule: https://host/..., or http://localhost/... with a unix_socket; nothing else (no
