@@ -490,6 +490,9 @@ keystore::SchedulePolicy SchedulePolicyFrom(const Config& c) {
            c.rotation_sig.prepublish.count()};
   p.enc = {c.rotation_enc.alg, c.rotation_enc.bits, c.rotation_enc.period.count(),
            c.rotation_enc.prepublish.count()};
+  p.enc_from_peer = std::any_of(c.peers.begin(), c.peers.end(), [](const peers::PeerConfig& peer) {
+    return peer.use == peers::PeerUse::kEnc;
+  });
   p.max_lifetime = c.tokens.max_lifetime.count();
   p.clock_skew = c.tokens.clock_skew.count();
   return p;

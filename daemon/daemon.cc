@@ -16,6 +16,7 @@
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
+#include "daemon/peer_threads.h"
 #include "daemon/reload.h"
 #include "daemon/scheduler.h"
 #include "daemon/systemd.h"
@@ -138,13 +139,15 @@ class ServingDaemon {
               service_.metrics().ObserveLatency(route, us.count());
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
-        scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
+        scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }),
+        peers_(config_, keyring, clock, [this] { scheduler_.Kick(); }) {
     service_.AddRoutes(router_);
   }
 
   // Serves until SIGTERM/SIGINT has drained every connection.
   void Run(const std::string& where) {
     scheduler_.Start();
+    peers_.Start();
     server_.Start();
     if (WatchdogInterval()) ArmWatchdog();
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
@@ -155,6 +158,7 @@ class ServingDaemon {
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();
     server_.Join();
+    peers_.Stop();
     scheduler_.Stop();
   }
 
@@ -265,6 +269,8 @@ class ServingDaemon {
   std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy_;
   ipc::Server server_;
   Scheduler scheduler_;
+  // After the scheduler: a peer's change kicks it.
+  PeerThreads peers_;
   asio::steady_timer watchdog_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   bool stopping_ = false;      // the signal and watchdog handlers both run on the main thread

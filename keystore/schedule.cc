@@ -80,7 +80,9 @@ std::vector<Transition> PlanTransitions(std::span<const KeyInfo> keys,
     const RotationPolicy& r = policy.For(p);
     const KeyInfo* active = ActiveOf(keys, p);
     const KeyInfo* pending = OldestPendingOf(keys, p);
-    if (active == nullptr) {
+    if (p == Purpose::kEnc && policy.enc_from_peer) {
+      // Only the gateway makes encryption keys; its follower imports them.
+    } else if (active == nullptr) {
       // Never zero active keys: promote the pending key or make one, at once.
       plan.push_back({TransitionKind::kPromote, p, 0, pending ? pending->kid : "", ""});
     } else if (active->origin == KeyOrigin::kPeer || active->pin || r.period == kRotationOff) {
