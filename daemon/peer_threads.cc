@@ -25,7 +25,7 @@ std::pair<peers::PeerState, bool> Attempt(peers::PeerFollower& follower, peers::
   if (state.consecutive_failures > 0) {
     spdlog::warn("peer {}: fetch {} failed ({} in a row), keeping {}: {}", LogText(config.name),
                  LogText(config.jwks_url), state.consecutive_failures,
-                 state.keys ? "the last good set" : "no set (none fetched yet)",
+                 state.keys ? "the last good set" : "the keys already stored",
                  LogText(state.last_error));
     return {state, false};
   }

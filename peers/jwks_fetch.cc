@@ -173,7 +173,10 @@ Result<FetchReply> FetchJwks(const FetchRequest& request) {
     return Unavailable("JWKS fetch timed out or was too slow: " + std::string(error_buffer));
   }
   if (rc != CURLE_OK) {
-    return Unavailable("JWKS fetch failed: " +
+    // Over a socket libcurl speaks of "localhost port 80"; name the socket instead.
+    const std::string over =
+        request.unix_socket.empty() ? "" : " over socket " + request.unix_socket;
+    return Unavailable("JWKS fetch" + over + " failed: " +
                        std::string(error_buffer[0] ? error_buffer : curl_easy_strerror(rc)));
   }
   long status = 0;

@@ -95,7 +95,9 @@ BOOST_AUTO_TEST_CASE(follows_a_local_daemon_over_its_socket_with_etag_and_max_ag
   BOOST_TEST(s.keys == held);
   BOOST_TEST(s.consecutive_failures == 1);
   BOOST_TEST(s.next_attempt == 2000 + kFirstRetry.count());
-  BOOST_TEST(s.last_error.find("JWKS fetch failed") != std::string::npos, s.last_error);
+  BOOST_TEST(
+      s.last_error.find("JWKS fetch over socket " + d.socket + " failed") != std::string::npos,
+      s.last_error);
 }
 
 BOOST_AUTO_TEST_CASE(a_rotation_at_the_peer_reaches_the_follower) {
