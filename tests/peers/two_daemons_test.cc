@@ -101,6 +101,24 @@ BOOST_AUTO_TEST_CASE(every_token_decrypts_at_the_gateway_through_rotations_on_bo
   }
 }
 
+BOOST_AUTO_TEST_CASE(the_issuer_restarts_while_the_gateway_is_down_and_keeps_issuing) {
+  TempDir shared;
+  RunningDaemon gateway(GatewayToml(shared, kIssuerIss), shared / "gateway.sock");
+  RunningDaemon issuer(IssuerToml(shared), shared / "issuer.sock");
+  const std::string enc = ActiveKid(issuer, "enc");
+
+  gateway.Stop();
+  issuer.Stop();
+  issuer.Start();
+  BOOST_TEST(ActiveKid(issuer, "enc") == enc);  // the stored key of the gateway, kept
+  const std::string token = issuer.Issue();
+
+  gateway.Start();
+  BOOST_TEST_REQUIRE(
+      Eventually([&] { return gateway.Decrypt(token).status == 200; }, kStartTimeout),
+      gateway.process->Stderr());
+}
+
 BOOST_AUTO_TEST_CASE(the_gateway_refuses_a_peer_token_for_an_issuer_it_is_not_bound_to) {
   TempDir shared;
   // The gateway accepts issuer-a, but binds the peer's keys to another issuer.
