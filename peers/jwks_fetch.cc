@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "peers/curl_handles.h"
 #include "peers/peer_config.h"
 #include "peers/refresh_policy.h"
 
@@ -17,14 +18,8 @@ namespace {
 // is not echoed back to the peer.
 constexpr std::size_t kMaxEtag = 256;
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+using internal::CurlPtr;
+using internal::SlistPtr;
 
 // curl_global_init is not thread-safe before libcurl 7.84; once per process, never cleaned up
 // (other threads may still hold handles at exit).

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "keystore/key_types.h"
+#include "peers/curl_handles.h"
 
 namespace instaccess::peers {
 namespace {
@@ -13,14 +14,8 @@ namespace {
 // A JWKS URL is an address an operator types; anything longer is a mistake or an attack.
 constexpr std::size_t kMaxUrlLength = 2048;
 
-struct CurluDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlStringDeleter {
-  void operator()(char* s) const { curl_free(s); }
-};
-using CurluPtr = std::unique_ptr<CURLU, CurluDeleter>;
-using CurlString = std::unique_ptr<char, CurlStringDeleter>;
+using internal::CurlString;
+using internal::CurluPtr;
 
 // One part of a parsed URL; empty when the URL has none.
 std::string Part(CURLU* url, CURLUPart part) {

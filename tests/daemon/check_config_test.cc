@@ -223,6 +223,23 @@ BOOST_AUTO_TEST_CASE(check_config_checks_the_store_directory) {
   BOOST_TEST(Says(file, "store.path: " + (dir / "state") + " is not a directory"), file.err);
 }
 
+BOOST_AUTO_TEST_CASE(check_config_checks_a_peers_ca_file) {
+  TempDir dir;
+  WriteKey(dir / "master.key", 32);
+  std::filesystem::create_directory(dir / "state");
+  const std::string config = dir / "instaccessd.toml";
+  WriteFile(config, SystemConfig(dir,
+                                 "[[peers]]\nname = \"gateway\"\n"
+                                 "jwks_url = \"https://gateway.example.edu/jwks.json\"\n"
+                                 "ca_file = \"" +
+                                     (dir / "ca.pem") + "\"\n"));
+  Outcome missing = Run(dir, {"--check-config", "--config", config});
+  BOOST_TEST(missing.exit_code == kExitConfig);
+  BOOST_TEST(Says(missing, "peers[0].ca_file: cannot read " + (dir / "ca.pem")), missing.err);
+  WriteFile(dir / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  BOOST_TEST(Run(dir, {"--check-config", "--config", config}).exit_code == 0);
+}
+
 BOOST_AUTO_TEST_CASE(check_config_checks_the_store_directory_is_writable_by_its_user,
                      *boost::unit_test::precondition(RunningAsRoot(kNeedsRoot))) {
   TempDir dir;

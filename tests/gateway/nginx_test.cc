@@ -127,48 +127,20 @@ class Gateway {
                       "server 127.0.0.1:" + std::to_string(app_port) + ";", 1);
     const std::string p = dir.path().string();
     const std::string conf = p + "/nginx.conf";
-    WriteFile(conf,
-              "user nobody nogroup;\n"
-              "worker_processes 1;\n"
-              "daemon off;\n"
-              "master_process on;\n"
-              "pid " +
-                  p +
-                  "/nginx.pid;\n"
-                  "error_log " +
-                  p +
-                  "/error.log info;\n"
-                  "events { worker_connections 64; }\n"
-                  "http {\n"
-                  "  access_log " +
-                  p +
-                  "/access.log;\n"
-                  "  client_body_temp_path " +
-                  p +
-                  "/client_body;\n"
-                  "  proxy_temp_path " +
-                  p +
-                  "/proxy;\n"
-                  "  fastcgi_temp_path " +
-                  p +
-                  "/fastcgi;\n"
-                  "  uwsgi_temp_path " +
-                  p +
-                  "/uwsgi;\n"
-                  "  scgi_temp_path " +
-                  p + "/scgi;\n" + site +
-                  "  # The app: answers with what nginx passed on to it.\n"
-                  "  server {\n"
-                  "    listen 127.0.0.1:" +
-                  std::to_string(app_port) +
-                  ";\n"
-                  "    location / {\n"
-                  "      default_type text/plain;\n"
-                  "      return 200 \"app|$http_x_instaccess_sub|$http_x_instaccess_acct|"
-                  "$http_x_instaccess_claims|$request_method\";\n"
-                  "    }\n"
-                  "  }\n"
-                  "}\n");
+    WriteFile(
+        conf,
+        NginxConf(p, site +
+                         "  # The app: answers with what nginx passed on to it.\n"
+                         "  server {\n"
+                         "    listen 127.0.0.1:" +
+                         std::to_string(app_port) +
+                         ";\n"
+                         "    location / {\n"
+                         "      default_type text/plain;\n"
+                         "      return 200 \"app|$http_x_instaccess_sub|$http_x_instaccess_acct|"
+                         "$http_x_instaccess_claims|$request_method\";\n"
+                         "    }\n"
+                         "  }\n"));
     nginx = std::make_unique<NginxProcess>(p, conf);
     BOOST_REQUIRE_MESSAGE(Eventually(
                               [&] {

@@ -121,13 +121,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(peer_state)
 
-PeerConfig Gateway() {
-  PeerConfig c;
-  c.name = "gateway";
-  c.jwks_url = "https://gateway.example.edu/.well-known/jwks.json";
-  c.refresh = 300s;
-  return c;
-}
+PeerConfig Gateway() { return peer_config::Valid(); }  // refresh 300s
 
 Result<FetchReply> Body(std::string body, std::string etag = "\"v1\"",
                         std::optional<std::chrono::seconds> max_age = std::nullopt) {
