@@ -146,6 +146,11 @@ Result<RowChanges> ComputeActivation(std::span<const KeyInfo> keys, Purpose purp
     return InvalidArgument("key " + next.kid + " is a " + std::string(PurposeName(next.purpose)) +
                            " key, not " + std::string(PurposeName(purpose)));
   }
+  if (purpose == Purpose::kEnc && policy.enc_from_peer && next.origin != KeyOrigin::kPeer) {
+    return FailedPrecondition(
+        "this daemon encrypts to the keys of the gateway it follows ([[peers]] use = \"enc\"): "
+        "rotate or revoke at the gateway");
+  }
   if (purpose == Purpose::kSig && !next.has_private) {
     return FailedPrecondition("key " + next.kid + " has no private part and cannot sign");
   }

@@ -109,6 +109,23 @@ BOOST_AUTO_TEST_CASE(a_gateways_newest_key_is_the_one_tokens_are_encrypted_to) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(an_admin_cannot_make_an_encryption_key_of_our_own_either) {
+  Ring r(true);
+  SyncMemory memory;
+  (void)SyncPeer(*r.ring, Config(PeerUse::kEnc), Set({1}, Alg::kRsaOaep), kStart, kMaxLifetime,
+                 kSkew, &memory);
+  auto rotated = r.ring->Rotate(Purpose::kEnc, kStart + 10, "admin");
+  BOOST_REQUIRE(!rotated.has_value());
+  BOOST_TEST((rotated.error().code() == Code::kFailedPrecondition));
+  BOOST_TEST(rotated.error().message().find("rotate or revoke at the gateway") !=
+             std::string::npos);
+  // Revoking the gateway's active key would need a replacement of our own: refused too.
+  BOOST_TEST(!r.ring->Revoke("kid-1", kStart + 20, "admin").has_value());
+  BOOST_TEST(r.ring->Snapshot()->active_enc->kid() == "kid-1");
+  // Signing keys are ours to rotate as ever.
+  BOOST_TEST(r.ring->Rotate(Purpose::kSig, kStart + 30, "admin").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(an_issuers_gone_key_verifies_until_its_last_token_expired) {
   Ring r(false);
   const PeerConfig canvas = Config(PeerUse::kSig);
