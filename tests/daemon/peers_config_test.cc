@@ -52,6 +52,11 @@ BOOST_AUTO_TEST_CASE(reads_each_peer_with_its_defaults) {
   BOOST_TEST(i.refresh == 300s);
 
   BOOST_TEST(ParseConfig("", "test.toml", true)->peers.empty());
+  // Following a gateway means making no encryption key of our own; an issuer changes nothing.
+  BOOST_TEST(SchedulePolicyFrom(*c).enc_from_peer);
+  auto only_issuer = ParseConfig(kIssuer, "test.toml", true);
+  BOOST_REQUIRE(only_issuer.has_value());
+  BOOST_TEST(!SchedulePolicyFrom(*only_issuer).enc_from_peer);
 }
 
 BOOST_AUTO_TEST_CASE(a_gateway_key_may_carry_the_configured_enc_alg) {
