@@ -69,7 +69,8 @@ void PeerThreads::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  // A thread in a fetch finishes it first (bounded by the fetch limits).
+  // A thread in a fetch ends it within about a second.
+  for (auto& peer : peers_) peer->follower.Cancel();
   for (auto& peer : peers_) {
     if (peer->thread.joinable()) peer->thread.join();
   }

@@ -31,6 +31,7 @@ CURLcode GlobalInit() {
 }
 
 struct Transfer {
+  const std::atomic<bool>* cancelled = nullptr;
   std::size_t max_body = 0;
   bool too_big = false;
   std::string body;
@@ -47,6 +48,12 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) 
   }
   t->body.append(data, n);
   return n;
+}
+
+// Non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* t = static_cast<const Transfer*>(user);
+  return t->cancelled != nullptr && t->cancelled->load() ? 1 : 0;
 }
 
 std::string_view Trim(std::string_view s) {
@@ -136,6 +143,9 @@ Status Configure(CURL* curl, const FetchRequest& request, Transfer* transfer, cu
   INSTACCESS_RETURN_IF_ERROR(set(CURLOPT_WRITEDATA, static_cast<void*>(transfer)));
   INSTACCESS_RETURN_IF_ERROR(set(CURLOPT_HEADERFUNCTION, &OnHeader));
   INSTACCESS_RETURN_IF_ERROR(set(CURLOPT_HEADERDATA, static_cast<void*>(transfer)));
+  INSTACCESS_RETURN_IF_ERROR(set(CURLOPT_NOPROGRESS, 0L));
+  INSTACCESS_RETURN_IF_ERROR(set(CURLOPT_XFERINFOFUNCTION, &OnProgress));
+  INSTACCESS_RETURN_IF_ERROR(set(CURLOPT_XFERINFODATA, static_cast<void*>(transfer)));
   return Status::Ok();
 }
 
@@ -155,11 +165,16 @@ Result<FetchReply> FetchJwks(const FetchRequest& request) {
   }
   Transfer transfer;
   transfer.max_body = request.limits.max_body;
+  transfer.cancelled = request.cancelled;
   char error_buffer[CURL_ERROR_SIZE] = {};
   INSTACCESS_RETURN_IF_ERROR(
       Configure(curl.get(), request, &transfer, headers.get(), error_buffer));
 
+  if (request.cancelled != nullptr && request.cancelled->load()) {
+    return Unavailable("JWKS fetch cancelled");
+  }
   const CURLcode rc = curl_easy_perform(curl.get());
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return Unavailable("JWKS fetch cancelled");
   if (transfer.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
     return Unavailable("JWKS body is larger than " + std::to_string(request.limits.max_body) +
                        " bytes");

@@ -9,12 +9,13 @@
 //   - The body is bounded (max_body: the transfer is aborted past it), and so are the connect
 //     time, the total time and the transfer speed (a peer that drips bytes is cut off).
 // It does not parse the body (ParsePeerJwks does) and does not retry (the follower does).
-// Errors are Unavailable (the peer could not be fetched) or InvalidArgument (the URL breaks the
-// rule); the message never holds the body.
+// Errors are Unavailable (the peer could not be fetched, or the fetch was cancelled) or
+// InvalidArgument (the URL breaks the rule); the message never holds the body.
 //
 // Thread-safety: may be called from several threads at once; each call has its own handle.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -40,6 +41,9 @@ struct FetchRequest {
   std::string ca_file;        // empty: the system's CAs only
   std::string if_none_match;  // the ETag of the set held; empty: none
   FetchLimits limits;
+  // When set and true, the fetch ends within about a second (libcurl's progress callback runs
+  // at least that often), also in the middle of a slow transfer: the daemon's shutdown.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 struct FetchReply {

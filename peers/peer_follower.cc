@@ -53,6 +53,7 @@ PeerState PeerFollower::Refresh(UnixTime now, double jitter) {
   request.unix_socket = config_.unix_socket;
   request.ca_file = config_.ca_file;
   request.limits = limits_;
+  request.cancelled = &cancelled_;
   PeerState before = state();
   if (before.keys) request.if_none_match = before.etag;
   const Result<FetchReply> fetched = FetchJwks(request);

@@ -6,10 +6,11 @@
 // set held. AdvanceState is the pure step the follower is made of, for tests.
 // It does not touch the keyring: the daemon applies state().keys to it.
 //
-// Thread-safety: Refresh and state() may be called from different threads; Refresh calls are
-// serialised (one fetch per peer at a time). state() returns a copy.
+// Thread-safety: Refresh, Cancel and state() may be called from different threads; Refresh calls
+// are serialised (one fetch per peer at a time). state() returns a copy.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -54,9 +55,14 @@ class PeerFollower {
   // (at most limits.total_timeout).
   PeerState Refresh(UnixTime now, double jitter);
 
+  // Ends a fetch under way within about a second, and every later one at once (it counts as a
+  // failure). For shutdown; there is no way back.
+  void Cancel() { cancelled_ = true; }
+
  private:
   const PeerConfig config_;
   const FetchLimits limits_;
+  std::atomic<bool> cancelled_{false};
   std::mutex refresh_mu_;  // one fetch at a time
   mutable std::mutex mu_;
   PeerState state_;  // Guarded by mu_.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "peers/jwks_fetch.h"
@@ -321,6 +322,27 @@ BOOST_AUTO_TEST_CASE(hostile_answers_are_refused_and_the_last_good_set_kept) {
   s = f.Refresh(++now, 0.0);
   BOOST_TEST_REQUIRE(s.consecutive_failures == 0, s.last_error);
   BOOST_TEST(KidsOf(s) == (std::vector<std::string>{"kid-2"}));
+}
+
+// Cancel comes while the fetch starts or drips (the test cannot see which); either way the
+// follower is free within seconds, not the minute its limits allow.
+BOOST_AUTO_TEST_CASE(a_cancelled_fetch_ends_within_seconds_against_a_drip) {
+  HttpsPeer peer;
+  peer.Serve(std::string(4096, ' ') + testkeys::Jwks({testkeys::PoolJwk(0, jose::Alg::kRsaOaep)}));
+  peer.Flag("slow", true);
+  FetchLimits patient;  // would wait a minute for the drip
+  patient.total_timeout = 60s;
+  patient.low_speed_bytes = 1;
+  patient.low_speed_time = 60s;
+  PeerFollower f(peer.Peer("/peer.json", peer.pki.ca), patient);
+  const auto started = std::chrono::steady_clock::now();
+  std::thread fetching([&] { (void)f.Refresh(1000, 0.0); });
+  f.Cancel();
+  fetching.join();
+  BOOST_TEST((std::chrono::steady_clock::now() - started) < 10s);
+  const PeerState s = f.state();
+  BOOST_TEST(s.keys == nullptr);
+  BOOST_TEST(s.last_error == "JWKS fetch cancelled");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
