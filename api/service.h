@@ -39,6 +39,10 @@ class Service {
     // Open connections and queued expensive requests, for status and metrics.
     std::function<std::size_t()> connections;
     std::function<std::size_t()> queued;
+    // The server's refusals for overload so far (503 overloaded), for metrics: connections past
+    // a connection bound, and expensive requests past the work queue's bounds.
+    std::function<std::uint64_t()> refused_connections;
+    std::function<std::uint64_t()> refused_requests;
     // The scheduler's state; empty: always healthy (tests without a scheduler).
     std::function<RotationHealth()> rotation;
   };

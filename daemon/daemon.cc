@@ -16,6 +16,7 @@
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
+#include "daemon/peer_threads.h"
 #include "daemon/reload.h"
 #include "daemon/scheduler.h"
 #include "daemon/systemd.h"
@@ -128,28 +129,33 @@ class ServingDaemon {
         config_path_(std::move(config_path)),
         keyring_(keyring),
         workers_(WorkerCount(config_.daemon.workers)),
-        service_(ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
-                 {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
-                  [this] { return server_.queued(); }, [this] { return scheduler_.health(); }}),
+        service_(
+            ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
+            {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
+             [this] { return server_.queued(); },
+             [this] { return server_.overloads().connections; },
+             [this] { return server_.overloads().queue; }, [this] { return scheduler_.health(); }}),
         policy_(BuildPolicy(config_.access)),
         server_(
             io_, std::move(listener), LimitsFrom(config_, workers_),
-            [this](const ipc::Request& req, const ipc::Peer& peer) {
-              return router_.Dispatch(req, peer, *policy_.load());
+            [this](const ipc::Request& req, const ipc::Peer& peer, std::string_view* route) {
+              return router_.Dispatch(req, peer, *policy_.load(), route);
             },
-            [this](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
-              service_.metrics().ObserveLatency(us.count());
-              if (res.status == 503) service_.metrics().CountOverloaded();
+            [this](const ipc::Request&, const ipc::Response&, std::string_view route,
+                   std::chrono::microseconds us) {
+              service_.metrics().ObserveLatency(route, us.count());
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
         scheduler_(keyring, clock, MaxRetry(config_),
-                   [this](int applied) { OnTransitions(applied); }) {
+                   [this](int applied) { OnTransitions(applied); }),
+        peers_(config_, keyring, clock, [this] { scheduler_.Kick(); }) {
     service_.AddRoutes(router_);
   }
 
   // Serves until SIGTERM/SIGINT has drained every connection.
   void Run(const std::string& where) {
     scheduler_.Start();
+    peers_.Start();
     server_.Start();
     if (WatchdogInterval()) ArmWatchdog();
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
@@ -160,6 +166,7 @@ class ServingDaemon {
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();
     server_.Join();
+    peers_.Stop();
     scheduler_.Stop();
   }
 
@@ -270,6 +277,8 @@ class ServingDaemon {
   std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy_;
   ipc::Server server_;
   Scheduler scheduler_;
+  // After the scheduler: a peer's change kicks it.
+  PeerThreads peers_;
   asio::steady_timer watchdog_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   bool stopping_ = false;      // the signal and watchdog handlers both run on the main thread

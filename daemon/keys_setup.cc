@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "daemon/peer_threads.h"
+
 namespace instaccess::daemon {
 
 keystore::LogFn KeystoreLog() {
@@ -53,6 +55,7 @@ Result<OpenedKeyring> OpenKeyring(const Config& config, const Clock& clock) {
   auto applied = (*keyring)->ApplyDue(clock.NowUnix(), "startup");
   if (!applied) return applied.error();
   if (*applied > 0) spdlog::info("applied {} key transition(s) due at start-up", *applied);
+  if (Status s = FollowGatewayAtStart(config, **keyring, clock); !s.ok()) return s;
   keystore::Health health = (*keyring)->GetHealth();
   if (!health.ok()) return FailedPrecondition("the key store is not usable: " + health.message);
   return OpenedKeyring{std::move(*keyring), master->source, master->warning};

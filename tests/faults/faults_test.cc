@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "tests/support/as_nobody.h"
 #include "tests/support/daemon_process.h"
-#include "tests/support/running_as_root.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/unix_http.h"
 
@@ -278,8 +278,8 @@ BOOST_AUTO_TEST_CASE(disk_full_serves_on_reports_retries_and_rotates_once_space_
 // open and creates none, so it goes on rotating; a restart is refused with exit code 2 and a
 // message naming the directory, and starts again, keys intact, once the mode is put back.
 BOOST_AUTO_TEST_CASE(read_only_store_directory_serves_on_and_refuses_a_restart,
-                     *boost::unit_test::precondition(RunningAsRoot{
-                         "running the daemon as nobody (setpriv) needs root"})) {
+                     *boost::unit_test::precondition(
+                         RunningAsRoot("running the daemon as nobody (setpriv) needs root"))) {
   FaultDaemon d;
   const passwd* nobody = ::getpwnam("nobody");
   BOOST_REQUIRE(nobody != nullptr);

@@ -42,8 +42,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/as_nobody.h"
 #include "tests/support/daemon_process.h"
-#include "tests/support/running_as_root.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/unix_http.h"
 
@@ -400,9 +400,9 @@ std::string PublicPem(const TempDir& dir, const std::string& private_pem) {
 
 BOOST_AUTO_TEST_SUITE(soak)
 
-BOOST_AUTO_TEST_CASE(keys_and_answers_hold_under_load_rotation_reloads_and_kills,
-                     *boost::unit_test::precondition(RunningAsRoot{
-                         "calling as several uids needs root"})) {
+BOOST_AUTO_TEST_CASE(
+    keys_and_answers_hold_under_load_rotation_reloads_and_kills,
+    *boost::unit_test::precondition(RunningAsRoot("calling as several uids needs root"))) {
   const char* seconds_env = std::getenv("INSTACCESS_SOAK_SECONDS");
   const auto duration = std::chrono::seconds(seconds_env ? std::atoi(seconds_env) : 60);
   const char* seed_env = std::getenv("INSTACCESS_SOAK_SEED");
