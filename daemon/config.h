@@ -17,6 +17,7 @@
 
 #include "api/service_options.h"
 #include "common/status.h"
+#include "peers/peer_config.h"
 
 namespace instaccess::daemon {
 
@@ -76,6 +77,9 @@ struct Config {
     Seconds read_timeout{10};
     Seconds idle_timeout{60};
   } limits;
+  // [[peers]]: parties whose JWKS this daemon follows (peers/peer_config.h). Names are unique;
+  // at most one has use "enc" (new tokens are encrypted to one party's key).
+  std::vector<peers::PeerConfig> peers;
 
   bool embedded = true;  // no --config: the embedded default
 };

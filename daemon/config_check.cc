@@ -134,6 +134,18 @@ std::string CheckStore(const Config& config) {
   return {};
 }
 
+// [[peers]]: each ca_file readable by us (the fetch would fail on every attempt otherwise).
+void CheckPeers(const Config& config, std::vector<std::string>* problems) {
+  for (std::size_t i = 0; i < config.peers.size(); ++i) {
+    const peers::PeerConfig& peer = config.peers[i];
+    if (peer.ca_file.empty() || MayAccess(peer.ca_file, R_OK)) continue;
+    const int err = errno;
+    problems->push_back("peers[" + std::to_string(i) + "].ca_file: cannot read " + peer.ca_file +
+                        " as " + Me() + ": " + ErrnoText(err) +
+                        ": give it the PEM CA that signed peer " + peer.name + "'s certificate");
+  }
+}
+
 }  // namespace
 
 Result<Config> LoadTrustedConfigFile(const std::string& path, bool embedded) {
@@ -184,6 +196,7 @@ std::vector<std::string> CheckHost(const Config& config, const std::string& cred
     return problems;
   }
   if (std::string p = CheckStore(config); !p.empty()) problems.push_back(std::move(p));
+  CheckPeers(config, &problems);
   return problems;
 }
 

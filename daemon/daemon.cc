@@ -16,6 +16,7 @@
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
+#include "daemon/peer_threads.h"
 #include "daemon/reload.h"
 #include "daemon/scheduler.h"
 #include "daemon/systemd.h"
@@ -108,6 +109,12 @@ std::string ActiveKids(const keystore::Keyring& keyring) {
          (set->store_reachable ? "" : "; key store unreachable, serving with the keys held");
 }
 
+// A failed rotation is retried at least this often: 30 s, or half of tokens.max_lifetime when
+// that is shorter, since a longer gap between passes looks like a clock jump to the keyring.
+std::chrono::seconds MaxRetry(const Config& c) {
+  return std::min(std::chrono::seconds(30), std::chrono::seconds(c.tokens.max_lifetime / 2));
+}
+
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -124,26 +131,30 @@ class ServingDaemon {
         config_path_(std::move(config_path)),
         keyring_(keyring),
         workers_(WorkerCount(config_.daemon.workers)),
-        service_(ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
-                 {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
-                  [this] { return server_.queued(); }}),
+        service_(
+            ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
+            {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
+             [this] { return server_.queued(); },
+             [this] { return server_.overloads().connections; },
+             [this] { return server_.overloads().queue; }, [this] { return scheduler_.health(); }}),
         policy_(BuildPolicy(config_.access)),
         server_(
             io_, std::move(listener), LimitsFrom(config_, workers_),
-            [this](const ipc::Request& req, const ipc::Peer& peer) {
-              return router_.Dispatch(req, peer, *policy_.load());
+            [this](const ipc::Request& req, const ipc::Peer& peer, std::string_view* route) {
+              return router_.Dispatch(req, peer, *policy_.load(), route);
             },
-            [this](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
-              service_.metrics().ObserveLatency(us.count());
-              if (res.status == 503) service_.metrics().CountOverloaded();
+            [this](const ipc::Request&, const ipc::Response&, std::string_view route,
+                   std::chrono::microseconds us) {
+              service_.metrics().ObserveLatency(route, us.count());
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
         scheduler_(
-            keyring, clock, [this](int applied) { OnTransitions(applied); },
+            keyring, clock, MaxRetry(config_), [this](int applied) { OnTransitions(applied); },
             config_.store.backend == "postgresql"
                 ? std::function<Status()>([&keyring] { return keyring.Refresh(); })
                 : std::function<Status()>(),
-            config_.store.poll) {
+            config_.store.poll),
+        peers_(config_, keyring, clock, [this] { scheduler_.Kick(); }) {
     service_.AddRoutes(router_);
   }
 
@@ -160,6 +171,7 @@ class ServingDaemon {
       listener_ =
           std::make_unique<keystore::PgListener>(std::move(o), [this] { scheduler_.Kick(); });
     }
+    peers_.Start();
     server_.Start();
     if (WatchdogInterval()) ArmWatchdog();
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
@@ -170,6 +182,7 @@ class ServingDaemon {
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();
     server_.Join();
+    peers_.Stop();
     listener_.reset();
     scheduler_.Stop();
   }
@@ -283,6 +296,8 @@ class ServingDaemon {
   ipc::Server server_;
   Scheduler scheduler_;
   std::unique_ptr<keystore::PgListener> listener_;  // a fleet's change hints; kicks scheduler_
+  // After the scheduler: a peer's change kicks it.
+  PeerThreads peers_;
   asio::steady_timer watchdog_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   bool stopping_ = false;      // the signal and watchdog handlers both run on the main thread

@@ -17,6 +17,8 @@
 #include "keystore/pg_keyring.h"
 #include "keystore/sqlite_keyring.h"
 
+#include "daemon/peer_threads.h"
+
 namespace instaccess::daemon {
 
 keystore::LogFn KeystoreLog() {
@@ -144,6 +146,7 @@ Result<OpenedKeyring> OpenKeyring(const Config& config, const Clock& clock) {
   auto applied = (*keyring)->ApplyDue(clock.NowUnix(), "startup");
   if (!applied) return applied.error();
   if (*applied > 0) spdlog::info("applied {} key transition(s) due at start-up", *applied);
+  if (Status s = FollowGatewayAtStart(config, **keyring, clock); !s.ok()) return s;
   keystore::Health health = (*keyring)->GetHealth();
   if (!health.ok()) return FailedPrecondition("the key store is not usable: " + health.message);
   return OpenedKeyring{std::move(*keyring), master->source, master->warning};

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <iostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
+#include "daemon/logging.h"
 #include "keystore/master_key.h"
 #include "keystore/pg_store.h"
 #include "keystore/sqlite_store.h"
@@ -27,8 +27,12 @@ std::string Actor(const char* command) {
   return std::string("instaccessd ") + command + " (uid " + std::to_string(getuid()) + ")";
 }
 
+void Say(spdlog::level::level_enum level, const char* command, const std::string& text) {
+  PrintLine(level, std::string("instaccessd ") + command + ": " + text);
+}
+
 int Fail(const char* command, const Status& s) {
-  std::cerr << "instaccessd " << command << ": " << s.message() << "\n";
+  Say(spdlog::level::err, command, s.message());
   return kExitKeys;
 }
 
@@ -37,11 +41,11 @@ int Fail(const char* command, const Status& s) {
 bool Harden(const char* command) {
   std::vector<std::string> warnings;
   if (Status s = HardenProcess(&warnings); !s.ok()) {
-    std::cerr << "instaccessd " << command << ": " << s.message() << "\n";
+    Say(spdlog::level::err, command, s.message());
     return false;
   }
   for (const std::string& w : warnings) {
-    std::cerr << "instaccessd " << command << ": warning: " << w << "\n";
+    Say(spdlog::level::warn, command, "warning: " + w);
   }
   return true;
 }
@@ -114,11 +118,12 @@ int RunMigrate(const Config& config, const std::string& target) {
     }
     return Fail("migrate", copied.error());
   }
-  std::cerr << "instaccessd migrate: copied " << copied->keys << " keys and " << copied->audit_rows
-            << " audit rows from " << (*from)->Describe() << " to " << (*to)->Describe()
-            << ", every MAC checked at both ends.\n"
-            << "Point [store] at it (" << (to_pg ? "backend = \"postgresql\", url" : "path")
-            << ") and start instaccessd; the old store is unchanged.\n";
+  Say(spdlog::level::info, "migrate",
+      "copied " + std::to_string(copied->keys) + " keys and " + std::to_string(copied->audit_rows) +
+          " audit rows from " + (*from)->Describe() + " to " + (*to)->Describe() +
+          ", every MAC checked at both ends.\nPoint [store] at it (" +
+          (to_pg ? "backend = \"postgresql\", url" : "path") +
+          ") and start instaccessd; the old store is unchanged.");
   return kExitOk;
 }
 
@@ -131,10 +136,10 @@ int RunRekey(const Config& config, const std::string& new_key_file) {
   Status s = keystore::RekeyStore(config.store.path, old_key->key, *new_key,
                                   SystemClock().NowUnix(), Actor("rekey"));
   if (!s.ok()) return Fail("rekey", s);
-  std::cerr << "instaccessd rekey: every key in " << config.store.path << " is now sealed under "
-            << new_key_file << ".\n"
-            << "Put the new key where instaccessd reads it (it was reading " << old_key->source
-            << ") before starting the daemon.\n";
+  Say(spdlog::level::info, "rekey",
+      "every key in " + config.store.path + " is now sealed under " + new_key_file +
+          ".\nPut the new key where instaccessd reads it (it was reading " + old_key->source +
+          ") before starting the daemon.");
   return kExitOk;
 }
 
@@ -149,15 +154,16 @@ int RunRestore(const Config& config, const std::string& backup_file, bool allow_
   Status s = keystore::RestoreStore(backup_file, config.store.path, key->key,
                                     SystemClock().NowUnix(), Actor("restore"), options, &changes);
   // What the backup changes, key by key: also when it was refused, so the operator sees why.
-  for (const std::string& c : changes) std::cerr << "instaccessd restore: " << c << "\n";
+  for (const std::string& c : changes) Say(spdlog::level::info, "restore", c);
   if (!s.ok()) return Fail("restore", s);
   std::string kept;
   for (const std::string& name : KeptCopies(config.store.path)) {
     if (kept_before.count(name) == 0) kept += (kept.empty() ? "" : ", ") + name;
   }
-  std::cerr << "instaccessd restore: " << config.store.path << " restored from " << backup_file
-            << (kept.empty() ? "; there was no store to replace.\n"
-                             : "; the store it replaced was kept beside it as " + kept + ".\n");
+  Say(spdlog::level::info, "restore",
+      config.store.path + " restored from " + backup_file +
+          (kept.empty() ? "; there was no store to replace."
+                        : "; the store it replaced was kept beside it as " + kept + "."));
   return kExitOk;
 }
 

@@ -63,6 +63,7 @@ std::vector<std::string> RestartOnlyChanges(const Config& running, const Config&
         n.limits.max_connections_per_uid);
   check("limits.read_timeout", o.limits.read_timeout, n.limits.read_timeout);
   check("limits.idle_timeout", o.limits.idle_timeout, n.limits.idle_timeout);
+  check("peers", o.peers, n.peers);
   return changed;
 }
 

@@ -6,16 +6,12 @@
 
 namespace instaccess::daemon {
 
-namespace {
-// After a failed transition (disk full, say), try again this much later rather than spin.
-constexpr std::chrono::seconds kRetryAfterFailure{30};
-}  // namespace
-
-Scheduler::Scheduler(keystore::Keyring& keyring, const Clock& clock,
+Scheduler::Scheduler(keystore::Keyring& keyring, const Clock& clock, std::chrono::seconds max_retry,
                      std::function<void(int)> on_applied, std::function<Status()> refresh,
                      std::chrono::seconds poll)
     : keyring_(keyring),
       clock_(clock),
+      max_retry_(std::max(max_retry, std::chrono::seconds(1))),
       on_applied_(std::move(on_applied)),
       refresh_(std::move(refresh)),
       poll_(poll) {}
@@ -43,6 +39,36 @@ void Scheduler::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+api::RotationHealth Scheduler::health() const {
+  std::scoped_lock lock(mu_);
+  return health_;
+}
+
+std::chrono::seconds Scheduler::Record(const Status& outcome) {
+  std::scoped_lock lock(mu_);
+  if (outcome.ok()) {
+    if (failures_in_a_row_ > 0) {
+      spdlog::info("key rotation works again after {} failed attempt(s)", failures_in_a_row_);
+    }
+    failures_in_a_row_ = 0;
+    health_.failing_since.reset();
+    health_.last_error.clear();
+    return std::chrono::seconds(0);
+  }
+  ++health_.failures_total;
+  if (failures_in_a_row_++ == 0) health_.failing_since = clock_.NowUnix();
+  health_.last_error = outcome.ToString();
+  // 1 s, 2 s, 4 s, ... up to max_retry_: a short outage is over quickly, a long one is not
+  // hammered. The shift is bounded so it cannot overflow.
+  const auto retry = std::min(
+      max_retry_,
+      std::chrono::seconds(std::int64_t{1} << std::min<std::uint64_t>(failures_in_a_row_ - 1, 16)));
+  spdlog::error(
+      "key rotation failed ({} in a row), retrying in {}s; the keys in use keep working: {}",
+      failures_in_a_row_, retry.count(), health_.last_error);
+  return retry;
+}
+
 void Scheduler::Run() {
   for (;;) {
     std::chrono::system_clock::time_point wake = std::chrono::system_clock::time_point::max();
@@ -64,10 +90,9 @@ void Scheduler::Run() {
       wake = std::chrono::system_clock::now() + poll_;
     }
     auto applied = keyring_.ApplyDue(clock_.NowUnix(), "scheduler");
+    const std::chrono::seconds retry = Record(applied ? Status::Ok() : applied.error());
     if (!applied) {
-      spdlog::error("key rotation failed, retrying in {}s: {}", kRetryAfterFailure.count(),
-                    applied.error().ToString());
-      wake = std::min(wake, std::chrono::system_clock::now() + kRetryAfterFailure);
+      wake = std::min(wake, std::chrono::system_clock::now() + retry);
     } else {
       if (*applied > 0 && on_applied_) on_applied_(*applied);
       std::int64_t now = clock_.NowUnix();

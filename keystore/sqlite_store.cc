@@ -65,6 +65,21 @@ constexpr const char* kAuditColumns = "seq, at, actor, action, kid, detail, prev
 
 SqliteStore::~SqliteStore() { Rollback(); }
 
+Status SqliteStore::CheckInPlace() const {
+  if (!opened_.has_value()) return Status::Ok();  // a view: its owner answers for the file
+  const std::string& path = db_->path();
+  Result<FileId> now = FileIdOf(path);
+  if (now && *now == opened_->file) return Status::Ok();
+  const std::string what = now ? "replaced by another file"
+                           : now.error().code() == Code::kNotFound
+                               ? "deleted"
+                               : "made unreachable (" + now.error().message() + ")";
+  return Unavailable("the key store " + path + " was " + what +
+                     " while the daemon ran, so no change is written (it would be lost); the keys "
+                     "in use keep working: take a backup (GET /api/v1/backup), stop the daemon "
+                     "and restore it (docs/operations.md)");
+}
+
 Status SqliteStore::Begin() {
   if (txn_.has_value()) return Internal("a transaction is already open on " + db_->path());
   Result<Txn> txn = Txn::Begin(*db_);

@@ -47,6 +47,8 @@ class SqliteStore final : public Store {
   Status DeleteMeta(std::string_view name) override;
   void ForgetRemovedBytes() override;
   Status CopyTo(const std::string& dest_path) override;
+  // The path still names the file this store owns (a view of another's connection: always Ok).
+  Status CheckInPlace() const override;
   std::string Describe() const override { return db_->path(); }
 
   // `PRAGMA integrity_check`: "ok" when the file is sound.

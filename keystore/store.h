@@ -162,6 +162,10 @@ class Store {
   // Content stays sealed.
   virtual Status CopyTo(const std::string& dest_path) = 0;
 
+  // Unavailable when the store is no longer where it was opened (SQLite: the path names another
+  // file, or none), so a change written now would be lost. Every change checks it first.
+  virtual Status CheckInPlace() const { return Status::Ok(); }
+
   // Where the store lives, for messages (a path, a database URL without secrets).
   virtual std::string Describe() const = 0;
 };

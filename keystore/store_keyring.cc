@@ -344,6 +344,11 @@ Status StoreKeyring::ReloadLocked() {
 }
 
 Result<StoreTxn> StoreKeyring::BeginChangeLocked() {
+  INSTACCESS_RETURN_IF_ERROR(store_->CheckInPlace());
+  return BeginLocked();
+}
+
+Result<StoreTxn> StoreKeyring::BeginLocked() {
   Result<StoreTxn> txn = StoreTxn::Begin(*store_);
   NoteStoreLocked(txn ? Status::Ok() : txn.error());
   if (!txn) return txn.error();
@@ -1045,7 +1050,7 @@ Result<KeyInfo> StoreKeyring::Revoke(const std::string& kid, UnixTime now, std::
 Status StoreKeyring::Backup(const std::string& dest_path, UnixTime now, std::string_view actor) {
   std::scoped_lock lock(mu_);
   INSTACCESS_RETURN_IF_ERROR(store_->CopyTo(dest_path));
-  Result<StoreTxn> txn = BeginChangeLocked();
+  Result<StoreTxn> txn = BeginLocked();
   if (!txn) return txn.error();
   UnixTime at = StampLocked(now);
   INSTACCESS_RETURN_IF_ERROR(AppendAudit(*store_, integrity_.audit(), at, actor, "backup",

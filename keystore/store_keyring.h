@@ -91,7 +91,12 @@ class StoreKeyring : public Keyring {
   // Opens a write transaction (the writer lock, on a shared store) and, when another host
   // changed the store since the keyring read it, re-reads the rows inside it: every decision
   // of the change that follows is taken on the rows as they are under the lock.
+  // First checks the store is still in place (Store::CheckInPlace): a change written to a store
+  // file deleted under us would be lost with the process.
   Result<StoreTxn> BeginChangeLocked();
+  // BeginChangeLocked without the place check: for Backup's audit row, since a backup is how an
+  // operator rescues the keys of a store file deleted or replaced under the daemon.
+  Result<StoreTxn> BeginLocked();
   // Notes whether the store answered (`s` not Unavailable) and republishes when that changed.
   void NoteStoreLocked(const Status& s);
   // Commits a transaction of BeginChangeLocked and notes the counter it raised.
