@@ -14,10 +14,9 @@
 
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
+#include "daemon/peer_threads.h"
 #include "keystore/pg_keyring.h"
 #include "keystore/sqlite_keyring.h"
-
-#include "daemon/peer_threads.h"
 
 namespace instaccess::daemon {
 
