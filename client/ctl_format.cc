@@ -50,6 +50,10 @@ std::string Absolute(Time t) {
 
 std::string When(Time t, Time now) { return Absolute(t) + " (" + Relative(t, now) + ")"; }
 
+std::string Labeled(const std::string& label, const std::string& value, std::size_t width) {
+  return label + std::string(label.size() < width ? width - label.size() : 1, ' ') + value + "\n";
+}
+
 std::optional<std::chrono::seconds> ParseCliDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t total = 0;

@@ -17,6 +17,7 @@
 
 #include "api/service_options.h"
 #include "common/status.h"
+#include "peers/peer_config.h"
 
 namespace instaccess::daemon {
 
@@ -42,8 +43,18 @@ struct Config {
     bool operator==(const Daemon&) const = default;
   } daemon;
   struct Store {
+    // "sqlite" (one host, the file at `path`) or "postgresql" (a fleet shares the database at
+    // `url`; docs/operations.md, "A fleet on PostgreSQL").
+    std::string backend = "sqlite";
     std::string path;
     std::string master_key_file;  // empty: credential dir only (or the dev key when embedded)
+    // postgresql: a libpq URI without a password; the password comes from the credential
+    // "pg-password" ($CREDENTIALS_DIRECTORY) or password_file (none: peer or certificate auth).
+    std::string url;
+    std::string password_file;
+    // postgresql: how often a host re-reads the keyring for other hosts' changes. Each change
+    // also notifies the others at once; this bounds how late a missed hint is made up for.
+    Seconds poll{30};
     bool operator==(const Store&) const = default;
   } store;
   api::TokenSettings tokens;
@@ -73,6 +84,9 @@ struct Config {
     Seconds idle_timeout{60};
     bool operator==(const Limits&) const = default;
   } limits;
+  // [[peers]]: parties whose JWKS this daemon follows (peers/peer_config.h). Names are unique;
+  // at most one has use "enc" (new tokens are encrypted to one party's key).
+  std::vector<peers::PeerConfig> peers;
 
   bool embedded = true;  // no --config: the embedded default
 
