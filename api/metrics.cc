@@ -1,7 +1,6 @@
 #include "api/metrics.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "jose/rsa_cpu.h"
@@ -9,72 +8,83 @@
 namespace instaccess::api {
 
 namespace {
+
 constexpr const char* kOutcomeNames[] = {"ok", "cached", "invalid_token", "token_expired",
                                          "token_not_yet_valid"};
+static_assert(std::size(kOutcomeNames) == static_cast<std::size_t>(DecryptOutcome::kCount));
+
+// The buckets' bounds in seconds, the base unit the exposition uses.
+constexpr std::array<double, Metrics::kBucketsUs.size()> kBucketsSeconds = [] {
+  std::array<double, Metrics::kBucketsUs.size()> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<double>(Metrics::kBucketsUs[i]) / 1e6;
+  }
+  return out;
+}();
+
 }  // namespace
 
-void Metrics::ObserveLatency(std::int64_t micros) {
-  auto it = std::lower_bound(kBucketsUs.begin(), kBucketsUs.end(), micros);
-  buckets_[static_cast<std::size_t>(it - kBucketsUs.begin())].fetch_add(1,
-                                                                        std::memory_order_relaxed);
-  latency_sum_us_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(micros, 0)),
-                            std::memory_order_relaxed);
+Metrics::Metrics() { AddEndpoint(kUnmatched); }
+
+void Metrics::AddEndpoint(std::string_view endpoint) {
+  latency_.try_emplace(std::string(endpoint));
 }
 
-std::string Metrics::Render() const {
-  std::string out;
-  auto line = [&out](const std::string& s) { out += s + "\n"; };
-  line("# HELP instaccess_tokens_issued_total Tokens issued.");
-  line("# TYPE instaccess_tokens_issued_total counter");
-  line("instaccess_tokens_issued_total " + std::to_string(issued()));
-  line("# HELP instaccess_token_issue_failures_total Issue requests that failed after validation.");
-  line("# TYPE instaccess_token_issue_failures_total counter");
-  line("instaccess_token_issue_failures_total " + std::to_string(issue_failed_.load()));
-  line("# HELP instaccess_tokens_decrypted_total Decrypt requests by result.");
-  line("# TYPE instaccess_tokens_decrypted_total counter");
+void Metrics::ObserveLatency(std::string_view endpoint, std::int64_t micros) {
+  auto found = latency_.find(endpoint);
+  if (found == latency_.end()) found = latency_.find(kUnmatched);
+  Latency& l = found->second;
+  auto it = std::lower_bound(kBucketsUs.begin(), kBucketsUs.end(), micros);
+  l.buckets[static_cast<std::size_t>(it - kBucketsUs.begin())].fetch_add(1,
+                                                                         std::memory_order_relaxed);
+  l.sum_us.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(micros, 0)),
+                     std::memory_order_relaxed);
+}
+
+void Metrics::AddCollector(Collector collector) {
+  std::scoped_lock lock(collectors_mu_);
+  collectors_.push_back(std::move(collector));
+}
+
+void Metrics::Render(Exposition& e) const {
+  e.Counter("instaccess_tokens_issued_total", "Tokens issued.", issued());
+  e.Counter("instaccess_token_issue_failures_total",
+            "Issue requests that failed after their body was accepted.", issue_failed_.value());
+  e.Family("instaccess_tokens_decrypted_total", MetricType::kCounter,
+           "Decrypt and auth requests by result; cached: answered from the decrypt cache.");
   for (std::size_t i = 0; i < decrypted_.size(); ++i) {
-    line(std::string("instaccess_tokens_decrypted_total{result=\"") + kOutcomeNames[i] + "\"} " +
-         std::to_string(decrypted_[i].load()));
+    e.Sample("instaccess_tokens_decrypted_total", {{"result", kOutcomeNames[i]}},
+             decrypted_[i].value());
   }
-  line(
-      "# HELP instaccess_key_rotations_total Key transitions applied (generate, promote, "
-      "destroy).");
-  line("# TYPE instaccess_key_rotations_total counter");
-  line("instaccess_key_rotations_total " + std::to_string(rotations()));
-  line(
-      "# HELP instaccess_overloaded_total Requests refused with 503 because the work queue was "
-      "full.");
-  line("# TYPE instaccess_overloaded_total counter");
-  line("instaccess_overloaded_total " + std::to_string(overloaded_.load()));
-  line("# HELP instaccess_request_duration_seconds Time to handle an API request.");
-  line("# TYPE instaccess_request_duration_seconds histogram");
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kBucketsUs.size(); ++i) {
-    cumulative += buckets_[i].load();
-    char le[32];
-    std::snprintf(le, sizeof le, "%g", static_cast<double>(kBucketsUs[i]) / 1e6);
-    line(std::string("instaccess_request_duration_seconds_bucket{le=\"") + le + "\"} " +
-         std::to_string(cumulative));
+  e.Counter("instaccess_key_rotations_total",
+            "Key transitions applied by the schedule (generate, promote, destroy) and "
+            "rotations asked for by an operator.",
+            rotations());
+
+  e.Family("instaccess_request_duration_seconds", MetricType::kHistogram,
+           "Time from a request read to its answer ready, by endpoint (the route's pattern).");
+  for (const auto& [endpoint, l] : latency_) {
+    std::array<std::uint64_t, kBucketsUs.size() + 1> counts{};
+    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = l.buckets[i].load();
+    e.HistogramSeries("instaccess_request_duration_seconds", {{"endpoint", endpoint}},
+                      {kBucketsSeconds, counts, static_cast<double>(l.sum_us.load()) / 1e6});
   }
-  cumulative += buckets_.back().load();
-  line("instaccess_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative));
-  char sum[48];
-  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(latency_sum_us_.load()) / 1e6);
-  line(std::string("instaccess_request_duration_seconds_sum ") + sum);
-  line("instaccess_request_duration_seconds_count " + std::to_string(cumulative));
-  line("# HELP instaccess_rsa_operation_cpu_seconds CPU time of RSA operations; one in " +
-       std::to_string(jose::kRsaCpuSampleEvery) + " per thread is timed, decryption never.");
-  line("# TYPE instaccess_rsa_operation_cpu_seconds summary");
+
+  e.Family("instaccess_rsa_operation_cpu_seconds", MetricType::kSummary,
+           "CPU time of RSA operations by kind; one in " +
+               std::to_string(jose::kRsaCpuSampleEvery) +
+               " per thread is timed, decryption never.");
   for (auto [kind, name] :
        {std::pair{jose::RsaOpKind::kSign, "sign"}, std::pair{jose::RsaOpKind::kVerify, "verify"},
         std::pair{jose::RsaOpKind::kEncrypt, "encrypt"}}) {
     const jose::RsaCpuTotals t = jose::RsaCpuSoFar(kind);
-    std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(t.cpu_ns) / 1e9);
-    line(std::string("instaccess_rsa_operation_cpu_seconds_sum{op=\"") + name + "\"} " + sum);
-    line(std::string("instaccess_rsa_operation_cpu_seconds_count{op=\"") + name + "\"} " +
-         std::to_string(t.timed_ops));
+    e.Sample("instaccess_rsa_operation_cpu_seconds_sum", {{"op", name}},
+             static_cast<double>(t.cpu_ns) / 1e9);
+    e.Sample("instaccess_rsa_operation_cpu_seconds_count", {{"op", name}}, t.timed_ops);
   }
-  return out;
+
+  std::scoped_lock lock(collectors_mu_);
+  for (const Collector& c : collectors_) c(e);
 }
 
 }  // namespace instaccess::api

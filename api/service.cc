@@ -46,46 +46,51 @@ Service::Service(ServiceOptions options, keystore::Keyring& keyring, const Clock
 void Service::AddRoutes(ipc::Router& r) {
   using ipc::Cheap;
   using ipc::Expensive;
-  r.Add("GET", "/healthz", std::nullopt,
-        Cheap([this](const Request&, const Peer&, const PathParams&) { return Healthz(); }));
-  r.Add("POST", "/api/v1/inst_access_tokens", Role::kIssue,
-        Expensive(
-            [this](const Request& q, const Peer& p, const PathParams&) { return Issue(q, p); }));
-  r.Add("POST", "/api/v1/inst_access_tokens/decrypt", Role::kDecrypt,
-        [this](const Request& q, const Peer&, const PathParams&) { return Decrypt(q); });
-  r.Add("GET", "/api/v1/auth", Role::kDecrypt,
-        [this](const Request& q, const Peer&, const PathParams&) { return Auth(q); });
-  r.Add("GET", "/.well-known/jwks.json", Role::kRead,
-        Cheap([this](const Request& q, const Peer&, const PathParams&) { return Jwks(q); }));
-  r.Add("GET", "/api/v1/keys", Role::kRead,
-        Cheap([this](const Request&, const Peer&, const PathParams&) { return Keys(); }));
-  r.Add("POST", "/api/v1/keys/rotate", Role::kAdmin,
-        Expensive(
-            [this](const Request& q, const Peer& p, const PathParams&) { return Rotate(q, p); }));
-  r.Add("POST", "/api/v1/keys/import", Role::kAdmin,
-        Expensive(
-            [this](const Request& q, const Peer& p, const PathParams&) { return Import(q, p); }));
-  r.Add("POST", "/api/v1/keys/{kid}/revoke", Role::kAdmin,
-        Expensive([this](const Request& q, const Peer& p, const PathParams& pp) {
-          return Revoke(pp.at("kid"), q, p);
-        }));
-  r.Add("GET", "/api/v1/keys/{kid}", Role::kRead,
-        Cheap([this](const Request& q, const Peer&, const PathParams& pp) {
-          return KeyByKid(pp.at("kid"), q);
-        }));
-  r.Add("POST", "/api/v1/schedule/accept-clock", Role::kAdmin,
-        Expensive([this](const Request& q, const Peer& p, const PathParams&) {
-          return AcceptClock(q, p);
-        }));
-  r.Add("GET", "/api/v1/backup", Role::kAdmin,
-        Expensive([this](const Request&, const Peer& p, const PathParams&) { return Backup(p); }));
-  r.Add(
-      "GET", "/api/v1/audit/verify", Role::kAdmin,
+  // Every route's pattern is also its endpoint in the latency histogram.
+  auto add = [&](std::string method, std::string pattern, std::optional<Role> role,
+                 ipc::Handler handler) {
+    metrics_.AddEndpoint(pattern);
+    r.Add(std::move(method), std::move(pattern), role, std::move(handler));
+  };
+  add("GET", "/healthz", std::nullopt,
+      Cheap([this](const Request&, const Peer&, const PathParams&) { return Healthz(); }));
+  add("POST", "/api/v1/inst_access_tokens", Role::kIssue,
+      Expensive(
+          [this](const Request& q, const Peer& p, const PathParams&) { return Issue(q, p); }));
+  add("POST", "/api/v1/inst_access_tokens/decrypt", Role::kDecrypt,
+      [this](const Request& q, const Peer&, const PathParams&) { return Decrypt(q); });
+  add("GET", "/api/v1/auth", Role::kDecrypt,
+      [this](const Request& q, const Peer&, const PathParams&) { return Auth(q); });
+  add("GET", "/.well-known/jwks.json", Role::kRead,
+      Cheap([this](const Request& q, const Peer&, const PathParams&) { return Jwks(q); }));
+  add("GET", "/api/v1/keys", Role::kRead,
+      Cheap([this](const Request&, const Peer&, const PathParams&) { return Keys(); }));
+  add("POST", "/api/v1/keys/rotate", Role::kAdmin,
+      Expensive(
+          [this](const Request& q, const Peer& p, const PathParams&) { return Rotate(q, p); }));
+  add("POST", "/api/v1/keys/import", Role::kAdmin,
+      Expensive(
+          [this](const Request& q, const Peer& p, const PathParams&) { return Import(q, p); }));
+  add("POST", "/api/v1/keys/{kid}/revoke", Role::kAdmin,
+      Expensive([this](const Request& q, const Peer& p, const PathParams& pp) {
+        return Revoke(pp.at("kid"), q, p);
+      }));
+  add("GET", "/api/v1/keys/{kid}", Role::kRead,
+      Cheap([this](const Request& q, const Peer&, const PathParams& pp) {
+        return KeyByKid(pp.at("kid"), q);
+      }));
+  add("POST", "/api/v1/schedule/accept-clock", Role::kAdmin,
+      Expensive([this](const Request& q, const Peer& p, const PathParams&) {
+        return AcceptClock(q, p);
+      }));
+  add("GET", "/api/v1/backup", Role::kAdmin,
+      Expensive([this](const Request&, const Peer& p, const PathParams&) { return Backup(p); }));
+  add("GET", "/api/v1/audit/verify", Role::kAdmin,
       Expensive([this](const Request&, const Peer&, const PathParams&) { return AuditVerify(); }));
-  r.Add("GET", "/api/v1/status", Role::kRead,
-        Cheap([this](const Request&, const Peer&, const PathParams&) { return StatusReport(); }));
-  r.Add("GET", "/metrics", Role::kRead,
-        Cheap([this](const Request&, const Peer&, const PathParams&) { return MetricsText(); }));
+  add("GET", "/api/v1/status", Role::kRead,
+      Cheap([this](const Request&, const Peer&, const PathParams&) { return StatusReport(); }));
+  add("GET", "/metrics", Role::kRead,
+      Cheap([this](const Request&, const Peer&, const PathParams&) { return MetricsText(); }));
 }
 
 std::string Rsa1_5Warning(std::string_view kid) {
@@ -104,6 +109,10 @@ std::vector<std::string> Service::Warnings() const {
     if (k.alg == "RSA1_5" && keystore::IsLive(k)) w.push_back(Rsa1_5Warning(k.kid));
   }
   for (const auto& p : set->problems) w.push_back(p);
+  if (const RotationHealth r = Rotation(); r.failing_since) {
+    w.push_back("key rotation failing since " + Rfc3339(*r.failing_since) +
+                " (the keys in use keep working; retrying): " + r.last_error);
+  }
   if (auto heap = jose::SecureHeapWarning(jose::SecureHeapInUse())) w.push_back(std::move(*heap));
   return w;
 }

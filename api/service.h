@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "api/decrypt_cache.h"
@@ -23,6 +24,13 @@
 
 namespace instaccess::api {
 
+// How the scheduler's passes went, for status, metrics and warnings (daemon/scheduler.h).
+struct RotationHealth {
+  std::uint64_t failures_total = 0;           // failed passes since the daemon started
+  std::optional<std::int64_t> failing_since;  // unix time of the first of the failures in a row
+  std::string last_error;                     // the latest of them; empty once a pass succeeds
+};
+
 class Service {
  public:
   struct Hooks {
@@ -31,6 +39,12 @@ class Service {
     // Open connections and queued expensive requests, for status and metrics.
     std::function<std::size_t()> connections;
     std::function<std::size_t()> queued;
+    // The server's refusals for overload so far (503 overloaded), for metrics: connections past
+    // a connection bound, and expensive requests past the work queue's bounds.
+    std::function<std::uint64_t()> refused_connections;
+    std::function<std::uint64_t()> refused_requests;
+    // The scheduler's state; empty: always healthy (tests without a scheduler).
+    std::function<RotationHealth()> rotation;
   };
 
   Service(ServiceOptions options, keystore::Keyring& keyring, const Clock& clock,
@@ -69,6 +83,7 @@ class Service {
   // GET /api/v1/keys/{kid}: the key's row (JSON), or its public key as PEM or JWK when the
   // Accept header asks for application/x-pem-file or application/jwk+json.
   ipc::Response KeyByKid(const std::string& kid, const ipc::Request& req);
+  RotationHealth Rotation() const { return hooks_.rotation ? hooks_.rotation() : RotationHealth{}; }
 
   const ServiceOptions options_;
   keystore::Keyring& keyring_;

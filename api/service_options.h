@@ -23,6 +23,8 @@ struct TokenSettings {
   bool include_kid = true;  // false: exactly Canvas's header shape (no kid, no cty)
   bool allow_unencrypted = false;
   bool accept_unencrypted = false;
+
+  bool operator==(const TokenSettings&) const = default;
 };
 
 struct ServiceOptions {

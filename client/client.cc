@@ -210,7 +210,12 @@ Error LocalError(const std::string& what, int errno_value) {
 Result<std::uint64_t> WriteFileAtomically(const std::string& path, const std::string& bytes) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  // Appended rather than `"." + name + ...`: g++ 12 at -O3 sees a false -Wrestrict overlap in
+  // operator+(const char*, string&&) (GCC bug 105329).
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".XXXXXX";
+  std::string tmp = (dir / name).string();
   int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return LocalError("cannot create a file in " + dir.string(), errno);
   auto fail = [&](const std::string& what) {

@@ -13,7 +13,13 @@ constexpr std::int64_t kDay = 24 * kHour;
 std::string Two(std::int64_t big, const char* big_unit, std::int64_t small,
                 const char* small_unit) {
   std::string out = std::to_string(big) + big_unit;
-  if (small != 0) out += " " + std::to_string(small) + small_unit;
+  if (small != 0) {
+    // Appended piece by piece: `" " + std::to_string(...)` trips g++ 12's false -Wrestrict at
+    // -O3 (GCC bug 105329).
+    out += ' ';
+    out += std::to_string(small);
+    out += small_unit;
+  }
   return out;
 }
 
@@ -43,6 +49,10 @@ std::string Absolute(Time t) {
 }
 
 std::string When(Time t, Time now) { return Absolute(t) + " (" + Relative(t, now) + ")"; }
+
+std::string Labeled(const std::string& label, const std::string& value, std::size_t width) {
+  return label + std::string(label.size() < width ? width - label.size() : 1, ' ') + value + "\n";
+}
 
 std::optional<std::chrono::seconds> ParseCliDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;

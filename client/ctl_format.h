@@ -25,6 +25,9 @@ std::string Absolute(Time t);
 // "2026-11-23 14:05:00 UTC (in 3h 12m)".
 std::string When(Time t, Time now);
 
+// "label     value\n": the label padded to `width` (at least one space after it).
+std::string Labeled(const std::string& label, const std::string& value, std::size_t width);
+
 // A duration given on instaccessctl's command line (--ttl, --timeout): "90s", "15m", "24h",
 // "7d", "1h30m", or a bare number of seconds ("600"); at most 9 digits per number; nullopt when
 // malformed or 0. The daemon's config (daemon::ParseDuration) takes no bare numbers and caps

@@ -1,19 +1,25 @@
 // instaccessctl: the operator's command line over instaccess::client (docs/cli.md).
 //
-// The subcommands are one table (kTools: name, help, options, handler) so that --help and
-// dispatch cannot drift apart. Human output by default, --json for scripts (the daemon's answer,
-// pretty-printed), --quiet for the exit code alone. Exit codes: kExitCodes below, shown in --help
-// and docs/cli.md.
+// The subcommands are one table (kTools: name, help, examples, options, handler) so that --help
+// and dispatch cannot drift apart; a command of a group ("keys show") makes its group. The
+// global options (--socket, --json, --quiet, --timeout) are accepted before or after the
+// command. Human output by default, --json for scripts (the daemon's answer, pretty-printed),
+// --quiet for the exit code alone. Exit codes: kExitCodes below, shown in --help and
+// docs/cli.md.
+//
+// Secrets never come from the command line, which every local user can read
+// (/proc/PID/cmdline): a token is read from stdin or --file, a key from a file or stdin.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "client/ctl_format.h"
 #include "instaccess/client.h"
@@ -61,11 +67,14 @@ struct Args {
   std::string sub, acct, ttl;
   std::vector<std::string> claims;
   bool unencrypted = false;
-  // decrypt: empty reads stdin, like "-"
-  std::string token;
+  // decrypt: `token` may only be "-" (stdin, also when empty), `token_file` a file or "-"
+  std::string token, token_file;
   // keys
   std::string purpose, pem_file, jwk_file, alg, kid, max_lifetime;
   std::vector<std::string> issuers;
+  // keys list: filters (empty: all)
+  std::string list_purpose;
+  std::vector<std::string> list_states;
   bool activate = false, pin = false, allow_own_issuer = false;
   // keys export: the JWK instead of the PEM
   bool pem = false, jwk = false;
@@ -147,16 +156,40 @@ int Print(const Env& env, const std::string& json, Human human) {
 
 Time Now() { return std::chrono::system_clock::now(); }
 
-client::Result<std::string> ReadInput(const std::string& file) {
-  std::ostringstream out;
-  if (file == "-") {
-    out << std::cin.rdbuf();
-    return out.str();
+// The daemon takes no request body above 64 KiB (a token above 16 KiB), so nothing larger is
+// worth reading: a bound keeps `instaccessctl decrypt < /dev/zero` from eating memory.
+constexpr std::size_t kMaxInputBytes = 64 * 1024;
+
+// The contents of `file`, or of stdin for "-"; at most kMaxInputBytes. `what` names the
+// contents in errors ("the token").
+client::Result<std::string> ReadInput(const std::string& file, const std::string& what) {
+  std::ifstream in_file;
+  std::istream* in = &std::cin;
+  const std::string from = file == "-" ? std::string("stdin") : file;
+  if (file != "-") {
+    in_file.open(file, std::ios::binary);
+    if (!in_file) {
+      return Error(ErrorKind::kLocal,
+                   "cannot read " + what + " from " + file + ": " + std::strerror(errno));
+    }
+    in = &in_file;
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Error(ErrorKind::kLocal, "cannot read " + file + ": " + std::strerror(errno));
-  out << in.rdbuf();
-  return out.str();
+  std::string out(kMaxInputBytes + 1, '\0');
+  in->read(out.data(), static_cast<std::streamsize>(out.size()));
+  if (in->bad()) return Error(ErrorKind::kLocal, "cannot read " + what + " from " + from);
+  out.resize(static_cast<std::size_t>(in->gcount()));
+  if (out.size() > kMaxInputBytes) {
+    return Error(ErrorKind::kLocal, what + " in " + from + " is larger than " +
+                                        std::to_string(kMaxInputBytes / 1024) + " KiB");
+  }
+  return out;
+}
+
+// Whether a --pem or --jwk argument is key material pasted in place of a file name: it is then
+// refused without being repeated in an error message.
+bool LooksLikeKeyMaterial(const std::string& arg) {
+  return arg.find("-----BEGIN") != std::string::npos || arg.find('{') != std::string::npos ||
+         arg.find('\n') != std::string::npos;
 }
 
 std::string Trim(std::string s) {
@@ -169,13 +202,15 @@ std::string Trim(std::string s) {
 // ---- issue
 
 void IssueOptions(CLI::App& c, Args& a) {
-  c.add_option("--sub", a.sub, "the user (claim sub)")->required();
-  c.add_option("--acct", a.acct, "the account (claim acct)");
+  c.add_option("--sub", a.sub, "the user (claim sub)")->type_name("SUB")->required();
+  c.add_option("--acct", a.acct, "the account (claim acct)")->type_name("ACCT");
   c.add_option("--claim", a.claims,
                "another claim, name=value (masq_shard, canvas_shard_id: integers; "
-               "instructure_service: true|false) or name:=JSON; repeatable");
+               "instructure_service: true|false) or name:=JSON; repeatable")
+      ->type_name("NAME=VALUE");
   c.add_option("--ttl", a.ttl,
-               "lifetime, e.g. 90s, 15m, 1h (default: the daemon's tokens.default_ttl)");
+               "lifetime, e.g. 90s, 15m, 1h (default: the daemon's tokens.default_ttl)")
+      ->type_name("DURATION");
   c.add_flag("--unencrypted", a.unencrypted,
              "a bare signed JWS (only if tokens.allow_unencrypted)");
 }
@@ -202,21 +237,37 @@ int IssueRun(Env& env) {
 // ---- decrypt
 
 void DecryptOptions(CLI::App& c, Args& a) {
-  c.add_option("token", a.token, "the token, or - to read it from stdin (also when absent)");
+  c.add_option("token", a.token,
+               "- (the default): read the token from stdin. A token itself is refused here: "
+               "every local user can read a command line");
+  c.add_option("--file", a.token_file, "read the token from this file (- for stdin)")
+      ->type_name("PATH");
 }
 
 int DecryptRun(Env& env) {
-  std::string token = env.args.token;
-  if (token.empty() && isatty(STDIN_FILENO)) {
+  const Args& a = env.args;
+  if (!a.token.empty() && a.token != "-") {
+    // Not echoed: it is most likely the token.
     return UsageError(
-        "decrypt: give the token as an argument, or pipe it in (or name - to type it)");
+        "decrypt: the token is read from stdin or --file PATH, not from the command line (every "
+        "local user can read a process's arguments in /proc/PID/cmdline); e.g. "
+        "`printf '%s' \"$TOKEN\" | instaccessctl decrypt` or `instaccessctl decrypt --file "
+        "token.txt`");
   }
-  if (token.empty() || token == "-") {
-    auto in = ReadInput("-");
-    if (!in) return Fail(env, in.error());
-    token = Trim(*in);
-    if (token.empty()) return UsageError("no token on stdin");
+  if (!a.token.empty() && !a.token_file.empty())
+    return UsageError("decrypt: give - or --file PATH, not both");
+  std::string source = a.token_file.empty() ? "-" : a.token_file;
+  // Typing a token in needs an explicit "-"; an accidental bare `decrypt` should not hang.
+  if (a.token.empty() && a.token_file.empty() && isatty(STDIN_FILENO)) {
+    return UsageError(
+        "decrypt: pipe the token in (`... | instaccessctl decrypt`), redirect it (`< FILE`), or "
+        "give --file PATH; `instaccessctl decrypt -` reads it from the terminal");
   }
+  auto in = ReadInput(source, "the token");
+  if (!in) return Fail(env, in.error());
+  std::string token = Trim(*in);
+  if (token.empty())
+    return UsageError("decrypt: no token in " + (source == "-" ? std::string("stdin") : source));
   auto opened = env.client.Decrypt(token);
   if (!opened) return Fail(env, opened.error());
   return Print(env, opened->json, [&] {
@@ -298,41 +349,144 @@ std::string KeyNotes(const client::KeyInfo& k) {
   return out;
 }
 
+constexpr const char* kPurposes[] = {"sig", "enc"};
+constexpr const char* kStates[] = {"pending", "active", "retired", "destroyed", "revoked"};
+
+void ListOptions(CLI::App& c, Args& a) {
+  c.add_option("--purpose", a.list_purpose, "only keys of this purpose: sig or enc")
+      ->type_name("PURPOSE")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kPurposes), std::end(kPurposes))));
+  c.add_option("--state", a.list_states,
+               "only keys in this state: pending, active, retired, destroyed or revoked; "
+               "repeatable, or comma-separated")
+      ->type_name("STATE")
+      ->delimiter(',')
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kStates), std::end(kStates))));
+}
+
+// Whether `--purpose` and `--state` of `keys list` let a key with `purpose` and `state` through.
+bool Wanted(const Args& a, const std::string& purpose, const std::string& state) {
+  if (!a.list_purpose.empty() && purpose != a.list_purpose) return false;
+  if (a.list_states.empty()) return true;
+  return std::find(a.list_states.begin(), a.list_states.end(), state) != a.list_states.end();
+}
+
+// The daemon's answer to GET /api/v1/keys with only the keys (and, for --purpose, the planned
+// transitions) that the filters let through.
+std::string FilteredJson(const Args& a, const std::string& json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object()) return json;
+  auto keep = [&](const char* member, auto wanted) {
+    auto it = j.find(member);
+    if (it == j.end() || !it->is_array()) return;
+    nlohmann::json kept = nlohmann::json::array();
+    for (const auto& e : *it) {
+      if (e.is_object() && wanted(e)) kept.push_back(e);
+    }
+    *it = std::move(kept);
+  };
+  keep("keys", [&](const nlohmann::json& k) {
+    return Wanted(a, k.value("purpose", std::string()), k.value("state", std::string()));
+  });
+  keep("next_transitions", [&](const nlohmann::json& t) {
+    return a.list_purpose.empty() || t.value("purpose", std::string()) == a.list_purpose;
+  });
+  return j.dump();
+}
+
 int KeysListRun(Env& env) {
+  const Args& a = env.args;
   auto list = env.client.Keys();
   if (!list) return Fail(env, list.error());
-  return Print(env, list->json, [&] {
+  return Print(env, FilteredJson(a, list->json), [&] {
     Time now = Now();
     // The next rotation of each active key is in the status (best effort: the list stands alone).
     std::optional<client::StatusInfo> status;
     if (auto s = env.client.Status()) status = std::move(*s);
+    std::vector<const client::KeyInfo*> keys;
+    for (const auto& k : list->keys) {
+      if (Wanted(a, k.purpose, k.state)) keys.push_back(&k);
+    }
     // NOTES only when some key has any: what it vouches for beyond the defaults, and pins.
     bool notes = false;
-    for (const auto& k : list->keys) notes = notes || !KeyNotes(k).empty();
+    for (const auto* k : keys) notes = notes || !KeyNotes(*k).empty();
     std::vector<std::string> header = {"KID", "PURPOSE", "ALG", "BITS", "ORIGIN", "STATE", "NEXT"};
     if (notes) header.push_back("NOTES");
     Table t(header);
-    for (const auto& k : list->keys) {
-      std::vector<std::string> row = {k.kid,
-                                      k.purpose,
-                                      k.alg,
-                                      std::to_string(k.bits),
-                                      k.origin,
-                                      k.state,
-                                      NextFor(k, *list, status, now)};
-      if (notes) row.push_back(KeyNotes(k));
+    for (const auto* k : keys) {
+      std::vector<std::string> row = {k->kid,
+                                      k->purpose,
+                                      k->alg,
+                                      std::to_string(k->bits),
+                                      k->origin,
+                                      k->state,
+                                      NextFor(*k, *list, status, now)};
+      if (notes) row.push_back(KeyNotes(*k));
       t.Add(std::move(row));
     }
     std::cout << t.Render();
-    if (list->next_transitions.empty()) return;
+    // The plan is about purposes, not states: shown unless the list is narrowed to states.
+    if (!a.list_states.empty()) return;
     Table planned({"PLANNED", "AT", "ACTION"});
+    bool any = false;
     for (const auto& tr : list->next_transitions) {
+      if (!a.list_purpose.empty() && tr.purpose != a.list_purpose) continue;
       std::string what = tr.action + " " + tr.purpose;
       if (!tr.kid.empty()) what += " " + tr.kid;
       if (!tr.replaces.empty()) what += " (replaces " + tr.replaces + ")";
       planned.Add({Relative(tr.at, now), Absolute(tr.at), what});
+      any = true;
     }
-    std::cout << "\n" << planned.Render();
+    if (any) std::cout << "\n" << planned.Render();
+  });
+}
+
+// keys show and keys revoke: the key, by its kid.
+void KidOption(CLI::App& c, Args& a) {
+  c.add_option("kid", a.kid, "the key's kid (keys list shows them)")->required();
+}
+
+int KeysShowRun(Env& env) {
+  auto k = env.client.Key(env.args.kid);
+  if (!k) return Fail(env, k.error());
+  return Print(env, k->json, [&] {
+    Time now = Now();
+    // What happens next comes from the list's plan and the status (best effort).
+    client::KeyList plan;
+    if (auto l = env.client.Keys()) plan = std::move(*l);
+    std::optional<client::StatusInfo> status;
+    if (auto s = env.client.Status()) status = std::move(*s);
+    auto line = [](const std::string& label, const std::string& value) {
+      std::cout << Labeled(label, value, 14);
+    };
+    // The label in the tense of the time: "retired" (past) or "retires" (to come).
+    auto time = [&](const char* past, const char* future, const std::optional<Time>& at) {
+      if (at) line(*at <= now ? past : future, When(*at, now));
+    };
+    line("kid", k->kid);
+    line("purpose", k->purpose);
+    line("alg", k->alg + ", " + std::to_string(k->bits) + " bits");
+    line("origin",
+         k->origin + (k->has_private ? " (private part held, sealed)" : " (public part only)"));
+    line("state", k->state);
+    if (std::string next = NextFor(*k, plan, status, now); !next.empty()) line("next", next);
+    time("created", "created", k->created_at);
+    time("activated", "activates", k->activate_at);
+    time("retired", "retires", k->retire_at);
+    time("destroyed", "destroyed", k->expire_at);
+    time("revoked", "revoked", k->revoked_at);
+    if (k->purpose == "sig") {
+      std::string issuers = "the daemon's tokens.issuer";
+      if (k->issuers) {
+        issuers.clear();
+        for (const std::string& iss : *k->issuers) issuers += (issuers.empty() ? "" : ", ") + iss;
+        if (issuers.empty()) issuers = "(none)";
+      }
+      line("issuers", issuers);
+      line("max lifetime",
+           k->max_lifetime ? FormatDuration(*k->max_lifetime) : "the daemon's tokens.max_lifetime");
+    }
+    line("pinned", k->pin ? "yes: only keys rotate or keys revoke ends it" : "no");
   });
 }
 
@@ -362,21 +516,26 @@ void ImportOptions(CLI::App& c, Args& a) {
   c.add_option("--purpose", a.purpose, "sig or enc")
       ->required()
       ->check(CLI::IsMember({"sig", "enc"}));
-  auto* pem = c.add_option("--pem", a.pem_file, "a PEM file (private or public key; - for stdin)");
-  auto* jwk = c.add_option("--jwk", a.jwk_file, "a JWK file (- for stdin)");
+  auto* pem = c.add_option("--pem", a.pem_file, "a PEM file (private or public key; - for stdin)")
+                  ->type_name("FILE");
+  auto* jwk = c.add_option("--jwk", a.jwk_file, "a JWK file (- for stdin)")->type_name("FILE");
   pem->excludes(jwk);
   c.add_option("--alg", a.alg,
-               "the key's algorithm (default: the purpose's configured one, or the JWK's)");
+               "the key's algorithm (default: the purpose's configured one, or the JWK's)")
+      ->type_name("ALG");
   c.add_flag("--activate", a.activate, "make it the active key at once");
-  c.add_option("--kid", a.kid, "the key's name (default: the JWK's kid, else its thumbprint)");
+  c.add_option("--kid", a.kid, "the key's name (default: the JWK's kid, else its thumbprint)")
+      ->type_name("NAME");
   c.add_option("--issuer", a.issuers,
                "an iss its tokens may carry; required for a peer's public signing key; "
-               "repeatable");
+               "repeatable")
+      ->type_name("ISS");
   c.add_flag("--allow-own-issuer", a.allow_own_issuer,
              "let --issuer name the daemon's own tokens.issuer (a stock Canvas signing as us)");
   c.add_option("--max-lifetime", a.max_lifetime,
                "signing keys: the longest token lifetime it signs, e.g. 1h (default: "
-               "tokens.max_lifetime)");
+               "tokens.max_lifetime)")
+      ->type_name("DURATION");
   c.add_flag("--pin", a.pin, "never rotated or destroyed by the schedule (Canvas's static keys)");
 }
 
@@ -393,7 +552,13 @@ int KeysImportRun(Env& env) {
     }
   }
   r.purpose = PurposeOf(a.purpose);
-  auto content = ReadInput(a.pem_file.empty() ? a.jwk_file : a.pem_file);
+  const std::string& file = a.pem_file.empty() ? a.jwk_file : a.pem_file;
+  if (LooksLikeKeyMaterial(file)) {
+    return UsageError(
+        "keys import: --pem and --jwk take a file name (or - for stdin), not the "
+        "key itself: every local user can read a command line");
+  }
+  auto content = ReadInput(file, "the key");
   if (!content) return Fail(env, content.error());
   (a.pem_file.empty() ? r.jwk_json : r.pem) = *content;
   r.alg = a.alg;
@@ -449,10 +614,6 @@ int KeysExportRun(Env& env) {
   });
 }
 
-void RevokeOptions(CLI::App& c, Args& a) {
-  c.add_option("kid", a.kid, "the key to revoke")->required();
-}
-
 int KeysRevokeRun(Env& env) {
   auto k = env.client.Revoke(env.args.kid);
   if (!k) return Fail(env, k.error());
@@ -470,8 +631,7 @@ int StatusRun(Env& env) {
   int rc = Print(env, s->json, [&] {
     Time now = Now();
     auto line = [](const std::string& label, const std::string& value) {
-      std::cout << label << std::string(label.size() < 10 ? 10 - label.size() : 1, ' ') << value
-                << "\n";
+      std::cout << Labeled(label, value, 10);
     };
     line("daemon", "instaccessd " + s->version + ", up " +
                        FormatDuration(std::chrono::seconds(s->uptime_seconds)) + " on " +
@@ -561,42 +721,121 @@ int AcceptClockRun(Env& env) {
 struct Tool {
   const char* name;  // "keys rotate": a subcommand of "keys"
   const char* help;
+  const char* examples;  // shown by the command's --help
   void (*options)(CLI::App&, Args&);
   int (*run)(Env&);
 };
 
+// A new command is a row here (a new group also a row in kGroups) and its lines in
+// instaccessctl.bash-completion and instaccessctl.zsh-completion: client_completion_test fails
+// until both offer every command and option that --help lists.
 constexpr Tool kTools[] = {
-    {"issue", "issue a token for --sub (and --acct, --claim ...)", IssueOptions, IssueRun},
-    {"decrypt", "decrypt and verify a token (argument or stdin), print its claims", DecryptOptions,
-     DecryptRun},
-    {"jwks", "the published public keys (JWKS)", NoOptions, JwksRun},
-    {"keys list", "every key with its state and what happens to it next", NoOptions, KeysListRun},
-    {"keys rotate", "make a new key active now (sig, enc or both)", RotateOptions, KeysRotateRun},
+    {"issue", "issue a token for --sub (and --acct, --claim ...)",
+     "  instaccessctl issue --sub 42 --acct 1 --ttl 15m\n"
+     "  instaccessctl issue --sub 42 --acct 1 --claim masq_shard=3 --claim 'roles:=[\"admin\"]'\n"
+     "  TOKEN=$(instaccessctl issue --sub 42 --acct 1)   # the token alone on stdout",
+     IssueOptions, IssueRun},
+    {"decrypt", "decrypt and verify a token read from stdin or --file, print its claims",
+     "  instaccessctl issue --sub 42 --acct 1 | instaccessctl decrypt\n"
+     "  printf '%s' \"$TOKEN\" | instaccessctl decrypt --json   # printf: a shell builtin\n"
+     "  instaccessctl decrypt --file token.txt\n"
+     "  instaccessctl -q decrypt < token.txt && echo valid\n"
+     "The token is never taken from the command line: every local user can read a process's\n"
+     "arguments (/proc/PID/cmdline).",
+     DecryptOptions, DecryptRun},
+    {"jwks", "the published public keys (JWKS)", "  instaccessctl jwks --json > jwks.json",
+     NoOptions, JwksRun},
+    {"keys list", "every key with its state and what happens to it next",
+     "  instaccessctl keys list\n"
+     "  instaccessctl keys list --purpose sig --state active,pending\n"
+     "  instaccessctl keys list --state retired --json | jq -r '.keys[].kid'",
+     ListOptions, KeysListRun},
+    {"keys show", "one key in full: state, times, origin, issuers, max lifetime, pin",
+     "  instaccessctl keys show canvas-2026\n"
+     "  instaccessctl keys show \"$(instaccessctl status --json | jq -r .active_kids.sig)\" --json",
+     KidOption, KeysShowRun},
+    {"keys rotate", "make a new key active now (sig, enc or both)",
+     "  instaccessctl keys rotate enc", RotateOptions, KeysRotateRun},
     {"keys import", "import a key (PEM or JWK), e.g. Canvas's existing keys or a peer's",
+     "  instaccessctl keys import --purpose enc --pem canvas-encryption-private.pem --activate\n"
+     "  instaccessctl keys import --purpose sig --pem canvas-signing-public.pem \\\n"
+     "      --kid canvas-2026 --issuer canvas.example.edu --pin\n"
+     "  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 |\n"
+     "      instaccessctl keys import --purpose enc --alg RSA-OAEP --pem -\n"
+     "The key comes from a file or stdin, never from the command line.",
      ImportOptions, KeysImportRun},
-    {"keys export", "print a key's public part as PEM (for Canvas's config) or JWK", ExportOptions,
-     KeysExportRun},
-    {"keys revoke", "revoke a key at once: not published, not accepted", RevokeOptions,
-     KeysRevokeRun},
-    {"status", "version, store health, active keys and next rotations, cache and load", NoOptions,
-     StatusRun},
-    {"backup", "write a consistent snapshot of the key store to FILE", BackupOptions, BackupRun},
+    {"keys export", "print a key's public part as PEM (for Canvas's config) or JWK",
+     "  instaccessctl keys export gateway-enc > instaccess-enc.pem\n"
+     "  instaccessctl keys export gateway-enc --jwk",
+     ExportOptions, KeysExportRun},
+    {"keys revoke", "revoke a key at once: not published, not accepted",
+     "  instaccessctl keys revoke canvas-2026", KidOption, KeysRevokeRun},
+    {"status", "version, store health, active keys and next rotations, cache and load",
+     "  instaccessctl status\n"
+     "  instaccessctl status --json | jq -r .active_kids.enc\n"
+     "Exit 6 when the store is unhealthy or a purpose has no active key.",
+     NoOptions, StatusRun},
+    {"backup", "write a consistent snapshot of the key store to FILE",
+     "  instaccessctl backup /var/backups/instaccessd/keys-$(date +%F).db", BackupOptions,
+     BackupRun},
     {"audit verify", "check the store's keyed audit chain (every key event and admin action)",
-     NoOptions, AuditVerifyRun},
+     "  instaccessctl audit verify   # exit 7 when the chain is broken", NoOptions, AuditVerifyRun},
     {"schedule accept-clock",
-     "accept the daemon's clock after a forward jump held the key schedule", NoOptions,
-     AcceptClockRun},
+     "accept the daemon's clock after a forward jump held the key schedule",
+     "  instaccessctl status | grep warning   # first: is a jump held, and is the clock right?\n"
+     "  instaccessctl schedule accept-clock",
+     NoOptions, AcceptClockRun},
 };
 
-// Groups of subcommands: their help.
+// Groups of commands: their help (the list of their commands is added from kTools).
 struct Group {
   const char* name;
   const char* help;
 };
-constexpr Group kGroups[] = {
-    {"keys", "list and manage keys (list, rotate, import, export, revoke)"},
-    {"audit", "the store's audit chain (verify)"},
-    {"schedule", "the key schedule (accept-clock)"}};
+constexpr Group kGroups[] = {{"keys", "list and manage keys"},
+                             {"audit", "the store's audit chain"},
+                             {"schedule", "the key schedule"}};
+
+constexpr char kGlobalOptions[] =
+    "Global options, before or after the command: --socket PATH, --json, --quiet, "
+    "--timeout DURATION\n(instaccessctl --help lists them and the exit codes).";
+
+// Adds the commands of kTools to `app`, each with its group ("keys") made on first use.
+std::vector<std::pair<CLI::App*, const Tool*>> AddCommands(CLI::App& app, Args& args) {
+  std::vector<std::pair<CLI::App*, const Tool*>> commands;
+  std::map<std::string, CLI::App*> groups;
+  for (const Tool& tool : kTools) {
+    std::string name = tool.name;
+    CLI::App* parent = &app;
+    if (auto space = name.find(' '); space != std::string::npos) {
+      std::string group = name.substr(0, space);
+      name = name.substr(space + 1);
+      CLI::App*& g = groups[group];
+      if (g == nullptr) {
+        std::string help;
+        for (const Group& known : kGroups) {
+          if (group == known.name) help = known.help;
+        }
+        g = app.add_subcommand(group, help);
+        g->require_subcommand(1);
+        g->footer(kGlobalOptions);
+      }
+      parent = g;
+    }
+    CLI::App* sub = parent->add_subcommand(name, tool.help);
+    sub->footer("Examples:\n" + std::string(tool.examples) + "\n\n" + kGlobalOptions);
+    tool.options(*sub, args);
+    commands.emplace_back(sub, &tool);
+  }
+  // A group's help names its commands: "list and manage keys (list, show, rotate, ...)".
+  for (auto& [name, group] : groups) {
+    std::string names;
+    for (const CLI::App* sub : group->get_subcommands({}))
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    group->description(group->get_description() + " (" + names + ")");
+  }
+  return commands;
+}
 
 std::string ResolveSocket(const std::string& flag, bool* defaulted) {
   *defaulted = false;
@@ -614,34 +853,17 @@ int Main(int argc, char** argv) {
   app.footer(kExitCodes);
   app.set_version_flag("--version", "instaccessctl " INSTACCESS_VERSION);
   app.require_subcommand(1);
-  app.add_option("--socket", args.socket, "the daemon's socket (see below)");
+  app.add_option("--socket", args.socket, "the daemon's socket (see below)")->type_name("PATH");
   app.add_flag("--json", args.json,
                "print the daemon's JSON answer (errors too: {\"error\": ...})");
   app.add_flag("--quiet,-q", args.quiet, "print nothing on success (errors still go to stderr)");
-  app.add_option("--timeout", args.timeout, "give up after this long (default 30s)");
+  app.add_option("--timeout", args.timeout, "give up after this long (default 30s)")
+      ->type_name("DURATION");
 
-  std::vector<std::pair<CLI::App*, const Tool*>> commands;
-  std::map<std::string, CLI::App*> groups;
-  for (const Tool& tool : kTools) {
-    std::string name = tool.name;
-    CLI::App* parent = &app;
-    if (auto space = name.find(' '); space != std::string::npos) {
-      std::string group = name.substr(0, space);
-      parent = groups[group];
-      if (parent == nullptr) {
-        const char* help = "";
-        for (const Group& g : kGroups) {
-          if (group == g.name) help = g.help;
-        }
-        parent = groups[group] = app.add_subcommand(group, help);
-        parent->require_subcommand(1);
-      }
-      name = name.substr(space + 1);
-    }
-    CLI::App* sub = parent->add_subcommand(name, tool.help);
-    tool.options(*sub, args);
-    commands.emplace_back(sub, &tool);
-  }
+  // Subcommands inherit fallthrough: an option a command does not know goes to its parent, so
+  // the global options may also follow the command (`instaccessctl status --json`).
+  app.fallthrough();
+  const auto commands = AddCommands(app, args);
 
   try {
     app.parse(argc, argv);

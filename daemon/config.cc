@@ -255,6 +255,53 @@ void ReadRotation(Section s, RotationConfig* r, bool sig, Errors* errors) {
   s.Finish();
 }
 
+// [[peers]]: an array of tables, each checked by peers::ValidatePeerConfig once read. `enc_alg`
+// is [rotation.enc] alg: a gateway's keys may carry it besides RSA-OAEP (Canvas's).
+void ReadPeers(Section& top, const std::string& enc_alg, std::vector<peers::PeerConfig>* out,
+               Errors* errors) {
+  const toml::node* n = top.Find("peers");
+  if (n == nullptr) return;
+  if (!n->is_array_of_tables()) {
+    return top.Fail(n, "peers", "must be an array of tables ([[peers]])");
+  }
+  std::vector<jose::Alg> enc_algs = {jose::Alg::kRsaOaep};
+  if (auto alg = jose::ParseAlg(enc_alg); alg && *alg != jose::Alg::kRsaOaep) {
+    enc_algs.push_back(*alg);
+  }
+  std::size_t index = 0;
+  for (const toml::node& item : *n->as_array()) {
+    const std::string name = "peers[" + std::to_string(index++) + "]";
+    Section s(item.as_table(), name + ".", errors);
+    peers::PeerConfig peer;
+    peer.enc_algs = enc_algs;
+    std::string use = "enc";
+    s.String("name", &peer.name);
+    s.String("jwks_url", &peer.jwks_url);
+    s.String("unix_socket", &peer.unix_socket);
+    s.String("ca_file", &peer.ca_file);
+    s.String("use", &use, OneOf({"enc", "sig"}));
+    s.StringList("issuers", &peer.issuers);
+    s.Duration("refresh", &peer.refresh);
+    s.Finish();
+    if (!errors->first.ok()) return;
+    peer.use = use == "sig" ? peers::PeerUse::kSig : peers::PeerUse::kEnc;
+    if (Status valid = peers::ValidatePeerConfig(peer); !valid.ok()) {
+      return errors->At(item.source(), name + ": " + valid.message());
+    }
+    for (const peers::PeerConfig& other : *out) {
+      if (other.name == peer.name) {
+        return errors->At(item.source(), name + ": a second peer named '" + peer.name + "'");
+      }
+      if (other.use == peers::PeerUse::kEnc && peer.use == peers::PeerUse::kEnc) {
+        return errors->At(item.source(), name + ": a second peer with use = \"enc\" ('" +
+                                             other.name +
+                                             "' has it): tokens are encrypted to one party's key");
+      }
+    }
+    out->push_back(std::move(peer));
+  }
+}
+
 }  // namespace
 
 Result<Seconds> ParseDuration(std::string_view text) {
@@ -367,8 +414,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
   }
   {
     Section s = top.Table("store");
+    s.String("backend", &c.store.backend, OneOf({"sqlite", "postgresql"}));
     s.String("path", &c.store.path, NonEmpty);
     s.String("master_key_file", &c.store.master_key_file);
+    s.String("url", &c.store.url);
+    s.String("password_file", &c.store.password_file);
+    s.Duration("poll", &c.store.poll);
     s.Finish();
   }
   {
@@ -429,8 +480,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view source, 
     s.Duration("idle_timeout", &c.limits.idle_timeout);
     s.Finish();
   }
+  ReadPeers(top, c.rotation_enc.alg, &c.peers, &errors);
   top.Finish();
   if (!errors.first.ok()) return errors.first;
+  if (c.store.backend == "postgresql" && c.store.url.empty()) {
+    return InvalidArgument(std::string(source) +
+                           ": store.url is required with store.backend = \"postgresql\"");
+  }
+  if (c.store.poll.count() < 1) {
+    return InvalidArgument(std::string(source) + ": store.poll must be at least 1s");
+  }
   return c;
 }
 
@@ -448,6 +507,9 @@ keystore::SchedulePolicy SchedulePolicyFrom(const Config& c) {
            c.rotation_sig.prepublish.count()};
   p.enc = {c.rotation_enc.alg, c.rotation_enc.bits, c.rotation_enc.period.count(),
            c.rotation_enc.prepublish.count()};
+  p.enc_from_peer = std::any_of(c.peers.begin(), c.peers.end(), [](const peers::PeerConfig& peer) {
+    return peer.use == peers::PeerUse::kEnc;
+  });
   p.max_lifetime = c.tokens.max_lifetime.count();
   p.clock_skew = c.tokens.clock_skew.count();
   return p;

@@ -17,6 +17,7 @@
 
 #include "api/service_options.h"
 #include "common/status.h"
+#include "peers/peer_config.h"
 
 namespace instaccess::daemon {
 
@@ -28,6 +29,8 @@ struct RotationConfig {
   int bits = 2048;      // RSA-2048 is what Canvas uses; 3072/4096 cost 3-8x per token
   Seconds period{0};
   Seconds prepublish{Seconds(3600)};  // verifiers fetch JWKS at least hourly
+
+  bool operator==(const RotationConfig&) const = default;
 };
 
 struct Config {
@@ -37,10 +40,22 @@ struct Config {
     std::string socket_group;   // empty: keep the daemon's group (systemd's socket unit sets one)
     int workers = 0;            // 0 = one per core: the RSA work is CPU-bound
     std::string log_level = "info";
+    bool operator==(const Daemon&) const = default;
   } daemon;
   struct Store {
+    // "sqlite" (one host, the file at `path`) or "postgresql" (a fleet shares the database at
+    // `url`; docs/operations.md, "A fleet on PostgreSQL").
+    std::string backend = "sqlite";
     std::string path;
     std::string master_key_file;  // empty: credential dir only (or the dev key when embedded)
+    // postgresql: a libpq URI without a password; the password comes from the credential
+    // "pg-password" ($CREDENTIALS_DIRECTORY) or password_file (none: peer or certificate auth).
+    std::string url;
+    std::string password_file;
+    // postgresql: how often a host re-reads the keyring for other hosts' changes. Each change
+    // also notifies the others at once; this bounds how late a missed hint is made up for.
+    Seconds poll{30};
+    bool operator==(const Store&) const = default;
   } store;
   api::TokenSettings tokens;
   RotationConfig rotation_sig{"RS256", "", 2048, Seconds(24 * 3600), Seconds(3600)};
@@ -50,9 +65,11 @@ struct Config {
     // About 50 MB full with Canvas-sized answers, 120 MB at worst (answers over 1,000 bytes are
     // not kept); gateways repeat the same tokens.
     std::size_t entries = 100000;
+    bool operator==(const Cache&) const = default;
   } cache;
   struct Access {
     std::vector<std::string> issue, decrypt, admin, read;
+    bool operator==(const Access&) const = default;
   } access;
   struct Limits {
     std::size_t max_body = 64 * 1024;
@@ -65,9 +82,16 @@ struct Config {
     std::size_t max_connections_per_uid = 64;
     Seconds read_timeout{10};
     Seconds idle_timeout{60};
+    bool operator==(const Limits&) const = default;
   } limits;
+  // [[peers]]: parties whose JWKS this daemon follows (peers/peer_config.h). Names are unique;
+  // at most one has use "enc" (new tokens are encrypted to one party's key).
+  std::vector<peers::PeerConfig> peers;
 
   bool embedded = true;  // no --config: the embedded default
+
+  // Every key compared (tests/daemon/shipped_config_test.cc: the shipped file is the defaults).
+  bool operator==(const Config&) const = default;
 };
 
 // The defaults alone. embedded: state under ./var; otherwise the system paths.

@@ -10,6 +10,7 @@
 
 #include "common/posix_error.h"
 #include "common/unique_fd.h"
+#include "daemon/keys_setup.h"
 #include "ipc/access.h"
 #include "ipc/accounts.h"
 
@@ -76,7 +77,7 @@ std::string CheckMasterKey(const Config& config, const std::string& credentials_
   if (!config.store.master_key_file.empty()) {
     return CheckKeyFile("store.master_key_file", config.store.master_key_file);
   }
-  if (!config.embedded) {
+  if (!config.embedded || config.store.backend == "postgresql") {
     return "store.master_key_file: no master key: the key is not set and there is no "
            "$CREDENTIALS_DIRECTORY/master-key; set store.master_key_file, or run the "
            "check with the service's credential (systemd-run -p "
@@ -133,6 +134,18 @@ std::string CheckStore(const Config& config) {
   return {};
 }
 
+// [[peers]]: each ca_file readable by us (the fetch would fail on every attempt otherwise).
+void CheckPeers(const Config& config, std::vector<std::string>* problems) {
+  for (std::size_t i = 0; i < config.peers.size(); ++i) {
+    const peers::PeerConfig& peer = config.peers[i];
+    if (peer.ca_file.empty() || MayAccess(peer.ca_file, R_OK)) continue;
+    const int err = errno;
+    problems->push_back("peers[" + std::to_string(i) + "].ca_file: cannot read " + peer.ca_file +
+                        " as " + Me() + ": " + ErrnoText(err) +
+                        ": give it the PEM CA that signed peer " + peer.name + "'s certificate");
+  }
+}
+
 }  // namespace
 
 Result<Config> LoadTrustedConfigFile(const std::string& path, bool embedded) {
@@ -175,7 +188,15 @@ std::vector<std::string> CheckHost(const Config& config, const std::string& cred
   if (std::string p = CheckMasterKey(config, credentials_directory); !p.empty()) {
     problems.push_back(std::move(p));
   }
+  if (config.store.backend == "postgresql") {
+    // The database itself is not reached here (it may be down while a host is set up); its
+    // password source is checked as the daemon reads it.
+    Result<std::string> password = LoadPgPassword(config);
+    if (!password) problems.push_back("store.password_file: " + password.error().message());
+    return problems;
+  }
   if (std::string p = CheckStore(config); !p.empty()) problems.push_back(std::move(p));
+  CheckPeers(config, &problems);
   return problems;
 }
 

@@ -16,10 +16,12 @@
 #include "daemon/hardening.h"
 #include "daemon/keys_setup.h"
 #include "daemon/logging.h"
+#include "daemon/peer_threads.h"
 #include "daemon/reload.h"
 #include "daemon/scheduler.h"
 #include "daemon/systemd.h"
 #include "ipc/server.h"
+#include "keystore/pg_store.h"
 
 namespace instaccess::daemon {
 
@@ -103,7 +105,14 @@ std::string ActiveKids(const keystore::Keyring& keyring) {
   auto set = keyring.Snapshot();
   return "active sig " + (set->active_sig ? LogText(set->active_sig->kid()) : "none") + " enc " +
          (set->active_enc ? LogText(set->active_enc->kid()) : "none") + "; audit head " +
-         LogText(set->audit_head.substr(0, 12));
+         LogText(set->audit_head.substr(0, 12)) +
+         (set->store_reachable ? "" : "; key store unreachable, serving with the keys held");
+}
+
+// A failed rotation is retried at least this often: 30 s, or half of tokens.max_lifetime when
+// that is shorter, since a longer gap between passes looks like a clock jump to the keyring.
+std::chrono::seconds MaxRetry(const Config& c) {
+  return std::min(std::chrono::seconds(30), std::chrono::seconds(c.tokens.max_lifetime / 2));
 }
 
 std::string Join(const std::vector<std::string>& items) {
@@ -116,33 +125,53 @@ std::string Join(const std::vector<std::string>& items) {
 // Signals and the watchdog run on the main thread's io_context; requests on the server's loops.
 class ServingDaemon {
  public:
-  ServingDaemon(Config config, std::string config_path, keystore::Keyring& keyring,
+  ServingDaemon(Config config, std::string config_path, keystore::StoreKeyring& keyring,
                 const Clock& clock, std::string master_key_warning, UniqueFd listener)
       : config_(std::move(config)),
         config_path_(std::move(config_path)),
         keyring_(keyring),
         workers_(WorkerCount(config_.daemon.workers)),
-        service_(ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
-                 {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
-                  [this] { return server_.queued(); }}),
+        service_(
+            ServiceOptionsFrom(config_), keyring, clock, std::move(master_key_warning),
+            {[this] { scheduler_.Kick(); }, [this] { return server_.connections(); },
+             [this] { return server_.queued(); },
+             [this] { return server_.overloads().connections; },
+             [this] { return server_.overloads().queue; }, [this] { return scheduler_.health(); }}),
         policy_(BuildPolicy(config_.access)),
         server_(
             io_, std::move(listener), LimitsFrom(config_, workers_),
-            [this](const ipc::Request& req, const ipc::Peer& peer) {
-              return router_.Dispatch(req, peer, *policy_.load());
+            [this](const ipc::Request& req, const ipc::Peer& peer, std::string_view* route) {
+              return router_.Dispatch(req, peer, *policy_.load(), route);
             },
-            [this](const ipc::Request&, const ipc::Response& res, std::chrono::microseconds us) {
-              service_.metrics().ObserveLatency(us.count());
-              if (res.status == 503) service_.metrics().CountOverloaded();
+            [this](const ipc::Request&, const ipc::Response&, std::string_view route,
+                   std::chrono::microseconds us) {
+              service_.metrics().ObserveLatency(route, us.count());
             },
             [this](const ipc::Peer& peer) { return policy_.load()->Classify(peer); }),
-        scheduler_(keyring, clock, [this](int applied) { OnTransitions(applied); }) {
+        scheduler_(
+            keyring, clock, MaxRetry(config_), [this](int applied) { OnTransitions(applied); },
+            config_.store.backend == "postgresql"
+                ? std::function<Status()>([&keyring] { return keyring.Refresh(); })
+                : std::function<Status()>(),
+            config_.store.poll),
+        peers_(config_, keyring, clock, [this] { scheduler_.Kick(); }) {
     service_.AddRoutes(router_);
   }
 
   // Serves until SIGTERM/SIGINT has drained every connection.
   void Run(const std::string& where) {
     scheduler_.Start();
+    if (config_.store.backend == "postgresql") {
+      // Other hosts' commits wake the scheduler, which re-reads the keyring at once; the
+      // store.poll re-read covers hints lost while not listening.
+      Result<std::string> password = LoadPgPassword(config_);
+      keystore::PgStoreOptions o;
+      o.url = config_.store.url;
+      o.password = password ? *password : std::string();
+      listener_ =
+          std::make_unique<keystore::PgListener>(std::move(o), [this] { scheduler_.Kick(); });
+    }
+    peers_.Start();
     server_.Start();
     if (WatchdogInterval()) ArmWatchdog();
     signals_.async_wait([this](const auto& ec, int signo) { OnSignal(ec, signo); });
@@ -153,15 +182,18 @@ class ServingDaemon {
     // once Drain() has left nothing to do here (the signal set is not re-armed after a stop).
     io_.run();
     server_.Join();
+    peers_.Stop();
+    listener_.reset();
     scheduler_.Stop();
   }
 
  private:
   // On the scheduler thread.
+  // After transitions, and (applied 0) when the shared store is lost or back.
   void OnTransitions(int applied) {
     for (int i = 0; i < applied; ++i) service_.metrics().CountRotation();
     const std::string kids = ActiveKids(keyring_);
-    spdlog::info("applied {} key transition(s); {}", applied, kids);
+    if (applied > 0) spdlog::info("applied {} key transition(s); {}", applied, kids);
     NotifyStatus("serving; " + kids);
   }
 
@@ -263,6 +295,9 @@ class ServingDaemon {
   std::atomic<std::shared_ptr<const ipc::AccessPolicy>> policy_;
   ipc::Server server_;
   Scheduler scheduler_;
+  std::unique_ptr<keystore::PgListener> listener_;  // a fleet's change hints; kicks scheduler_
+  // After the scheduler: a peer's change kicks it.
+  PeerThreads peers_;
   asio::steady_timer watchdog_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   bool stopping_ = false;      // the signal and watchdog handlers both run on the main thread
@@ -290,7 +325,9 @@ int RunDaemon(Config config, std::string config_path) {
                      opened.error().message());
     return kExitKeys;
   }
-  spdlog::info("key store {} open (master key from {})", config.store.path,
+  spdlog::info("key store {} open (master key from {})",
+               config.store.backend == "postgresql" ? keystore::RedactedUrl(config.store.url)
+                                                    : config.store.path,
                opened->master_key_source);
   if (config.rotation_enc.alg == "RSA1_5") {
     spdlog::warn(

@@ -8,6 +8,8 @@
 //     (ipc/server.h): connections are handed to them in turn, and each serves its connections'
 //     requests and their queued RSA work (issue, cold decrypt, key actions);
 //   - the scheduler thread applies key transitions when they fall due (daemon/scheduler.h);
+//   - one thread per [[peers]] entry fetches that peer's JWKS when due and brings its keys into
+//     the keyring (daemon/peer_threads.h);
 //   - the keyring makes each new RSA key on a short-lived thread of its own and waits for it.
 // SIGTERM/SIGINT drain: stop accepting, answer requests in flight, close idle connections, exit
 // 0. SIGHUP re-reads the config file (log level, access lists).

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "daemon/config.h"
 #include "daemon/config_check.h"
@@ -27,6 +28,8 @@ be made) and is writable.
 
 Offline commands (stop the daemon first):
   instaccessd rekey --new-key FILE   re-seal every private key under a new 32-byte master key
+  instaccessd migrate --to URL|PATH  copy the store into a new PostgreSQL database or SQLite file
+                                     (every key and audit row, MACs checked at both ends)
   instaccessd restore BACKUP         replace the store with a backup (GET /api/v1/backup); a
                                      backup that fails its integrity checks is refused, and one
                                      that brings back revoked keys needs --allow-unrevoke
@@ -34,8 +37,18 @@ Run them as the daemon's user (docs/operations.md shows systemd-run with its cre
 root: the files they make take the store's owner, group and mode. restore keeps the store it
 replaces as STORE.replaced-<unix time> (then -2, -3, ... for more restores in that second).
 
-Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable (nothing
-was changed), 64 bad command line, 78 bad configuration.
+The master key: $CREDENTIALS_DIRECTORY/master-key (systemd LoadCredentialEncrypted=, the file
+made with systemd-creds encrypt --name=master-key), else the file store.master_key_file names;
+the embedded default alone makes a development key, var/master.key.
+
+The daemon logs to stderr, each line with a UTC timestamp and its level. When JOURNAL_STREAM
+names stderr (systemd connected it to the journal), every line it and the offline commands
+write starts instead with the priority journald reads: <2> crit, <3> err, <4> warning,
+<6> info, <7> debug.
+
+Exit codes: 0 ok, 1 start-up or run-time failure, 2 key store or master key unusable (missing,
+not 32 bytes, or not the store's; nothing was changed), 64 bad command line, 78 bad
+configuration.
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the configuration.
 Configuration reference: docs/config.md.)";
 
@@ -60,6 +73,11 @@ int main(int argc, char** argv) {
   restore->add_option("backup", backup_file, "Backup file taken with GET /api/v1/backup")
       ->required()
       ->check(CLI::ExistingFile);
+  std::string migrate_target;
+  CLI::App* migrate =
+      app.add_subcommand("migrate", "Copy the key store into a new PostgreSQL or SQLite store");
+  migrate->add_option("--to", migrate_target, "postgresql:// URI (empty database) or a new path")
+      ->required();
   bool allow_unrevoke = false;
   restore->add_flag("--allow-unrevoke", allow_unrevoke,
                     "Restore even if the backup brings back keys revoked in the current store");
@@ -67,7 +85,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
+    // --help and --version go to stdout; a usage error goes to stderr like every other message.
+    std::ostringstream err;
+    int rc = app.exit(e, std::cout, err);
+    std::string text = err.str();
+    while (text.ends_with('\n')) text.pop_back();
+    if (!text.empty()) PrintLine(spdlog::level::err, text);
     return rc == 0 ? kExitOk : kExitUsage;
   }
 
@@ -76,14 +99,14 @@ int main(int argc, char** argv) {
   auto config = config_path.empty() ? instaccess::Result<Config>(DefaultConfig(true))
                                     : LoadTrustedConfigFile(config_path, embedded);
   if (!config) {
-    std::cerr << "instaccessd: " << config.error().message() << "\n";
+    PrintLine(spdlog::level::err, "instaccessd: " + config.error().message());
     return kExitConfig;
   }
   if (check_config) {
     const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
     const std::vector<std::string> problems =
         CheckHost(*config, credentials != nullptr ? credentials : "");
-    for (const std::string& p : problems) std::cerr << "instaccessd: " << p << "\n";
+    for (const std::string& p : problems) PrintLine(spdlog::level::err, "instaccessd: " + p);
     if (!problems.empty()) return kExitConfig;
     std::cout << "configuration OK"
               << (config_path.empty() ? " (embedded default)" : ": " + config_path) << "\n";
@@ -91,6 +114,7 @@ int main(int argc, char** argv) {
   }
   if (rekey->parsed()) return RunRekey(*config, new_key_file);
   if (restore->parsed()) return RunRestore(*config, backup_file, allow_unrevoke);
+  if (migrate->parsed()) return RunMigrate(*config, migrate_target);
   SetUpLogging(config->daemon.log_level);
   return RunDaemon(std::move(*config), config_path);
 }

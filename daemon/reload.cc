@@ -30,7 +30,11 @@ std::vector<std::string> RestartOnlyChanges(const Config& running, const Config&
   check("daemon.socket_mode", o.daemon.socket_mode, n.daemon.socket_mode);
   check("daemon.socket_group", o.daemon.socket_group, n.daemon.socket_group);
   check("daemon.workers", o.daemon.workers, n.daemon.workers);
+  check("store.backend", o.store.backend, n.store.backend);
   check("store.path", o.store.path, n.store.path);
+  check("store.url", o.store.url, n.store.url);
+  check("store.password_file", o.store.password_file, n.store.password_file);
+  check("store.poll", o.store.poll, n.store.poll);
   check("store.master_key_file", o.store.master_key_file, n.store.master_key_file);
   check("tokens.issuer", o.tokens.issuer, n.tokens.issuer);
   check("tokens.accepted_issuers", o.tokens.accepted_issuers, n.tokens.accepted_issuers);
@@ -59,6 +63,7 @@ std::vector<std::string> RestartOnlyChanges(const Config& running, const Config&
         n.limits.max_connections_per_uid);
   check("limits.read_timeout", o.limits.read_timeout, n.limits.read_timeout);
   check("limits.idle_timeout", o.limits.idle_timeout, n.limits.idle_timeout);
+  check("peers", o.peers, n.peers);
   return changed;
 }
 

@@ -1,16 +1,45 @@
 #include "daemon/systemd.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+
+#include "common/log_text.h"
 
 namespace instaccess::daemon {
 
 namespace {
+// The notification protocol of sd_notify(3), but never blocking: sd_notify waits while the
+// receiver's queue is full (systemd busy, or net.unix.max_dgram_qlen datagrams unread), and the
+// main thread, which accepts connections and handles signals, must never wait for systemd. A
+// datagram that finds the queue full is dropped with a warning: the next STATUS= replaces it,
+// and systemd, not reading, would not have acted on it. NOTIFY_SOCKET is left in the
+// environment: children never get started, and tests may reuse the env.
 void Notify(const std::string& state) {
-  // unset_environment=0: children never get started, and tests may reuse the env.
-  sd_notify(0, state.c_str());
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t length = std::strlen(path);
+  if (length >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, path, length);
+  if (path[0] == '@') addr.sun_path[0] = '\0';  // an abstract socket
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return;
+  const auto addr_length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
+  if (::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
+               reinterpret_cast<const sockaddr*>(&addr), addr_length) < 0 &&
+      errno == EAGAIN) {
+    spdlog::warn("systemd is not reading its notify socket; dropped: {}",
+                 LogText(state.substr(0, state.find('\n'))));
+  }
 }
 }  // namespace
 

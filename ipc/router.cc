@@ -74,7 +74,8 @@ void Router::Add(std::string method, std::string pattern, std::optional<Role> ro
                  Handler handler) {
   std::vector<std::string> segments;
   for (std::string_view segment : Split(pattern)) segments.emplace_back(segment);
-  routes_.push_back({std::move(method), std::move(segments), role, std::move(handler)});
+  routes_.push_back(
+      {std::move(method), std::move(pattern), std::move(segments), role, std::move(handler)});
 }
 
 Handler Cheap(std::function<Response(const Request&, const Peer&, const PathParams&)> f) {
@@ -90,7 +91,8 @@ Handler Expensive(std::function<Response(const Request&, const Peer&, const Path
   };
 }
 
-Reply Router::Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const {
+Reply Router::Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy,
+                       std::string_view* route_taken) const {
   std::vector<std::string_view> path = Split(request.path);
   bool path_known = false;
   // Segments are matched and handed to handlers percent-decoded, so a kid with any character can
@@ -109,6 +111,7 @@ Reply Router::Dispatch(const Request& request, const Peer& peer, const AccessPol
     if (!Match(route.segments, path, &params)) continue;
     path_known = true;
     if (route.method != request.method) continue;
+    if (route_taken) *route_taken = route.pattern;
     if (route.role && !policy.Allows(peer, *route.role)) {
       // The method and path are the client's: escaped and cut (LogText), since a refused client
       // may send 8 KiB of path in every pipelined request and each refusal is a warning.

@@ -41,11 +41,17 @@ class Router {
  public:
   // role: what the peer must hold; nullopt = anyone who can reach the socket.
   void Add(std::string method, std::string pattern, std::optional<Role> role, Handler handler);
-  Reply Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy) const;
+  // `route`, when given, is set to the pattern of the route that took the request (as given to
+  // Add, e.g. "/api/v1/keys/{kid}"; also when it answered 403), and left as it was when none did
+  // (404, 405, a malformed path): a name from a fixed set, for metrics. It views the Router's
+  // own string, valid while the Router lives unchanged.
+  Reply Dispatch(const Request& request, const Peer& peer, const AccessPolicy& policy,
+                 std::string_view* route = nullptr) const;
 
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     std::optional<Role> role;
     Handler handler;

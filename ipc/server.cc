@@ -213,6 +213,7 @@ asio::awaitable<void> Server::Accept() {
       connections_.insert(conn);
       refusal = Admit(*conn);
     }
+    if (!refusal.empty()) refused_connections_.fetch_add(1, std::memory_order_relaxed);
     live_++;
     asio::co_spawn(conn->socket.get_executor(), Watch(conn), asio::detached);
     // Serve ends with Forget(conn). An exception (bad_alloc in the parser, say) skips that, and
@@ -280,8 +281,9 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
     return JsonError(500, "internal", "internal error");
   };
   Reply reply = Response();
+  std::string_view route;
   try {
-    reply = handler_(request, peer);
+    reply = handler_(request, peer, &route);
   } catch (const std::exception& e) {
     reply = internal_error(e.what());
   }
@@ -306,6 +308,7 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
     }
     if (full || uid_full) {
       queued_--;
+      refused_requests_.fetch_add(1, std::memory_order_relaxed);
       response = Overloaded(full ? "server is busy; retry shortly"
                                  : "too many requests of " + peer.User(Peer::Name::kCached) +
                                        " are queued; retry shortly");
@@ -327,7 +330,7 @@ asio::awaitable<Response> Server::Handle(const std::shared_ptr<Connection>& conn
     response = std::move(std::get<Response>(reply));
   }
   if (observer_) {
-    observer_(request, response,
+    observer_(request, response, route,
               std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started));
   }

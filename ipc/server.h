@@ -28,28 +28,31 @@
 // - A uid other than root and the daemon's own (kTrusted) also has at most
 //   max_connections_per_uid connections open.
 // Past a bound, the new connection gets 503 overloaded with Retry-After: 1 and is closed; it is
-// counted against nothing. A peer that holds no role at all (kNone) gets the answer to its first
-// request with Connection: close, and the connection is closed.
-// Expensive work: at most max_queue jobs are queued over all uids, and at most a quarter of
-// max_queue (at least 1) for any one uid other than root and the daemon's own; past either, the
-// answer is 503 overloaded with Retry-After: 1. So no one uid can fill the queue.
-// Accept failures (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory) pause
-// accepting for 10 ms, doubling up to 1 s while they last, back to 10 ms after an accept
+// counted against nothing but overloads(). A peer that holds no role at all (kNone) gets the answer
+// to its first request with Connection: close, and the connection is closed. Expensive work: at
+// most max_queue jobs are queued over all uids, and at most a quarter of max_queue (at least 1) for
+// any one uid other than root and the daemon's own; past either, the answer is 503 overloaded with
+// Retry-After: 1. So no one uid can fill the queue. These two kinds of refusal are the only 503
+// overloaded answers the server makes, and overloads() counts them (a handler's own 503 answers are
+// not counted). Accept failures (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory)
+// pause accepting for 10 ms, doubling up to 1 s while they last, back to 10 ms after an accept
 // succeeds; one warning starts such an episode and one ends it. (Linux fails accept with EMFILE
 // at the descriptor limit even when no connection waits, so an episode may start with the last
 // descriptor taken and end only at the next accept that succeeds.)
 //
 // Thread-safety: Start() once; Drain() from any thread; Join() once, from the thread that owns
-// the Server; connections() and queued() from any thread.
+// the Server; connections(), queued() and overloads() from any thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -86,11 +89,19 @@ struct ServerLimits {
 };
 
 // Called as soon as a request is read. A Deferred reply is queued as expensive work and run when
-// the connection's event loop reaches it.
-using RequestHandler = std::function<Reply(const Request&, const Peer&)>;
-// Told about every answered request, for metrics and logs.
-using RequestObserver =
-    std::function<void(const Request&, const Response&, std::chrono::microseconds elapsed)>;
+// the connection's event loop reaches it. The handler may set `*route` to the name of the route
+// that took the request (Router::Dispatch does), which must outlive the server.
+using RequestHandler = std::function<Reply(const Request&, const Peer&, std::string_view* route)>;
+// Told about every answered request (those refused at accept and those that could not be parsed
+// are not requests), with the handler's route (empty if it set none), for metrics and logs.
+using RequestObserver = std::function<void(const Request&, const Response&, std::string_view route,
+                                           std::chrono::microseconds elapsed)>;
+
+// Refusals of the server's own for overload (503 overloaded), since it was made.
+struct OverloadCounts {
+  std::uint64_t connections = 0;  // connections past a connection bound, refused at accept
+  std::uint64_t queue = 0;        // expensive requests past the work queue's bounds
+};
 // Classifies a connection's peer once, at accept, on the accepting thread (see Server).
 using PeerClassifier = std::function<PeerClass(const Peer&)>;
 
@@ -119,6 +130,10 @@ class Server {
   std::size_t connections() const { return live_.load(); }
   // Expensive requests queued and not yet started.
   std::size_t queued() const { return queued_.load(); }
+  OverloadCounts overloads() const {
+    return {refused_connections_.load(std::memory_order_relaxed),
+            refused_requests_.load(std::memory_order_relaxed)};
+  }
 
  private:
   struct Connection;
@@ -152,6 +167,8 @@ class Server {
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> live_{0};
   std::atomic<std::size_t> queued_{0};
+  std::atomic<std::uint64_t> refused_connections_{0};
+  std::atomic<std::uint64_t> refused_requests_{0};
   std::mutex mu_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;  // Guarded by mu_.
   // Admitted connections: of holders of issue or decrypt, of the others, and per bounded uid.

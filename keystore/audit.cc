@@ -51,7 +51,7 @@ std::vector<std::uint8_t> AuditHash(const SecretBytes* key, const AuditEntry& e)
   return out;
 }
 
-Status AppendAudit(Db& db, const SecretBytes& key, UnixTime at, std::string_view actor,
+Status AppendAudit(Store& store, const SecretBytes& key, UnixTime at, std::string_view actor,
                    std::string_view action, std::optional<std::string_view> kid,
                    std::string_view detail) {
   AuditEntry e;
@@ -60,67 +60,32 @@ Status AppendAudit(Db& db, const SecretBytes& key, UnixTime at, std::string_view
   e.action = action;
   if (kid.has_value()) e.kid = std::string(*kid);
   e.detail = detail;
-  {
-    Result<Stmt> last = db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    if (!last) return last.error();
-    Result<bool> row = last->Step();
-    if (!row) return row.error();
-    if (*row) {
-      e.seq = last->Int(0) + 1;
-      e.prev_hash = last->Blob(1);
-    } else {
-      e.seq = 1;
-      e.prev_hash.assign(kHashBytes, 0);
-    }
+  Result<std::optional<AuditEntry>> last = store.LastAuditRow();
+  if (!last) return last.error();
+  if (last->has_value()) {
+    e.seq = (*last)->seq + 1;
+    e.prev_hash = (*last)->hash;
+  } else {
+    e.seq = 1;
+    e.prev_hash.assign(kHashBytes, 0);
   }
   e.hash = AuditHash(&key, e);
-  Result<Stmt> ins = db.Prepare(
-      "INSERT INTO audit (seq, at, actor, action, kid, detail, prev_hash, hash) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  if (!ins) return ins.error();
-  ins->Bind(1, e.seq).Bind(2, e.at).Bind(3, e.actor).Bind(4, e.action);
-  if (e.kid.has_value()) {
-    ins->Bind(5, std::string_view(*e.kid));
-  } else {
-    ins->BindNull(5);
-  }
-  ins->Bind(6, e.detail).BindBlob(7, e.prev_hash).BindBlob(8, e.hash);
-  return ins->Run();
+  return store.InsertAuditRow(e);
 }
 
-Result<std::vector<AuditEntry>> ReadAudit(Db& db, std::int64_t after_seq, std::int64_t limit) {
-  Result<Stmt> s = db.Prepare(
-      "SELECT seq, at, actor, action, kid, detail, prev_hash, hash FROM audit "
-      "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-  if (!s) return s.error();
-  s->Bind(1, after_seq).Bind(2, limit);
-  std::vector<AuditEntry> out;
-  while (true) {
-    Result<bool> row = s->Step();
-    if (!row) return row.error();
-    if (!*row) break;
-    AuditEntry e;
-    e.seq = s->Int(0);
-    e.at = s->Int(1);
-    e.actor = s->Text(2);
-    e.action = s->Text(3);
-    if (!s->IsNull(4)) e.kid = s->Text(4);
-    e.detail = s->Text(5);
-    e.prev_hash = s->Blob(6);
-    e.hash = s->Blob(7);
-    out.push_back(std::move(e));
-  }
-  return out;
+Result<std::vector<AuditEntry>> ReadAudit(Store& store, std::int64_t after_seq,
+                                          std::int64_t limit) {
+  return store.ReadAuditRows(after_seq, limit);
 }
 
-Result<AuditVerification> VerifyAudit(Db& db, const SecretBytes* key) {
+Result<AuditVerification> VerifyAudit(Store& store, const SecretBytes* key) {
   AuditVerification v;
   std::vector<std::uint8_t> prev(kHashBytes, 0);
   std::int64_t expected_seq = 1;
   std::int64_t after = 0;
   constexpr std::int64_t kBatch = 1000;
   while (true) {
-    Result<std::vector<AuditEntry>> batch = ReadAudit(db, after, kBatch);
+    Result<std::vector<AuditEntry>> batch = store.ReadAuditRows(after, kBatch);
     if (!batch) return batch.error();
     if (batch->empty()) break;
     for (const AuditEntry& e : *batch) {
@@ -150,21 +115,18 @@ Result<AuditVerification> VerifyAudit(Db& db, const SecretBytes* key) {
   return v;
 }
 
-Status RechainAudit(Db& db, const SecretBytes& key) {
+Status RechainAudit(Store& store, const SecretBytes& key) {
   std::vector<std::uint8_t> prev(kHashBytes, 0);
   std::int64_t after = 0;
   constexpr std::int64_t kBatch = 1000;
   while (true) {
-    Result<std::vector<AuditEntry>> batch = ReadAudit(db, after, kBatch);
+    Result<std::vector<AuditEntry>> batch = store.ReadAuditRows(after, kBatch);
     if (!batch) return batch.error();
     if (batch->empty()) return Status::Ok();
     for (AuditEntry& e : *batch) {
       e.prev_hash = prev;
       e.hash = AuditHash(&key, e);
-      Result<Stmt> u = db.Prepare("UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE seq = ?1");
-      if (!u) return u.error();
-      u->Bind(1, e.seq).BindBlob(2, e.prev_hash).BindBlob(3, e.hash);
-      INSTACCESS_RETURN_IF_ERROR(u->Run());
+      INSTACCESS_RETURN_IF_ERROR(store.UpdateAuditLinks(e.seq, e.prev_hash, e.hash));
       prev = e.hash;
       after = e.seq;
     }

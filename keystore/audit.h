@@ -6,7 +6,7 @@
 // row is length-prefixed so that no two different rows encode the same. Stores from before
 // schema 3 used SHA-256 without a key (`key` null below); they are re-chained when upgraded.
 //
-// Thread-safety: functions over a Db the caller owns.
+// Thread-safety: functions over a Store the caller owns.
 #pragma once
 
 #include <cstdint>
@@ -18,32 +18,21 @@
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "keystore/key_types.h"
-#include "keystore/sqlite.h"
+#include "keystore/store.h"
 
 namespace instaccess::keystore {
-
-struct AuditEntry {
-  std::int64_t seq = 0;
-  UnixTime at = 0;
-  std::string actor;   // "scheduler", "uid=1000(alice) pid=42", "rekey", ...
-  std::string action;  // "generate", "activate", "retire", "destroy", "import", "revoke", ...
-  std::optional<std::string> kid;
-  std::string detail;  // human-readable, no secrets
-  std::vector<std::uint8_t> prev_hash;
-  std::vector<std::uint8_t> hash;
-};
 
 // HMAC-SHA256(*key, prev_hash || canonical(seq, at, actor, action, kid, detail)); with a null
 // key, the unkeyed SHA-256 of stores before schema 3.
 std::vector<std::uint8_t> AuditHash(const SecretBytes* key, const AuditEntry& e);
 
 // Appends one row; call inside the transaction that makes the change it records.
-Status AppendAudit(Db& db, const SecretBytes& key, UnixTime at, std::string_view actor,
+Status AppendAudit(Store& store, const SecretBytes& key, UnixTime at, std::string_view actor,
                    std::string_view action, std::optional<std::string_view> kid,
                    std::string_view detail);
 
 // Rows with seq > after_seq, oldest first, at most `limit`.
-Result<std::vector<AuditEntry>> ReadAudit(Db& db, std::int64_t after_seq, std::int64_t limit);
+Result<std::vector<AuditEntry>> ReadAudit(Store& store, std::int64_t after_seq, std::int64_t limit);
 
 struct AuditVerification {
   std::int64_t entries = 0;
@@ -53,10 +42,10 @@ struct AuditVerification {
   bool ok() const { return !first_broken_seq.has_value(); }
 };
 // `key` null: the unkeyed chain of a store before schema 3.
-Result<AuditVerification> VerifyAudit(Db& db, const SecretBytes* key);
+Result<AuditVerification> VerifyAudit(Store& store, const SecretBytes* key);
 
 // Recomputes every row's links under `key`, oldest first (upgrade to schema 3, rekey). Call
 // inside a transaction; the caller has verified the chain under its old key first.
-Status RechainAudit(Db& db, const SecretBytes& key);
+Status RechainAudit(Store& store, const SecretBytes& key);
 
 }  // namespace instaccess::keystore

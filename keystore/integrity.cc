@@ -22,14 +22,9 @@ static_assert(crypto_kdf_KEYBYTES == 32);
 constexpr std::string_view kRowDomain = "instaccessd key row v1";
 constexpr std::string_view kSealDomain = "instaccessd store seal v1";
 
-// The columns a row MAC covers, in order: every column of `keys` but the MAC itself.
-// The first kBaseColumnCount columns are always part of the image; the later ones (schema v4
-// and on) only when they are not NULL (RowImage).
-constexpr const char* kRowColumns =
-    "kid, purpose, alg, bits, origin, state, created_at, activate_at, retire_at, expire_at, "
-    "revoked_at, public_jwk, public_der, sealed_private, nonce, issuers, max_lifetime, pin";
-constexpr int kBaseColumnCount = 15;
-constexpr int kRowColumnCount = 18;
+// The first kBaseColumnCount columns (KeyColumn) are always part of a row's image; the later
+// ones (schema v4 and on) only when they are not NULL (RowImage).
+constexpr std::size_t kBaseColumnCount = kColIssuers;
 
 // The seal is small and read from a file an attacker may have written: bound what is parsed.
 constexpr std::size_t kMaxSealBytes = 16 << 20;
@@ -81,34 +76,33 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-void PutColumn(std::vector<std::uint8_t>& out, const Stmt& s, int c) {
-  const int type = s.Type(c);
-  out.push_back(static_cast<std::uint8_t>(type));
-  switch (type) {
-    case SQLITE_NULL:
+void PutColumn(std::vector<std::uint8_t>& out, const Value& v) {
+  out.push_back(static_cast<std::uint8_t>(v.kind));
+  switch (v.kind) {
+    case Value::Kind::kNull:
       break;
-    case SQLITE_INTEGER:
-      PutU64(out, static_cast<std::uint64_t>(s.Int(c)));
+    case Value::Kind::kInteger:
+      PutU64(out, static_cast<std::uint64_t>(v.integer));
       break;
-    default:  // TEXT, BLOB, and REAL as its bytes: none of our columns hold a REAL
-      PutBytes(out, s.BlobView(c));
+    default:  // text, blob, and a real as its text: none of our columns holds a real
+      PutBytes(out, v.bytes);
       break;
   }
 }
 
-// The row's columns as stored, each with its SQLite type: a column changed from TEXT '5' to
-// INTEGER 5, or from '' to NULL, changes the MAC. The base columns come first, each tagged with
-// its type; then each later column that is not NULL, as a marker byte naming the column and the
-// same tagged value. The image stays parseable (so two different rows never share one), and the
-// row of an older schema, whose later columns are all NULL, keeps the image and the MAC it had.
-std::vector<std::uint8_t> RowImage(const Stmt& s) {
+// The row's columns as stored, each with its kind: a column changed from text '5' to integer 5,
+// or from '' to NULL, changes the MAC. The base columns come first, each tagged with its kind;
+// then each later column that is not NULL, as a marker byte naming the column and the same
+// tagged value. The image stays parseable (so two different rows never share one), and the row
+// of an older schema, whose later columns are all NULL, keeps the image and the MAC it had.
+std::vector<std::uint8_t> RowImage(const KeyRow& row) {
   std::vector<std::uint8_t> out;
   PutText(out, kRowDomain);
-  for (int c = 0; c < kBaseColumnCount; ++c) PutColumn(out, s, c);
-  for (int c = kBaseColumnCount; c < kRowColumnCount; ++c) {
-    if (s.Type(c) == SQLITE_NULL) continue;
+  for (std::size_t c = 0; c < kBaseColumnCount; ++c) PutColumn(out, row.columns[c]);
+  for (std::size_t c = kBaseColumnCount; c < kKeyColumnCount; ++c) {
+    if (row.columns[c].is_null()) continue;
     out.push_back(static_cast<std::uint8_t>(0xe0 + c));
-    PutColumn(out, s, c);
+    PutColumn(out, row.columns[c]);
   }
   return out;
 }
@@ -160,23 +154,11 @@ std::vector<std::uint8_t> SealMac(const IntegrityKeys& keys, std::span<const std
   return Hmac(keys.store(), data);
 }
 
-Result<std::vector<std::uint8_t>> MetaBlob(Db& db, const char* name) {
-  Result<Stmt> s = db.Prepare("SELECT value FROM meta WHERE name = ?1");
-  if (!s) return s.error();
-  s->Bind(1, std::string_view(name));
-  Result<bool> row = s->Step();
-  if (!row) return row.error();
-  if (!*row || s->Type(0) != SQLITE_BLOB) return std::vector<std::uint8_t>{};
-  return s->Blob(0);
-}
-
-Status PutMetaBlob(Db& db, const char* name, std::span<const std::uint8_t> value) {
-  Result<Stmt> s = db.Prepare(
-      "INSERT INTO meta (name, value) VALUES (?1, ?2) "
-      "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
-  if (!s) return s.error();
-  s->Bind(1, std::string_view(name)).BindBlob(2, value);
-  return s->Run();
+Result<std::vector<std::uint8_t>> MetaBlob(Store& store, std::string_view name) {
+  Result<std::optional<Value>> v = store.ReadMeta(name);
+  if (!v) return v.error();
+  if (!v->has_value() || (*v)->kind != Value::Kind::kBlob) return std::vector<std::uint8_t>{};
+  return (*v)->bytes;
 }
 
 struct AuditHead {
@@ -184,13 +166,11 @@ struct AuditHead {
   std::vector<std::uint8_t> hash;
 };
 
-Result<AuditHead> ReadAuditHead(Db& db) {
-  Result<Stmt> s = db.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-  if (!s) return s.error();
-  Result<bool> row = s->Step();
-  if (!row) return row.error();
-  if (!*row) return AuditHead{};
-  return AuditHead{s->Int(0), s->Blob(1)};
+Result<AuditHead> ReadAuditHead(Store& store) {
+  Result<std::optional<AuditEntry>> last = store.LastAuditRow();
+  if (!last) return last.error();
+  if (!last->has_value()) return AuditHead{};
+  return AuditHead{(*last)->seq, (*last)->hash};
 }
 
 bool SameMac(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
@@ -214,70 +194,62 @@ std::vector<std::uint8_t> Hmac(const SecretBytes& key, std::span<const std::uint
   return out;
 }
 
-Status WriteRowMac(Db& db, const IntegrityKeys& keys, std::string_view kid) {
-  Result<Stmt> s =
-      db.Prepare((std::string("SELECT ") + kRowColumns + " FROM keys WHERE kid = ?1").c_str());
-  if (!s) return s.error();
-  s->Bind(1, kid);
-  Result<bool> row = s->Step();
-  if (!row) return row.error();
-  if (!*row) return Internal("key " + std::string(kid) + " vanished before its MAC was written");
-  const std::vector<std::uint8_t> mac = Hmac(keys.row(), RowImage(*s));
-  Result<Stmt> u = db.Prepare("UPDATE keys SET mac = ?2 WHERE kid = ?1");
-  if (!u) return u.error();
-  u->Bind(1, kid).BindBlob(2, mac);
-  return u->Run();
+std::vector<std::uint8_t> RowMac(const IntegrityKeys& keys, const KeyRow& row) {
+  return Hmac(keys.row(), RowImage(row));
 }
 
-Status WriteAllRowMacs(Db& db, const IntegrityKeys& keys) {
-  Result<Stmt> s = db.Prepare("SELECT kid FROM keys");
-  if (!s) return s.error();
-  std::vector<std::string> kids;
-  while (true) {
-    Result<bool> row = s->Step();
-    if (!row) return row.error();
-    if (!*row) break;
-    kids.push_back(s->Text(0));
+Status WriteRowMac(Store& store, const IntegrityKeys& keys, std::string_view kid) {
+  Result<std::vector<KeyRow>> rows = store.ReadKeyRows(kid);
+  if (!rows) return rows.error();
+  if (rows->empty()) {
+    return Internal("key " + std::string(kid) + " vanished before its MAC was written");
   }
-  for (const std::string& kid : kids) INSTACCESS_RETURN_IF_ERROR(WriteRowMac(db, keys, kid));
+  return store.SetKeyRowMac(kid, RowMac(keys, rows->front()));
+}
+
+Status WriteAllRowMacs(Store& store, const IntegrityKeys& keys) {
+  Result<std::vector<KeyRow>> rows = store.ReadKeyRows(std::nullopt);
+  if (!rows) return rows.error();
+  for (const KeyRow& row : *rows) {
+    INSTACCESS_RETURN_IF_ERROR(store.SetKeyRowMac(row.kid(), RowMac(keys, row)));
+  }
   return Status::Ok();
 }
 
-Status SealStore(Db& db, const IntegrityKeys& keys, const std::set<std::string>& excluded,
+Status SealStore(Store& store, const IntegrityKeys& keys, const std::set<std::string>& excluded,
                  std::optional<UnixTime> replay_protection_lost_at) {
   Seal seal;
   // The previous counter is read without trusting it: a counter set back by hand only makes
   // the next one smaller, and the seal's MAC still covers whatever is written.
-  Result<std::vector<std::uint8_t>> old = MetaBlob(db, "seal");
+  Result<std::vector<std::uint8_t>> old = MetaBlob(store, "seal");
   if (!old) return old.error();
   if (std::optional<Seal> previous = DecodeSeal(*old)) seal.counter = previous->counter;
   ++seal.counter;
   seal.lost_at = replay_protection_lost_at;
-  Result<Stmt> s = db.Prepare("SELECT kid, mac FROM keys WHERE mac IS NOT NULL ORDER BY kid");
-  if (!s) return s.error();
-  while (true) {
-    Result<bool> row = s->Step();
-    if (!row) return row.error();
-    if (!*row) break;
-    std::string kid = s->Text(0);
-    if (excluded.count(kid) == 0) seal.manifest.emplace_back(std::move(kid), s->Blob(1));
+  Result<std::vector<KeyRow>> rows = store.ReadKeyRows(std::nullopt);
+  if (!rows) return rows.error();
+  for (KeyRow& row : *rows) {
+    std::string kid = row.kid();
+    if (!row.mac.is_null() && excluded.count(kid) == 0) {
+      seal.manifest.emplace_back(std::move(kid), std::move(row.mac.bytes));
+    }
   }
-  Result<AuditHead> head = ReadAuditHead(db);
+  Result<AuditHead> head = ReadAuditHead(store);
   if (!head) return head.error();
   seal.audit_seq = head->seq;
   seal.audit_hash = head->hash;
   const std::vector<std::uint8_t> encoded = EncodeSeal(seal);
-  INSTACCESS_RETURN_IF_ERROR(PutMetaBlob(db, "seal", encoded));
-  return PutMetaBlob(db, "seal_mac", SealMac(keys, encoded));
+  INSTACCESS_RETURN_IF_ERROR(store.WriteMeta("seal", Value::Blob(encoded)));
+  return store.WriteMeta("seal_mac", Value::Blob(SealMac(keys, encoded)));
 }
 
-Result<IntegrityReport> CheckIntegrity(Db& db, const IntegrityKeys& keys) {
+Result<IntegrityReport> CheckIntegrity(Store& store, const IntegrityKeys& keys) {
   IntegrityReport report;
 
   // The seal first: what the rows must match.
-  Result<std::vector<std::uint8_t>> encoded = MetaBlob(db, "seal");
+  Result<std::vector<std::uint8_t>> encoded = MetaBlob(store, "seal");
   if (!encoded) return encoded.error();
-  Result<std::vector<std::uint8_t>> mac = MetaBlob(db, "seal_mac");
+  Result<std::vector<std::uint8_t>> mac = MetaBlob(store, "seal_mac");
   if (!mac) return mac.error();
   std::optional<Seal> seal;
   if (encoded->size() <= kMaxSealBytes && SameMac(*mac, SealMac(keys, *encoded))) {
@@ -296,16 +268,12 @@ Result<IntegrityReport> CheckIntegrity(Db& db, const IntegrityKeys& keys) {
   if (seal) manifest.insert(seal->manifest.begin(), seal->manifest.end());
 
   // Each row against its own MAC, then against the manifest.
-  Result<Stmt> s =
-      db.Prepare((std::string("SELECT ") + kRowColumns + ", mac FROM keys ORDER BY kid").c_str());
-  if (!s) return s.error();
-  while (true) {
-    Result<bool> row = s->Step();
-    if (!row) return row.error();
-    if (!*row) break;
-    const std::string kid = s->Text(0);
-    const std::vector<std::uint8_t> expected = Hmac(keys.row(), RowImage(*s));
-    if (!SameMac(s->BlobView(kRowColumnCount), expected)) {
+  Result<std::vector<KeyRow>> rows = store.ReadKeyRows(std::nullopt);
+  if (!rows) return rows.error();
+  for (const KeyRow& row : *rows) {
+    const std::string kid = row.kid();
+    const std::vector<std::uint8_t> expected = RowMac(keys, row);
+    if (row.mac.kind != Value::Kind::kBlob || !SameMac(row.mac.bytes, expected)) {
       report.refused[kid] = "key " + kid +
                             " refused: its row does not authenticate under the master key "
                             "(altered, or inserted by hand)";
@@ -328,10 +296,10 @@ Result<IntegrityReport> CheckIntegrity(Db& db, const IntegrityKeys& keys) {
   }
 
   // The audit trail: its keyed chain, and its head against the seal's.
-  Result<AuditVerification> chain = VerifyAudit(db, &keys.audit());
+  Result<AuditVerification> chain = VerifyAudit(store, &keys.audit());
   if (!chain) return chain.error();
   if (!chain->ok()) report.problems.push_back("the audit trail is broken: " + chain->reason);
-  Result<AuditHead> head = ReadAuditHead(db);
+  Result<AuditHead> head = ReadAuditHead(store);
   if (!head) return head.error();
   report.audit_head = head->hash;
   if (seal && (head->seq != seal->audit_seq || head->hash != seal->audit_hash)) {
@@ -342,31 +310,30 @@ Result<IntegrityReport> CheckIntegrity(Db& db, const IntegrityKeys& keys) {
   return report;
 }
 
-Result<std::optional<std::string>> UpgradeIntegrityIfDue(Db& db, const IntegrityKeys& keys,
+Result<std::optional<std::string>> UpgradeIntegrityIfDue(Store& store, const IntegrityKeys& keys,
                                                          UnixTime now, std::string_view actor) {
-  Result<std::int64_t> due =
-      db.QueryInt("SELECT count(*) FROM meta WHERE name = 'integrity_upgrade'");
+  Result<std::optional<Value>> due = store.ReadMeta("integrity_upgrade");
   if (!due) return due.error();
-  if (*due == 0) return std::optional<std::string>();
-  Result<AuditVerification> legacy = VerifyAudit(db, nullptr);
+  if (!due->has_value()) return std::optional<std::string>();
+  Result<AuditVerification> legacy = VerifyAudit(store, nullptr);
   if (!legacy) return legacy.error();
-  Result<std::int64_t> rows = db.QueryInt("SELECT count(*) FROM keys");
+  Result<std::vector<KeyRow>> rows = store.ReadKeyRows(std::nullopt);
   if (!rows) return rows.error();
-  Result<Txn> txn = Txn::Begin(db);
+  Result<StoreTxn> txn = StoreTxn::Begin(store);
   if (!txn) return txn.error();
-  INSTACCESS_RETURN_IF_ERROR(WriteAllRowMacs(db, keys));
-  INSTACCESS_RETURN_IF_ERROR(RechainAudit(db, keys.audit()));
-  INSTACCESS_RETURN_IF_ERROR(db.Exec("DELETE FROM meta WHERE name = 'integrity_upgrade'"));
+  INSTACCESS_RETURN_IF_ERROR(WriteAllRowMacs(store, keys));
+  INSTACCESS_RETURN_IF_ERROR(RechainAudit(store, keys.audit()));
+  INSTACCESS_RETURN_IF_ERROR(store.DeleteMeta("integrity_upgrade"));
   std::optional<std::string> detail;
-  if (*rows > 0 || legacy->entries > 0) {
-    detail = "store upgraded to integrity protection: " + std::to_string(*rows) +
+  if (!rows->empty() || legacy->entries > 0) {
+    detail = "store upgraded to integrity protection: " + std::to_string(rows->size()) +
              " key rows MACed, " + std::to_string(legacy->entries) + " audit rows re-chained " +
              (legacy->ok() ? std::string("(the unkeyed chain verified)")
                            : "(the unkeyed chain was already broken: " + legacy->reason + ")");
     INSTACCESS_RETURN_IF_ERROR(
-        AppendAudit(db, keys.audit(), now, actor, "integrity", std::nullopt, *detail));
+        AppendAudit(store, keys.audit(), now, actor, "integrity", std::nullopt, *detail));
   }
-  INSTACCESS_RETURN_IF_ERROR(SealStore(db, keys, {}, std::nullopt));
+  INSTACCESS_RETURN_IF_ERROR(SealStore(store, keys, {}, std::nullopt));
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
   return detail;
 }

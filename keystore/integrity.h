@@ -4,8 +4,8 @@
 // derives (libsodium crypto_kdf, one context each) a row key, a store key and an audit key; the
 // sealing key is the master key itself, as it always was.
 //   - Every key row carries mac = HMAC-SHA256(row key, every column as stored, each with its
-//     SQLite type and length), so editing any column of a row, or swapping parts between rows, is
-//     seen.
+//     kind (Value::Kind, SQLite's storage class) and length), so editing any column of a row, or
+//     swapping parts between rows, is seen.
 //   - meta holds the store seal: a change counter that grows with every write transaction, the
 //     manifest (each trusted kid with its row MAC), the audit head, and an HMAC of them under the
 //     store key. A row inserted, deleted or replaced by an older copy of itself (whose own MAC is
@@ -14,7 +14,7 @@
 // What it cannot see: a whole older copy of the store (that is what a backup is; restore
 // guards against un-revoking), and anything done by someone who holds the master key.
 //
-// Thread-safety: functions over a Db the caller owns; IntegrityKeys is immutable.
+// Thread-safety: functions over a Store the caller owns; IntegrityKeys is immutable.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,7 @@
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "keystore/key_types.h"
-#include "keystore/sqlite.h"
+#include "keystore/store.h"
 
 namespace instaccess::keystore {
 
@@ -53,17 +53,20 @@ class IntegrityKeys {
 // HMAC-SHA256 of `data` under a 32-byte key.
 std::vector<std::uint8_t> Hmac(const SecretBytes& key, std::span<const std::uint8_t> data);
 
+// The MAC a row must carry: over its columns as `row` holds them (not its mac).
+std::vector<std::uint8_t> RowMac(const IntegrityKeys& keys, const KeyRow& row);
+
 // Recomputes the MAC of row `kid` from what the row holds now and stores it. Call inside the
 // transaction that changed the row, after the change.
-Status WriteRowMac(Db& db, const IntegrityKeys& keys, std::string_view kid);
+Status WriteRowMac(Store& store, const IntegrityKeys& keys, std::string_view kid);
 // The same for every row (upgrade, rekey).
-Status WriteAllRowMacs(Db& db, const IntegrityKeys& keys);
+Status WriteAllRowMacs(Store& store, const IntegrityKeys& keys);
 
 // Ends every write transaction: the next change counter, the manifest of every row but
 // `excluded` (rows found tampered are never vouched for), the audit head, and their MAC.
 // `replay_protection_lost_at`: when the seal was once found broken, so that rows replayed
 // before then cannot be told apart; carried in every later seal until a rekey or a restore.
-Status SealStore(Db& db, const IntegrityKeys& keys, const std::set<std::string>& excluded,
+Status SealStore(Store& store, const IntegrityKeys& keys, const std::set<std::string>& excluded,
                  std::optional<UnixTime> replay_protection_lost_at);
 
 struct IntegrityReport {
@@ -83,11 +86,11 @@ struct IntegrityReport {
 // MACed: MAC every row, re-chain the audit trail under its key (after checking it under the
 // old, unkeyed hash) and seal the store, in one transaction, audited when there was anything.
 // Returns the audit detail, or nullopt when no upgrade was due.
-Result<std::optional<std::string>> UpgradeIntegrityIfDue(Db& db, const IntegrityKeys& keys,
+Result<std::optional<std::string>> UpgradeIntegrityIfDue(Store& store, const IntegrityKeys& keys,
                                                          UnixTime now, std::string_view actor);
 
 // Checks every row's MAC, the seal, the manifest against the rows, and the keyed audit chain
 // against the sealed head. Writes nothing. An error only when the store cannot be read.
-Result<IntegrityReport> CheckIntegrity(Db& db, const IntegrityKeys& keys);
+Result<IntegrityReport> CheckIntegrity(Store& store, const IntegrityKeys& keys);
 
 }  // namespace instaccess::keystore

@@ -15,7 +15,7 @@
 // pending key that cannot be promoted needs a stand-in; Rotate, and Revoke of an active key,
 // only when no usable pending key exists. The caller waits that long and other mutating calls
 // wait behind it; readers do not. The schedule keeps a pending key ahead of every activation, so
-// Rotate and Revoke normally promote it and generate nothing. (SqliteKeyring runs the generation
+// Rotate and Revoke normally promote it and generate nothing. (StoreKeyring runs the generation
 // on a short-lived worker thread and waits for it, holding its mutex.)
 // What it does not do: authenticate callers (the socket's peer check does), or decide when to
 // call ApplyDue (the daemon's scheduler does, sleeping until NextDueTime).
@@ -94,6 +94,10 @@ struct KeySet {
   // Set while transitions are held because the clock jumped forward by more than max_lifetime
   // past the previous pass (see Keyring::ApplyDue): the `now` of that pass. Also in problems.
   std::optional<UnixTime> clock_held_since;
+  // False while a shared store (a fleet's database) cannot be reached: the keys above keep
+  // working, no change is made until it is back. Also a line in problems. Always true on a
+  // store of one host.
+  bool store_reachable = true;
 
   const jose::RsaKey* FindVerify(std::string_view kid) const;
   const jose::RsaKey* FindDecrypt(std::string_view kid) const;

@@ -131,6 +131,14 @@ Result<MasterKey> LoadMasterKey(const MasterKeyOptions& options) {
     Log(options.log, LogLevel::kWarning, warning);
     return MasterKey{std::move(*key), "file " + options.configured_file, warning};
   }
+  if (!options.embedded_default && !options.credentials_directory.empty()) {
+    // Under systemd: the unit has credentials, but not this one.
+    return FailedPrecondition("no master key: the systemd credential \"master-key\" is not in " +
+                              options.credentials_directory +
+                              " and store.master_key_file is not set: give the unit "
+                              "LoadCredentialEncrypted=master-key:FILE, FILE made with "
+                              "systemd-creds encrypt --name=master-key");
+  }
   if (!options.embedded_default) {
     return FailedPrecondition(
         "no master key: set store.master_key_file or provide the systemd credential "

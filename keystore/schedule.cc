@@ -80,7 +80,9 @@ std::vector<Transition> PlanTransitions(std::span<const KeyInfo> keys,
     const RotationPolicy& r = policy.For(p);
     const KeyInfo* active = ActiveOf(keys, p);
     const KeyInfo* pending = OldestPendingOf(keys, p);
-    if (active == nullptr) {
+    if (p == Purpose::kEnc && policy.enc_from_peer) {
+      // Only the gateway makes encryption keys; its follower imports them.
+    } else if (active == nullptr) {
       // Never zero active keys: promote the pending key or make one, at once.
       plan.push_back({TransitionKind::kPromote, p, 0, pending ? pending->kid : "", ""});
     } else if (active->origin == KeyOrigin::kPeer || active->pin || r.period == kRotationOff) {
@@ -143,6 +145,11 @@ Result<RowChanges> ComputeActivation(std::span<const KeyInfo> keys, Purpose purp
   if (next.purpose != purpose) {
     return InvalidArgument("key " + next.kid + " is a " + std::string(PurposeName(next.purpose)) +
                            " key, not " + std::string(PurposeName(purpose)));
+  }
+  if (purpose == Purpose::kEnc && policy.enc_from_peer && next.origin != KeyOrigin::kPeer) {
+    return FailedPrecondition(
+        "this daemon encrypts to the keys of the gateway it follows ([[peers]] use = \"enc\"): "
+        "rotate or revoke at the gateway");
   }
   if (purpose == Purpose::kSig && !next.has_private) {
     return FailedPrecondition("key " + next.kid + " has no private part and cannot sign");

@@ -62,6 +62,12 @@ struct SchedulePolicy {
   std::int64_t max_lifetime = 3600;
   // [tokens] clock_skew: verifiers accept exp + clock_skew, so the key must outlive that too.
   std::int64_t clock_skew = 60;
+  // A [[peers]] entry with use "enc" (a gateway) owns the encryption keys: the schedule never
+  // makes, promotes or rotates one (no bootstrap either); the peer follower imports the
+  // gateway's newest key as the active one, and an activation (rotate, or the replacement of a
+  // revoked active key) of any other encryption key is refused. Retired keys are still
+  // destroyed at expire_at.
+  bool enc_from_peer = false;
 
   const RotationPolicy& For(Purpose p) const { return p == Purpose::kSig ? sig : enc; }
   // period > 0 (or kRotationOff), 0 <= prepublish < period, max_lifetime > 0, clock_skew >= 0, bits

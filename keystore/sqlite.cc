@@ -248,7 +248,9 @@ Result<Txn> Txn::Begin(Db& db) {
 }
 
 Txn::~Txn() {
-  if (db_ != nullptr) (void)db_->Exec("ROLLBACK");
+  // After some errors (a full disk, an I/O error) SQLite has already rolled the transaction
+  // back itself; a ROLLBACK then would only log a misleading "no transaction is active".
+  if (db_ != nullptr && sqlite3_get_autocommit(db_->get()) == 0) (void)db_->Exec("ROLLBACK");
 }
 
 Status Txn::Commit() {

@@ -218,7 +218,18 @@ Result<OpenedStore> OpenStoreFile(const std::string& path, const SecretBytes& ma
   INSTACCESS_RETURN_IF_ERROR(SetPragmas(*db));
   INSTACCESS_RETURN_IF_ERROR(Migrate(*db));
   INSTACCESS_RETURN_IF_ERROR(CheckMasterKey(*db, master_key));
-  return OpenedStore{std::move(*lock), std::move(*db)};
+  Result<FileId> file = FileIdOf(path);
+  if (!file) return file.error();
+  return OpenedStore{std::move(*lock), std::move(*db), *file};
+}
+
+Result<FileId> FileIdOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound(path + " does not exist");
+    return PosixError("cannot stat " + path, errno);
+  }
+  return FileId{st.st_dev, st.st_ino};
 }
 
 }  // namespace instaccess::keystore

@@ -15,6 +15,8 @@
 //      locking) and migrated.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <utility>
 
@@ -36,9 +38,20 @@ class StoreLock {
   UniqueFd fd_;
 };
 
+// Which file a path names (device and inode), to tell later whether it still names the same one.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+// The file `path` names now; NotFound when there is none.
+Result<FileId> FileIdOf(const std::string& path);
+
 struct OpenedStore {
   StoreLock lock;  // declared first: released after the connection closes
   Db db;
+  FileId file;  // the file the connection opened (path checked once the connection was made)
 };
 
 // Steps 1-5 above. `create_if_missing` false turns a missing file into NotFound.

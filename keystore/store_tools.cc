@@ -15,6 +15,7 @@
 #include "keystore/integrity.h"
 #include "keystore/schema.h"
 #include "keystore/seal.h"
+#include "keystore/sqlite_store.h"
 #include "keystore/store_file.h"
 
 namespace instaccess::keystore {
@@ -69,6 +70,7 @@ bool Exists(const std::string& path) {
 // A backup from schema 3 on must pass every integrity check; an older one has no MACs, and its
 // unkeyed audit chain must hold (it is upgraded when restored).
 Status CheckBackupIntegrity(Db& backup, const IntegrityKeys& keys) {
+  SqliteStore store(backup);
   Result<std::int64_t> version = backup.QueryInt("PRAGMA user_version");
   if (!version) return version.error();
   Result<std::int64_t> marker =
@@ -76,7 +78,7 @@ Status CheckBackupIntegrity(Db& backup, const IntegrityKeys& keys) {
                     : Result<std::int64_t>(std::int64_t{1});
   if (!marker) return marker.error();
   if (*marker > 0) {
-    Result<AuditVerification> audit = VerifyAudit(backup, nullptr);
+    Result<AuditVerification> audit = VerifyAudit(store, nullptr);
     if (!audit) return audit.error();
     if (!audit->ok()) {
       return DataLoss("backup " + backup.path() + " has a broken audit chain (" + audit->reason +
@@ -84,7 +86,7 @@ Status CheckBackupIntegrity(Db& backup, const IntegrityKeys& keys) {
     }
     return Status::Ok();
   }
-  Result<IntegrityReport> report = CheckIntegrity(backup, keys);
+  Result<IntegrityReport> report = CheckIntegrity(store, keys);
   if (!report) return report.error();
   std::vector<std::string> found;
   for (const auto& [kid, why] : report->refused) found.push_back(why);
@@ -265,13 +267,14 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   // store owner's when root runs the rekey.
   INSTACCESS_RETURN_IF_ERROR(GiveStoreFilesItsOwnership(path));
   Db& db = store->db;
+  SqliteStore view(db);
   const IntegrityKeys old_keys = IntegrityKeys::Derive(old_key);
   const IntegrityKeys new_keys = IntegrityKeys::Derive(new_key);
-  Result<std::optional<std::string>> upgraded = UpgradeIntegrityIfDue(db, old_keys, now, actor);
+  Result<std::optional<std::string>> upgraded = UpgradeIntegrityIfDue(view, old_keys, now, actor);
   if (!upgraded) return upgraded.error();
   // Rekey vouches for the store as it is (a broken seal, a cut audit trail), but never for a
   // row that does not authenticate: that is for a restore from a trusted backup.
-  Result<IntegrityReport> found = CheckIntegrity(db, old_keys);
+  Result<IntegrityReport> found = CheckIntegrity(view, old_keys);
   if (!found) return found.error();
   if (!found->refused.empty()) {
     return DataLoss("rekey refused: " + found->refused.begin()->second + " (and " +
@@ -301,14 +304,14 @@ Status RekeyStore(const std::string& path, const SecretBytes& old_key, const Sec
   if (!m) return m.error();
   m->BindBlob(1, MasterKeyCheckValue(new_key));
   INSTACCESS_RETURN_IF_ERROR(m->Run());
-  INSTACCESS_RETURN_IF_ERROR(WriteAllRowMacs(db, new_keys));
-  INSTACCESS_RETURN_IF_ERROR(RechainAudit(db, new_keys.audit()));
+  INSTACCESS_RETURN_IF_ERROR(WriteAllRowMacs(view, new_keys));
+  INSTACCESS_RETURN_IF_ERROR(RechainAudit(view, new_keys.audit()));
   std::string detail =
       std::to_string(rows->size()) + " private keys re-sealed under a new master key";
   for (const std::string& p : found->problems) detail += "; vouched for: " + p;
   INSTACCESS_RETURN_IF_ERROR(
-      AppendAudit(db, new_keys.audit(), now, actor, "rekey", std::nullopt, detail));
-  INSTACCESS_RETURN_IF_ERROR(SealStore(db, new_keys, {}, std::nullopt));
+      AppendAudit(view, new_keys.audit(), now, actor, "rekey", std::nullopt, detail));
+  INSTACCESS_RETURN_IF_ERROR(SealStore(view, new_keys, {}, std::nullopt));
   INSTACCESS_RETURN_IF_ERROR(txn->Commit());
   // Nothing sealed under the old key should stay in the files: VACUUM rewrites the store without
   // free space (older deletions may predate secure_delete), and FoldWal empties the -wal. The
@@ -393,13 +396,14 @@ Status RestoreStore(const std::string& backup_path, const std::string& store_pat
   Result<OpenedStore> store = OpenStoreFile(store_path, master_key, /*create_if_missing=*/false);
   if (!store) return store.error();
   INSTACCESS_RETURN_IF_ERROR(GiveStoreFilesItsOwnership(store_path));  // its new -wal, say
-  Result<std::optional<std::string>> upgraded = UpgradeIntegrityIfDue(store->db, keys, now, actor);
+  SqliteStore view(store->db);
+  Result<std::optional<std::string>> upgraded = UpgradeIntegrityIfDue(view, keys, now, actor);
   if (!upgraded) return upgraded.error();
   Result<Txn> txn = Txn::Begin(store->db);
   if (!txn) return txn.error();
-  INSTACCESS_RETURN_IF_ERROR(AppendAudit(store->db, keys.audit(), now, actor, "restore",
-                                         std::nullopt, "store restored from " + backup_path));
-  INSTACCESS_RETURN_IF_ERROR(SealStore(store->db, keys, {}, std::nullopt));
+  INSTACCESS_RETURN_IF_ERROR(AppendAudit(view, keys.audit(), now, actor, "restore", std::nullopt,
+                                         "store restored from " + backup_path));
+  INSTACCESS_RETURN_IF_ERROR(SealStore(view, keys, {}, std::nullopt));
   return txn->Commit();
 }
 

@@ -119,8 +119,9 @@ void MakeStore(const std::string& path, const std::vector<instaccess::jose::RsaK
   // As the keyring writes rows: each MACed, the store sealed over them (keystore/integrity.h);
   // unsealed rows would be refused as tampered at open.
   const ks::IntegrityKeys integrity = ks::IntegrityKeys::Derive(Master());
-  Require(ks::WriteAllRowMacs(*db, integrity).ok(), "mac filler rows");
-  Require(ks::SealStore(*db, integrity, {}, std::nullopt).ok(), "seal");
+  ks::SqliteStore store(*db);
+  Require(ks::WriteAllRowMacs(store, integrity).ok(), "mac filler rows");
+  Require(ks::SealStore(store, integrity, {}, std::nullopt).ok(), "seal");
   Require(db->Exec("COMMIT").ok(), "commit");
 }
 

@@ -5,12 +5,10 @@
 #include <unistd.h>
 
 #include "tests/api/api_test_util.h"
+#include "tests/support/as_nobody.h"
 
 namespace instaccess::testing::api {
 namespace {
-
-constexpr const char* kSetprivNobody =
-    "/usr/bin/setpriv --reuid=nobody --regid=nogroup --clear-groups ";
 
 // A daemon whose socket anyone may connect to, so that the roles alone decide.
 struct OpenDaemon : Daemon {
@@ -26,7 +24,7 @@ struct CurlReply {
 // nobody can read.
 CurlReply Curl(const Daemon& d, bool as_nobody, const std::string& method,
                const std::string& target, const Json& body = nullptr) {
-  std::string command = as_nobody ? kSetprivNobody : "";
+  std::string command = as_nobody ? AsNobodyShell() : "";
   command += "/usr/bin/curl -s -S --max-time 20 --unix-socket " + d.socket + " -X " + method +
              " -w '\\n%{http_code}'";
   if (!body.is_null()) {
@@ -55,16 +53,8 @@ void ExpectForbidden(const CurlReply& r, const std::string& role) {
 
 const Json kIssue = {{"claims", {{"sub", "user-1"}, {"acct", "acct-1"}}}};
 
-// setpriv can only change the uid with CAP_SETUID; elsewhere the suite is reported skipped.
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(geteuid() == 0);
-    result.message() << "running a client as nobody with setpriv needs root";
-    return result;
-  }
-};
-
-BOOST_AUTO_TEST_SUITE(api_access, *boost::unit_test::precondition(RunningAsRoot()))
+BOOST_AUTO_TEST_SUITE(api_access, *boost::unit_test::precondition(RunningAsRoot(
+                                      "running a client as nobody with setpriv needs root")))
 
 BOOST_AUTO_TEST_CASE(another_uid_is_refused_issue_decrypt_admin_and_read) {
   OpenDaemon d;

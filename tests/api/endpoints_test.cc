@@ -7,6 +7,7 @@
 
 #include "jose/rsa_cpu.h"
 #include "tests/api/api_test_util.h"
+#include "tests/support/prometheus_text.h"
 
 namespace instaccess::testing::api {
 namespace {
@@ -633,6 +634,11 @@ BOOST_AUTO_TEST_CASE(metrics_count_issues_and_cached_decrypts) {
   BOOST_REQUIRE(d.Decrypt(token).status == 200);
   BOOST_REQUIRE(d.Decrypt(token).status == 200);
   ExpectError(d.Decrypt("garbage"), 401, "invalid_token");
+  // A 400, a 404 and a kid's path: none is an overload, the last two are timed under the route
+  // that took them (or none), never under their own path.
+  ExpectError(HttpPost(d.socket, kIssuePath, "{"), 400, "bad_request");
+  ExpectError(d.Get("/api/v1/nothing"), 404, "not_found");
+  ExpectError(d.Get("/api/v1/keys/no-such-kid"), 404, "not_found");
   const std::string t1 = d.Get("/metrics").body;
   auto delta = [&](const std::string& series) {
     return MetricValue(t1, series) - MetricValue(t0, series);
@@ -643,8 +649,22 @@ BOOST_AUTO_TEST_CASE(metrics_count_issues_and_cached_decrypts) {
   BOOST_TEST(delta("instaccess_tokens_decrypted_total{result=\"invalid_token\"}") == 1u);
   BOOST_TEST(delta("instaccess_cache_lookups_total{result=\"hit\"}") == 2u);
   BOOST_TEST(delta("instaccess_cache_entries") == 1u);
-  BOOST_TEST(MetricValue(t1, "instaccess_request_duration_seconds_count") >
-             MetricValue(t0, "instaccess_request_duration_seconds_count"));
+  const PromExposition p0 = ParsePrometheusText(t0, "instaccess_");
+  const PromExposition p1 = ParsePrometheusText(t1, "instaccess_");
+  BOOST_TEST(p1.problems.empty(), Describe(p1.problems));
+  auto requests = [&](const std::string& endpoint) {
+    const std::string count = "instaccess_request_duration_seconds_count";
+    return p1.Value(count, {{"endpoint", endpoint}}) - p0.Value(count, {{"endpoint", endpoint}});
+  };
+  BOOST_TEST(requests(kIssuePath) == 3);  // two issued, one 400
+  BOOST_TEST(requests(kDecryptPath) == 4);
+  BOOST_TEST(requests("/api/v1/keys/{kid}") == 1);
+  BOOST_TEST(requests("unmatched") == 1);
+  BOOST_TEST(t1.find("no-such-kid") == std::string::npos);
+  BOOST_TEST(t1.find("/api/v1/nothing") == std::string::npos);
+  for (const char* reason : {"connections", "queue"}) {
+    BOOST_TEST(p1.Value("instaccess_overloaded_total", {{"reason", reason}}) == 0.0, reason);
+  }
   BOOST_TEST(t1.find("instaccess_active_key_age_seconds{purpose=\"sig\"}") != std::string::npos);
   BOOST_TEST(MetricValue(t1, "instaccess_secure_heap_size_bytes") == 1u << 20);
   BOOST_TEST(MetricValue(t1, "instaccess_secure_heap_used_bytes") > 0u);

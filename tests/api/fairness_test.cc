@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "tests/api/api_test_util.h"
+#include "tests/support/prometheus_text.h"
 
 namespace instaccess::testing::api {
 namespace {
@@ -385,6 +386,8 @@ BOOST_AUTO_TEST_CASE(a_uid_at_its_connection_bound_is_refused_while_others_are_s
   ExpectError({refused.status, refused.body, {{"content-type", "application/json"}}, false}, 503,
               "overloaded", "too many connections");
   BOOST_TEST(ClosedByDaemon(nobody[4]));
+  const PromExposition m = ParsePrometheusText(d.Get("/metrics").body);
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "connections"}}) == 1.0);
 
   // Another uid with the same role, and root, are unaffected.
   Sockets other;
@@ -439,6 +442,9 @@ BOOST_AUTO_TEST_CASE(one_uid_cannot_fill_the_work_queue) {
   BOOST_TEST(issued == 64u);
   BOOST_TEST(queue_full == 16u);
   for (std::size_t i = 0; i < root.size(); ++i) BOOST_TEST(ReadReply(root[i]).status == 201);
+  const PromExposition m = ParsePrometheusText(d.Get("/metrics").body);
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "queue"}}) == 16.0);
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "connections"}}) == 0.0);
 }
 
 // Out of descriptors (RLIMIT_NOFILE lowered on the running daemon), accept fails with EMFILE

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/api/api_test_util.h"
+#include "tests/support/prometheus_text.h"
 
 namespace instaccess::testing::api {
 namespace {
@@ -252,6 +253,7 @@ BOOST_AUTO_TEST_CASE(connections_past_the_limit_get_503_and_service_resumes_when
   for (int i = 0; i < 20; ++i) idle.push_back(std::make_unique<RawConnection>(d.socket, 10s));
   // Once the daemon has accepted all twenty, the next connection is turned away at once.
   std::optional<HttpReply> refused;
+  int refusals = 0;
   BOOST_REQUIRE(Eventually(
       [&] {
         RawConnection extra(d.socket, 10s);
@@ -259,6 +261,7 @@ BOOST_AUTO_TEST_CASE(connections_past_the_limit_get_503_and_service_resumes_when
         auto reply = extra.ReadReply();
         if (!reply || reply->status == 200) return false;
         refused = reply;
+        ++refusals;
         return extra.ClosedWithin(5s);
       },
       20s));
@@ -271,7 +274,18 @@ BOOST_AUTO_TEST_CASE(connections_past_the_limit_get_503_and_service_resumes_when
   BOOST_REQUIRE(reply.has_value());
   BOOST_TEST(reply->status == 200);
   idle.resize(10);
-  BOOST_TEST(Eventually([&] { return d.Get("/healthz").status == 200; }, 20s));
+  BOOST_TEST(Eventually(
+      [&] {
+        const HttpReply r = d.Get("/healthz");
+        refusals += r.status == 503;  // the daemon had not yet seen the others close
+        return r.status == 200;
+      },
+      20s));
+  // Each refusal was counted as an overload of connections, and nothing else was.
+  const PromExposition m = ParsePrometheusText(d.Get("/metrics").body, "instaccess_");
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "connections"}}) ==
+             static_cast<double>(refusals));
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "queue"}}) == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(a_10_mb_body_gets_413_without_a_hang) {
@@ -466,11 +480,10 @@ BOOST_AUTO_TEST_CASE(a_flood_past_the_work_queue_gets_201_or_503_overloaded_with
   BOOST_TEST(issued + overloaded == kClients);
   BOOST_TEST(issued > 0);
   // The daemon counted exactly the refusals the clients saw.
-  const std::string metrics = d.Get("/metrics").body;
-  const std::string series = "\ninstaccess_overloaded_total ";
-  std::size_t at = metrics.find(series);
-  BOOST_REQUIRE(at != std::string::npos);
-  BOOST_TEST(std::stoi(metrics.substr(at + series.size())) == overloaded);
+  const PromExposition m = ParsePrometheusText(d.Get("/metrics").body, "instaccess_");
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "queue"}}) ==
+             static_cast<double>(overloaded));
+  BOOST_TEST(m.Value("instaccess_overloaded_total", {{"reason", "connections"}}) == 0.0);
   clients.clear();
   ExpectStillServing(d);
   BOOST_TEST(d.Decrypt(d.Issue()).status == 200);

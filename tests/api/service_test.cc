@@ -16,6 +16,8 @@
 #include "jose/jws.h"
 #include "keystore/sqlite.h"
 #include "tests/keystore/test_util.h"
+#include "tests/support/prometheus_text.h"
+#include "tests/support/temp_dir.h"
 
 namespace instaccess::api {
 namespace {
@@ -56,6 +58,7 @@ struct Api {
   ipc::Router router;
   ipc::AccessPolicy policy = ipc::AccessPolicy::Build({}, geteuid(), nullptr);
   int keys_changed = 0;
+  RotationHealth rotation;  // what the scheduler hook reports
 
   Api() { Open(); }
 
@@ -70,8 +73,9 @@ struct Api {
     keyring = std::move(*opened);
     RunSchedule();
     router = ipc::Router();
-    service = std::make_unique<Service>(TestOptions(dir / "keys.db"), *keyring, clock, "",
-                                        Service::Hooks{[this] { ++keys_changed; }, {}, {}});
+    service = std::make_unique<Service>(
+        TestOptions(dir / "keys.db"), *keyring, clock, "",
+        Service::Hooks{[this] { ++keys_changed; }, {}, {}, {}, {}, [this] { return rotation; }});
     service->AddRoutes(router);
   }
 
@@ -130,6 +134,27 @@ void ExpectRefused(const ipc::Response& r, const std::string& code) {
 }
 
 BOOST_AUTO_TEST_SUITE(service_in_process)
+
+BOOST_AUTO_TEST_CASE(failing_rotation_shows_in_status_warnings_and_metrics) {
+  Api api;
+  Json status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("rotation").at("failing_since").is_null());
+  BOOST_TEST(status.at("rotation").at("last_error").is_null());
+  BOOST_TEST(api.Call("GET", "/metrics").body.find("\ninstaccess_rotation_failing 0\n") !=
+             std::string::npos);
+
+  api.rotation = {3, 1796690000, "unavailable: var/keys.db: disk I/O error"};
+  status = Json::parse(api.Call("GET", "/api/v1/status").body);
+  BOOST_TEST(status.at("rotation").at("failing_since") == Rfc3339(1796690000));
+  BOOST_TEST(status.at("rotation").at("last_error") == "unavailable: var/keys.db: disk I/O error");
+  BOOST_TEST(status.at("rotation").at("failures_total") == 3);
+  BOOST_TEST(
+      status.at("warnings").dump().find("key rotation failing since " + Rfc3339(1796690000)) !=
+      std::string::npos);
+  const std::string metrics = api.Call("GET", "/metrics").body;
+  BOOST_TEST(metrics.find("\ninstaccess_rotation_failures_total 3\n") != std::string::npos);
+  BOOST_TEST(metrics.find("\ninstaccess_rotation_failing 1\n") != std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(token_issued_before_a_rotation_decrypts_until_it_expires) {
   Api api;
@@ -282,6 +307,68 @@ BOOST_AUTO_TEST_CASE(status_names_the_next_rotation_by_the_fake_clock) {
              std::string::npos);
   api.clock.Advance(90);
   BOOST_TEST(Json::parse(api.Call("GET", "/api/v1/status").body).at("uptime_seconds") == 90);
+}
+
+// Every family /metrics writes, read back strictly, with the store's health, its keys and its
+// schedule by the fake clock; each family is documented in docs/api.md.
+BOOST_AUTO_TEST_CASE(metrics_report_store_health_keys_and_schedule_by_the_fake_clock) {
+  Api api;
+  api.service->metrics().AddCollector(
+      [](Exposition& e) { e.Gauge("instaccess_test_collected", "From a collector.", 5); });
+  auto scrape = [&] {
+    const ipc::Response r = api.Call("GET", "/metrics");
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.content_type.rfind("text/plain; version=0.0.4", 0) == 0u, r.content_type);
+    testing::PromExposition p = testing::ParsePrometheusText(r.body, "instaccess_");
+    BOOST_TEST(p.problems.empty(), testing::Describe(p.problems));
+    return p;
+  };
+  const testing::PromExposition m = scrape();
+  BOOST_TEST(m.Value("instaccess_build_info", {{"version", INSTACCESS_VERSION}}) == 1.0);
+  BOOST_TEST(m.Value("instaccess_healthy") == 1.0);
+  BOOST_TEST(m.Value("instaccess_store_open") == 1.0);
+  BOOST_TEST(m.Value("instaccess_store_integrity_ok") == 1.0);
+  BOOST_TEST(m.Value("instaccess_integrity_refused_rows") == 0.0);
+  BOOST_TEST(m.Value("instaccess_key_transitions_held") == 0.0);
+  for (const char* purpose : {"sig", "enc"}) {
+    BOOST_TEST(m.Value("instaccess_active_key_present", {{"purpose", purpose}}) == 1.0);
+    BOOST_TEST(m.Value("instaccess_keys", {{"purpose", purpose}, {"state", "active"}}) == 1.0);
+    BOOST_TEST(m.Value("instaccess_keys", {{"purpose", purpose}, {"state", "revoked"}}) == 0.0);
+    BOOST_TEST(m.Value("instaccess_active_key_age_seconds", {{"purpose", purpose}}) == 0.0);
+  }
+  BOOST_TEST(m.Value("instaccess_next_rotation_timestamp_seconds", {{"purpose", "sig"}}) ==
+             static_cast<double>(kStart + 2 * kHour));
+  BOOST_TEST(m.Value("instaccess_next_rotation_timestamp_seconds", {{"purpose", "enc"}}) ==
+             static_cast<double>(kStart + 4 * kHour));
+  // The next transition is the keyring's first planned one of the purpose: the pending key,
+  // made one prepublish (1 h) before it becomes active.
+  BOOST_TEST(m.Value("instaccess_next_transition_timestamp_seconds", {{"purpose", "sig"}}) ==
+             static_cast<double>(kStart + kHour));
+  BOOST_TEST(m.Value("instaccess_next_transition_timestamp_seconds", {{"purpose", "enc"}}) ==
+             static_cast<double>(kStart + 3 * kHour));
+  BOOST_TEST(m.Value("instaccess_test_collected") == 5.0);
+
+  // Past the pending signing key's generation, in steps within max_lifetime (a longer jump
+  // would be held as a clock fault).
+  api.clock.Advance(kHour / 2);
+  api.RunSchedule();
+  api.clock.Advance(kHour / 2 + 600);
+  api.RunSchedule();
+  const testing::PromExposition later = scrape();
+  BOOST_TEST(later.Value("instaccess_active_key_age_seconds", {{"purpose", "sig"}}) ==
+             static_cast<double>(kHour + 600));
+  BOOST_TEST(later.Value("instaccess_keys", {{"purpose", "sig"}, {"state", "pending"}}) == 1.0);
+  // Its promotion comes next, one prepublish after it was made (600 s late).
+  BOOST_TEST(later.Value("instaccess_next_transition_timestamp_seconds", {{"purpose", "sig"}}) ==
+             static_cast<double>(kStart + 2 * kHour + 600));
+  BOOST_TEST(later.Value("instaccess_next_rotation_timestamp_seconds", {{"purpose", "sig"}}) ==
+             static_cast<double>(kStart + 2 * kHour + 600));
+
+  const std::string doc = testing::ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/docs/api.md");
+  for (const testing::PromFamily& f : m.families) {
+    if (f.name == "instaccess_test_collected") continue;
+    BOOST_TEST(doc.find("`" + f.name) != std::string::npos, f.name << " is not in docs/api.md");
+  }
 }
 
 // GET /api/v1/auth with `authorization` as the header (none when empty).

@@ -60,6 +60,12 @@ BOOST_AUTO_TEST_CASE(claims_take_canvas_types_and_raw_json) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(labels_are_padded_to_a_column) {
+  BOOST_TEST(Labeled("kid", "k1", 6) == "kid   k1\n");
+  BOOST_TEST(Labeled("state", "active", 6) == "state active\n");
+  BOOST_TEST(Labeled("max lifetime", "1h", 6) == "max lifetime 1h\n");  // never glued on
+}
+
 BOOST_AUTO_TEST_CASE(tables_align_columns) {
   Table t({"A", "BB"});
   t.Add({"long", "x"});

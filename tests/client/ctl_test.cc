@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "jose/rsa_key.h"
 #include "tests/client/client_fixture.h"
@@ -52,8 +53,34 @@ BOOST_AUTO_TEST_CASE(help_lists_the_commands_and_the_exit_codes) {
   }
   auto keys = RunCommand({kCtl, "keys", "--help"});
   BOOST_TEST(keys.exit_code == kOk);
-  for (const char* s : {"list", "rotate", "import", "export", "revoke"})
+  for (const char* s : {"list", "show", "rotate", "import", "export", "revoke"})
     BOOST_TEST(Contains(keys.out, s), s);
+  // Every command's help has examples and names the global options; decrypt's says where the
+  // token comes from.
+  for (std::vector<std::string> cmd :
+       std::vector<std::vector<std::string>>{{"issue"},
+                                             {"decrypt"},
+                                             {"jwks"},
+                                             {"keys", "list"},
+                                             {"keys", "show"},
+                                             {"keys", "rotate"},
+                                             {"keys", "import"},
+                                             {"keys", "export"},
+                                             {"keys", "revoke"},
+                                             {"status"},
+                                             {"backup"},
+                                             {"audit", "verify"},
+                                             {"schedule", "accept-clock"}}) {
+    cmd.insert(cmd.begin(), kCtl);
+    cmd.push_back("--help");
+    auto h = RunCommand(cmd);
+    BOOST_TEST(h.exit_code == kOk, cmd[1]);
+    BOOST_TEST(Contains(h.out, "Examples:\n  instaccessctl "), cmd[1] << ": " << h.out);
+    BOOST_TEST(Contains(h.out, "before or after the command: --socket PATH, --json"), cmd[1]);
+  }
+  auto decrypt_help = RunCommand({kCtl, "decrypt", "--help"});
+  for (const char* s : {"--file", "stdin", "/proc/PID/cmdline", "| instaccessctl decrypt"})
+    BOOST_TEST(Contains(decrypt_help.out, s), s);
   auto import = RunCommand({kCtl, "keys", "import", "--help"});
   for (const char* s : {"--kid", "--issuer", "--allow-own-issuer", "--max-lifetime", "--pin"})
     BOOST_TEST(Contains(import.out, s), s);
@@ -80,6 +107,11 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_usage_errors) {
       {"keys", "revoke"},
       {"keys", "export"},
       {"keys", "export", "k", "--pem", "--jwk"},
+      {"keys", "show"},
+      {"keys", "list", "--purpose", "both"},
+      {"keys", "list", "--state", "expired"},
+      {"keys", "list", "--state", "active,gone"},
+      {"decrypt", "-", "--file", "/nonexistent.token"},
       {"keys", "import", "--purpose", "sig", "--pem", "/nonexistent.pem", "--max-lifetime", "soon"},
       {"backup"},
       {"audit"},
@@ -109,7 +141,7 @@ BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
   BOOST_TEST(std::count(token.begin(), token.end(), '.') == 4);
   BOOST_TEST(!Contains(token, "\n"));
 
-  auto human = ctl({"decrypt", token});
+  auto human = ctl({"decrypt"}, token);
   BOOST_REQUIRE_MESSAGE(human.exit_code == kOk, human.err);
   BOOST_TEST(Contains(human.out, "CLAIM"));
   BOOST_TEST(Contains(human.out, "u1"));
@@ -119,7 +151,7 @@ BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
   BOOST_TEST(Contains(human.out, "signed with"));
   BOOST_TEST(Contains(human.out, "encrypted to"));
 
-  auto json = ctl({"--json", "decrypt", token});
+  auto json = ctl({"--json", "decrypt"}, token);
   BOOST_REQUIRE(json.exit_code == kOk);
   auto j = Json(json);
   BOOST_TEST(j["claims"]["sub"] == "u1");
@@ -136,7 +168,7 @@ BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
   BOOST_TEST(implicit.exit_code == kOk);
   BOOST_TEST(ctl({"decrypt"}, "\n").exit_code == kUsage);
 
-  auto quiet = ctl({"--quiet", "decrypt", token});
+  auto quiet = ctl({"--quiet", "decrypt"}, token);
   BOOST_TEST(quiet.exit_code == kOk);
   BOOST_TEST(quiet.out.empty());
 
@@ -148,11 +180,11 @@ BOOST_AUTO_TEST_CASE(issues_and_decrypts_in_both_output_forms) {
 BOOST_AUTO_TEST_CASE(refused_tokens_and_requests_have_their_own_exit_codes) {
   OpenDaemon d;
   Ctl ctl{d};
-  auto bad = ctl({"decrypt", "not.a.token.at.all"});
+  auto bad = ctl({"decrypt"}, "not.a.token.at.all");
   BOOST_TEST(bad.exit_code == kBadToken);
   BOOST_TEST(bad.out.empty());
   BOOST_TEST(Contains(bad.err, "instaccessctl: invalid_token: token is invalid"), bad.err);
-  auto bad_json = ctl({"--json", "decrypt", "not.a.token.at.all"});
+  auto bad_json = ctl({"--json", "decrypt"}, "not.a.token.at.all");
   BOOST_TEST(bad_json.exit_code == kBadToken);
   BOOST_TEST(Json(bad_json)["error"]["code"] == "invalid_token");
 
@@ -353,6 +385,187 @@ BOOST_AUTO_TEST_CASE(imports_with_issuers_and_pin_and_exports_keys) {
   BOOST_TEST(allowed.exit_code == kOk, allowed.err);
 }
 
+BOOST_AUTO_TEST_CASE(global_options_may_follow_the_command) {
+  OpenDaemon d;
+  auto status = RunCommand({kCtl, "status", "--json", "--socket", d.socket});
+  BOOST_REQUIRE_MESSAGE(status.exit_code == kOk, status.err);
+  const std::string sig = Json(status)["active_kids"]["sig"];
+  auto list = RunCommand({kCtl, "keys", "list", "--socket", d.socket, "--json"});
+  BOOST_REQUIRE_MESSAGE(list.exit_code == kOk, list.err);
+  BOOST_TEST(Json(list)["keys"].size() == 2u);
+  auto quiet = RunCommand({kCtl, "keys", "export", sig, "--socket", d.socket, "-q", "--jwk"});
+  BOOST_TEST(quiet.exit_code == kOk, quiet.err);
+  BOOST_TEST(quiet.out.empty());
+  // Mixed: some before, some after; the option of the command in between.
+  auto mixed = RunCommand({kCtl, "--socket", d.socket, "keys", "export", "--jwk", sig, "--json"});
+  BOOST_REQUIRE_MESSAGE(mixed.exit_code == kOk, mixed.err);
+  BOOST_TEST(Json(mixed)["kid"] == sig);
+  auto issued = RunCommand({kCtl, "issue", "--sub", "u", "--acct", "a", "--socket", d.socket});
+  BOOST_REQUIRE_MESSAGE(issued.exit_code == kOk, issued.err);
+  auto opened = RunCommand({kCtl, "decrypt", "--socket", d.socket, "--json"}, {}, issued.out);
+  BOOST_REQUIRE_MESSAGE(opened.exit_code == kOk, opened.err);
+  BOOST_TEST(Json(opened)["claims"]["sub"] == "u");
+  // A global option after the command is checked like one before it.
+  auto both = RunCommand({kCtl, "status", "--json", "--quiet", "--socket", d.socket});
+  BOOST_TEST(both.exit_code == kUsage);
+  BOOST_TEST(RunCommand({kCtl, "status", "--timeout", "soon", "--socket", d.socket}).exit_code ==
+             kUsage);
+
+  // --timeout after the command bounds the wait.
+  TempDir dir;
+  FakeDaemon silent(dir / "s.sock", "");
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunCommand({kCtl, "status", "--socket", dir / "s.sock", "--timeout", "1s"});
+  BOOST_TEST(r.exit_code == kUnreachable);
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 10s));
+}
+
+BOOST_AUTO_TEST_CASE(tokens_and_keys_never_come_from_the_command_line) {
+  OpenDaemon d;
+  Ctl ctl{d};
+  auto issued = ctl({"issue", "--sub", "u1", "--acct", "a1"});
+  BOOST_REQUIRE_MESSAGE(issued.exit_code == kOk, issued.err);
+  const std::string token = Line(issued.out);
+
+  // On argv: refused before any request, without repeating it, pointing to stdin and --file.
+  auto argv = ctl({"decrypt", token}, token);
+  BOOST_TEST(argv.exit_code == kUsage);
+  BOOST_TEST(argv.out.empty());
+  BOOST_TEST(!Contains(argv.err, token.substr(0, 20)), argv.err);
+  BOOST_TEST(Contains(argv.err, "stdin or --file PATH"), argv.err);
+  BOOST_TEST(Contains(argv.err, "/proc/PID/cmdline"), argv.err);
+  BOOST_TEST(ctl({"--json", "decrypt", "not-a-file"}).exit_code == kUsage);
+
+  // From a file, or from stdin through --file -.
+  const std::string file = d.dir / "token.txt";
+  WriteFile(file, token + "\n");
+  auto from_file = ctl({"--json", "decrypt", "--file", file});
+  BOOST_REQUIRE_MESSAGE(from_file.exit_code == kOk, from_file.err);
+  BOOST_TEST(Json(from_file)["claims"]["sub"] == "u1");
+  auto dash = ctl({"decrypt", "--file", "-", "--json"}, token);
+  BOOST_REQUIRE_MESSAGE(dash.exit_code == kOk, dash.err);
+  BOOST_TEST(Json(dash)["claims"]["acct"] == "a1");
+  auto missing = ctl({"decrypt", "--file", d.dir / "none.txt"});
+  BOOST_TEST(missing.exit_code == kRefused);
+  BOOST_TEST(Contains(missing.err, "cannot read the token from"), missing.err);
+  WriteFile(file, "\n");
+  auto empty = ctl({"decrypt", "--file", file});
+  BOOST_TEST(empty.exit_code == kUsage);
+  BOOST_TEST(Contains(empty.err, "no token in " + file), empty.err);
+
+  // A bare `decrypt` on a terminal does not wait for typing: it says how to give the token.
+  auto tty = RunCommand(
+      {"/usr/bin/script", "-qec", kCtl + " --socket " + d.socket + " decrypt", "/dev/null"});
+  BOOST_TEST(tty.exit_code == kUsage);
+  BOOST_TEST(Contains(tty.out, "pipe the token in"), tty.out);
+
+  // Input is bounded: more than the daemon would take is refused before it is sent.
+  auto huge = ctl({"decrypt"}, std::string(64 * 1024 + 1, 'a'));
+  BOOST_TEST(huge.exit_code == kRefused);
+  BOOST_TEST(Contains(huge.err, "larger than 64 KiB"), huge.err);
+
+  // A key pasted where its file name goes: refused, and not repeated.
+  const std::string pem =
+      ReadFile(std::string(INSTACCESS_SOURCE_DIR) + "/tests/fuzz/keys/rs256.pem");
+  auto pasted = ctl({"keys", "import", "--purpose", "sig", "--pem", pem});
+  BOOST_TEST(pasted.exit_code == kUsage);
+  BOOST_TEST(!Contains(pasted.err, "BEGIN"), pasted.err);
+  BOOST_TEST(Contains(pasted.err, "take a file name (or - for stdin), not the key itself"),
+             pasted.err);
+  auto jwk = ctl({"keys", "import", "--purpose", "sig", "--jwk", R"({"kty":"RSA","n":"x"})"});
+  BOOST_TEST(jwk.exit_code == kUsage);
+  BOOST_TEST(!Contains(jwk.err, "kty"), jwk.err);
+}
+
+BOOST_AUTO_TEST_CASE(keys_list_filters_by_purpose_and_state) {
+  OpenDaemon d;
+  Ctl ctl{d};
+  BOOST_REQUIRE(ctl({"keys", "rotate", "both"}).exit_code == kOk);  // one retired of each
+  auto kids = [](const nlohmann::json& list) {
+    std::multiset<std::string> out;
+    for (const auto& k : list["keys"])
+      out.insert(k["purpose"].get<std::string>() + " " + k["state"].get<std::string>());
+    return out;
+  };
+  const auto all = Json(ctl({"--json", "keys", "list"}));
+  BOOST_TEST(all["keys"].size() == 4u);
+  const auto sig = Json(ctl({"--json", "keys", "list", "--purpose", "sig"}));
+  BOOST_TEST((kids(sig) == std::multiset<std::string>{"sig active", "sig retired"}));
+  for (const auto& t : sig["next_transitions"]) BOOST_TEST(t["purpose"] == "sig");
+  BOOST_TEST(!sig["next_transitions"].empty());
+  const auto retired = Json(ctl({"--json", "keys", "list", "--state", "retired"}));
+  BOOST_TEST((kids(retired) == std::multiset<std::string>{"enc retired", "sig retired"}));
+  const auto some = Json(ctl({"--json", "keys", "list", "--state", "active,revoked", "--state",
+                              "pending", "--purpose", "enc"}));
+  BOOST_TEST((kids(some) == std::multiset<std::string>{"enc active"}));
+  BOOST_TEST(Json(ctl({"--json", "keys", "list", "--state", "revoked"}))["keys"].empty());
+
+  auto human = ctl({"keys", "list", "--purpose", "enc", "--state", "retired"});
+  BOOST_REQUIRE_MESSAGE(human.exit_code == kOk, human.err);
+  BOOST_TEST(Contains(human.out, "enc"), human.out);
+  BOOST_TEST(!Contains(human.out, "RS256"), human.out);
+  BOOST_TEST(!Contains(human.out, "active"), human.out);
+  BOOST_TEST(!Contains(human.out, "PLANNED"), human.out);  // the plan is not about states
+  auto planned = ctl({"keys", "list", "--purpose", "sig"});
+  BOOST_TEST(Contains(planned.out, "PLANNED"), planned.out);
+  BOOST_TEST(!Contains(planned.out, " enc"), planned.out);
+
+  auto bad = ctl({"keys", "list", "--state", "expired"});
+  BOOST_TEST(bad.exit_code == kUsage);
+  BOOST_TEST(
+      Contains(bad.err, "--state: expired not in {pending,active,retired,destroyed,revoked}"),
+      bad.err);
+}
+
+BOOST_AUTO_TEST_CASE(keys_show_prints_one_key_in_full) {
+  OpenDaemon d;
+  Ctl ctl{d};
+  const std::string sig = Json(ctl({"--json", "status"}))["active_kids"]["sig"];
+  auto own = ctl({"keys", "show", sig});
+  BOOST_REQUIRE_MESSAGE(own.exit_code == kOk, own.err);
+  for (const std::string& s :
+       {"kid           " + sig, std::string("purpose       sig\n"),
+        std::string("alg           RS256, 2048 bits\n"),
+        std::string("origin        generated (private part held, sealed)\n"),
+        std::string("state         active\n"), std::string("next          retires in 23h 59m ("),
+        std::string("created       "), std::string("issuers       the daemon's tokens.issuer\n"),
+        std::string("max lifetime  the daemon's tokens.max_lifetime\n"),
+        std::string("pinned        no\n")}) {
+    BOOST_TEST(Contains(own.out, s), s << " in\n" << own.out);
+  }
+  auto own_json = Json(ctl({"keys", "show", sig, "--json"}));
+  BOOST_TEST(own_json["kid"] == sig);
+  BOOST_TEST(own_json["state"] == "active");
+  BOOST_TEST(own_json["has_private"] == true);
+
+  const std::string pub = WritePublicPem(d, "rs256.pem", "canvas-sig.pem");
+  BOOST_REQUIRE(ctl({"keys", "import", "--purpose", "sig", "--pem", pub, "--kid", "canvas-2026",
+                     "--issuer", "canvas.example.edu", "--max-lifetime", "30m", "--pin"})
+                    .exit_code == kOk);
+  auto peer = ctl({"keys", "show", "canvas-2026"});
+  BOOST_REQUIRE_MESSAGE(peer.exit_code == kOk, peer.err);
+  for (const char* s :
+       {"origin        peer (public part only)\n", "state         retired\n",
+        "issuers       canvas.example.edu\n", "max lifetime  30m\n", "pinned        yes"}) {
+    BOOST_TEST(Contains(peer.out, s), s << " in\n" << peer.out);
+  }
+  auto peer_json = Json(ctl({"--json", "keys", "show", "canvas-2026"}));
+  BOOST_TEST(peer_json["pin"] == true);
+  BOOST_TEST(peer_json["max_lifetime"] == 1800);
+  BOOST_TEST(peer_json["issuers"] == nlohmann::json({"canvas.example.edu"}));
+
+  // A revoked key is still shown (its row stays), with when it was revoked.
+  BOOST_REQUIRE(ctl({"keys", "revoke", "canvas-2026"}).exit_code == kOk);
+  auto revoked = ctl({"keys", "show", "canvas-2026"});
+  BOOST_TEST(Contains(revoked.out, "state         revoked\n"), revoked.out);
+  BOOST_TEST(Contains(revoked.out, "revoked       2"), revoked.out);
+
+  auto unknown = ctl({"keys", "show", "no-such-kid"});
+  BOOST_TEST(unknown.exit_code == kRefused);
+  BOOST_TEST(Contains(unknown.err, "no-such-kid"), unknown.err);
+  BOOST_TEST(unknown.out.empty());
+}
+
 BOOST_AUTO_TEST_CASE(backup_writes_a_file_and_will_not_overwrite_one) {
   OpenDaemon d;
   Ctl ctl{d};
@@ -473,7 +686,7 @@ BOOST_AUTO_TEST_CASE(daemon_failures_are_exit_6_and_token_refusals_exit_5) {
   }
   {
     FakeDaemon fake(dir / "c.sock", canned(401, "token_expired", "token has expired"));
-    auto r = RunCommand({kCtl, "--socket", dir / "c.sock", "decrypt", "x.y.z.w.v"});
+    auto r = RunCommand({kCtl, "--socket", dir / "c.sock", "decrypt"}, {}, "x.y.z.w.v");
     BOOST_TEST(r.exit_code == kBadToken);
     BOOST_TEST(Line(r.err) == "instaccessctl: token_expired: token has expired");
   }

@@ -22,7 +22,8 @@ run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}" --component c
 
 foreach(f
     include/instaccess/client.h include/instaccess/error.h include/instaccess/claims.h
-    bin/instaccessctl share/bash-completion/completions/instaccessctl)
+    bin/instaccessctl share/bash-completion/completions/instaccessctl
+    share/zsh/vendor-completions/_instaccessctl)
   if(NOT EXISTS "${prefix}/${f}")
     message(FATAL_ERROR "not installed: ${f}")
   endif()

@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 
+#include "tests/support/as_nobody.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/running_daemon.h"
 #include "tests/support/temp_dir.h"
@@ -18,17 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int kExitConfig = 78;
-constexpr uid_t kNobody = 65534;
-const std::vector<std::string> kAsNobody = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                                            "--clear-groups"};
-
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(geteuid() == 0);
-    result.message() << "files of other users and runs as nobody need root";
-    return result;
-  }
-};
+constexpr const char* kNeedsRoot = "files of other users and runs as nobody need root";
 
 struct Outcome {
   int exit_code = -1;
@@ -92,16 +83,16 @@ BOOST_AUTO_TEST_CASE(a_config_file_group_or_others_may_write_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(a_config_file_of_another_user_is_refused,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+                     *boost::unit_test::precondition(RunningAsRoot(kNeedsRoot))) {
   TempDir dir;
   OpenUp(dir);
   std::filesystem::create_directory(dir / "state");
-  BOOST_REQUIRE(chown((dir / "state").c_str(), kNobody, 65534) == 0);
+  BOOST_REQUIRE(chown((dir / "state").c_str(), kNobodyUid, kNogroupGid) == 0);
   WriteKey(dir / "master.key", 32);
-  BOOST_REQUIRE(chown((dir / "master.key").c_str(), kNobody, 65534) == 0);
+  BOOST_REQUIRE(chown((dir / "master.key").c_str(), kNobodyUid, kNogroupGid) == 0);
   const std::string config = dir / "instaccessd.toml";
   WriteFile(config, SystemConfig(dir));
-  BOOST_REQUIRE(chown(config.c_str(), kNobody, 65534) == 0);
+  BOOST_REQUIRE(chown(config.c_str(), kNobodyUid, kNogroupGid) == 0);
 
   // Root runs the daemon: a file nobody owns could be rewritten by nobody.
   Outcome as_root = Run(dir, {"--check-config", "--config", config});
@@ -181,11 +172,11 @@ BOOST_AUTO_TEST_CASE(check_config_checks_the_master_key) {
 }
 
 BOOST_AUTO_TEST_CASE(check_config_checks_the_master_key_is_readable_by_its_user,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+                     *boost::unit_test::precondition(RunningAsRoot(kNeedsRoot))) {
   TempDir dir;
   OpenUp(dir);
   std::filesystem::create_directory(dir / "state");
-  BOOST_REQUIRE(chown((dir / "state").c_str(), kNobody, 65534) == 0);
+  BOOST_REQUIRE(chown((dir / "state").c_str(), kNobodyUid, kNogroupGid) == 0);
   WriteKey(dir / "master.key", 32);  // root's, 0600
   const std::string config = dir / "instaccessd.toml";
   WriteFile(config, SystemConfig(dir));
@@ -232,14 +223,31 @@ BOOST_AUTO_TEST_CASE(check_config_checks_the_store_directory) {
   BOOST_TEST(Says(file, "store.path: " + (dir / "state") + " is not a directory"), file.err);
 }
 
+BOOST_AUTO_TEST_CASE(check_config_checks_a_peers_ca_file) {
+  TempDir dir;
+  WriteKey(dir / "master.key", 32);
+  std::filesystem::create_directory(dir / "state");
+  const std::string config = dir / "instaccessd.toml";
+  WriteFile(config, SystemConfig(dir,
+                                 "[[peers]]\nname = \"gateway\"\n"
+                                 "jwks_url = \"https://gateway.example.edu/jwks.json\"\n"
+                                 "ca_file = \"" +
+                                     (dir / "ca.pem") + "\"\n"));
+  Outcome missing = Run(dir, {"--check-config", "--config", config});
+  BOOST_TEST(missing.exit_code == kExitConfig);
+  BOOST_TEST(Says(missing, "peers[0].ca_file: cannot read " + (dir / "ca.pem")), missing.err);
+  WriteFile(dir / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  BOOST_TEST(Run(dir, {"--check-config", "--config", config}).exit_code == 0);
+}
+
 BOOST_AUTO_TEST_CASE(check_config_checks_the_store_directory_is_writable_by_its_user,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+                     *boost::unit_test::precondition(RunningAsRoot(kNeedsRoot))) {
   TempDir dir;
   OpenUp(dir);
   std::filesystem::create_directory(dir / "state");  // root's, 0755
   BOOST_REQUIRE(chmod((dir / "state").c_str(), 0755) == 0);
   WriteKey(dir / "master.key", 32);
-  BOOST_REQUIRE(chown((dir / "master.key").c_str(), kNobody, 65534) == 0);
+  BOOST_REQUIRE(chown((dir / "master.key").c_str(), kNobodyUid, kNogroupGid) == 0);
   const std::string config = dir / "instaccessd.toml";
   WriteFile(config, SystemConfig(dir));
   Outcome o = Run(dir, {"--check-config", "--config", config}, {}, kAsNobody);
@@ -247,7 +255,7 @@ BOOST_AUTO_TEST_CASE(check_config_checks_the_store_directory_is_writable_by_its_
   BOOST_TEST(Says(o, "store.path: the directory " + (dir / "state") +
                          " is not writable by uid 65534 (nobody)"),
              o.err);
-  BOOST_REQUIRE(chown((dir / "state").c_str(), kNobody, 65534) == 0);
+  BOOST_REQUIRE(chown((dir / "state").c_str(), kNobodyUid, kNogroupGid) == 0);
   BOOST_TEST(Run(dir, {"--check-config", "--config", config}, {}, kAsNobody).exit_code == 0);
 
   // The embedded default may make ./var, if nobody may write the working directory.

@@ -119,6 +119,23 @@ BOOST_AUTO_TEST_CASE(rotation_can_be_switched_off_per_purpose) {
              std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(store_backend_postgresql_needs_a_url) {
+  auto c = ParseConfig(
+      "[store]\nbackend = \"postgresql\"\nurl = \"postgresql:///k?host=/run/postgresql\"\n"
+      "password_file = \"/etc/instaccessd/pg-password\"\npoll = \"5s\"\n",
+      "test.toml", true);
+  BOOST_REQUIRE(c.has_value());
+  BOOST_TEST(c->store.backend == "postgresql");
+  BOOST_TEST(c->store.url == "postgresql:///k?host=/run/postgresql");
+  BOOST_TEST(c->store.password_file == "/etc/instaccessd/pg-password");
+  BOOST_TEST(c->store.poll.count() == 5);
+  BOOST_TEST(ParseConfig("", "test.toml", true)->store.backend == "sqlite");
+  BOOST_TEST(ParseConfig("", "test.toml", true)->store.poll.count() == 30);
+  BOOST_TEST(ErrorOf("[store]\nbackend = \"postgresql\"\n").find("store.url is required") !=
+             std::string::npos);
+  BOOST_TEST(ErrorOf("[store]\nbackend = \"mysql\"\n").find("store.backend") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_key_is_named_with_its_line) {
   BOOST_TEST(ErrorOf("[daemon]\nworkers = 1\nsokcet = \"x\"\n") ==
              "test.toml:3: unknown key 'daemon.sokcet'");

@@ -6,20 +6,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include "tests/daemon/peer_client.h"
+#include "tests/support/as_nobody.h"
 #include "tests/support/running_daemon.h"
 
 namespace instaccess::testing {
 namespace {
 
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(geteuid() == 0);
-    result.message() << "a client as another uid needs root";
-    return result;
-  }
-};
-
-BOOST_AUTO_TEST_SUITE(daemon_log_escaping, *boost::unit_test::precondition(RunningAsRoot()))
+BOOST_AUTO_TEST_SUITE(daemon_log_escaping, *boost::unit_test::precondition(
+                                               RunningAsRoot("a client as another uid needs root")))
 
 BOOST_AUTO_TEST_CASE(a_refused_clients_process_name_and_path_are_escaped) {
   RunningDaemon d(OpenToAll{});
@@ -27,12 +21,12 @@ BOOST_AUTO_TEST_CASE(a_refused_clients_process_name_and_path_are_escaped) {
   // backslash (escaped too, so "\x0a" in the log cannot be the client's own text).
   const std::string name = "ev\nil\x1b[2J\\ok";
   BOOST_REQUIRE_LT(name.size(), 16u);
-  BOOST_TEST(RequestFromChild(d.socket, RawGet("/api/v1/keys"), {name, 65534}) == 403);
+  BOOST_TEST(RequestFromChild(d.socket, RawGet("/api/v1/keys"), {name, kNobodyUid}) == 403);
   // A path with the bytes of UTF-8 "é".
   BOOST_TEST(RequestFromChild(d.socket,
                               "POST /api/v1/keys/k\xc3\xa9/revoke HTTP/1.1\r\nHost: x\r\n"
                               "Content-Length: 0\r\nConnection: close\r\n\r\n",
-                              {name, 65534}) == 403);
+                              {name, kNobodyUid}) == 403);
 
   const std::string escaped = "(ev\\x0ail\\x1b[2J\\\\ok)";
   BOOST_REQUIRE(Eventually(

@@ -14,6 +14,7 @@
 #include <regex>
 #include <set>
 
+#include "tests/support/as_nobody.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/unix_http.h"
@@ -52,18 +53,6 @@ std::string ActiveKids(const std::string& socket) {
   auto status = nlohmann::json::parse(HttpGet(socket, "/api/v1/status").body);
   return status["active_kids"].dump();
 }
-
-// Runs the command as nobody (setpriv needs root).
-const std::vector<std::string> kAsNobody = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                                            "--clear-groups"};
-
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(::geteuid() == 0);
-    result.message() << "running a command as nobody with setpriv needs root";
-    return result;
-  }
-};
 
 struct Ownership {
   uid_t uid = 0;
@@ -283,7 +272,8 @@ BOOST_AUTO_TEST_CASE(offline_commands_keep_the_stores_owner_group_and_mode) {
 // Run by a user who may write the store's directory but cannot give a file the store's owner,
 // restore fails before it changes anything, and says why.
 BOOST_AUTO_TEST_CASE(restore_that_cannot_give_the_stores_owner_changes_nothing,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+                     *boost::unit_test::precondition(
+                         RunningAsRoot("running a command as nobody with setpriv needs root"))) {
   namespace fs = std::filesystem;
   TempDir dir;
   const std::string store = dir / "var/keys.db";

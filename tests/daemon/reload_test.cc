@@ -9,22 +9,13 @@
 #include <cstdio>
 
 #include "tests/daemon/peer_client.h"
+#include "tests/support/as_nobody.h"
 #include "tests/support/running_daemon.h"
 
 namespace instaccess::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr uid_t kNobody = 65534;
-
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(geteuid() == 0);
-    result.message() << "a client as another uid needs root";
-    return result;
-  }
-};
 
 // The next notify datagram holding `needle` as a line; empty when none comes in time.
 std::string NextDatagramWith(NotifySocket& notify, const std::string& needle) {
@@ -46,7 +37,7 @@ bool LogShows(const RunningDaemon& d, const std::string& text) {
 }
 
 int KeysAsNobody(const RunningDaemon& d) {
-  return RequestFromChild(d.socket, RawGet("/api/v1/keys"), {"", kNobody});
+  return RequestFromChild(d.socket, RawGet("/api/v1/keys"), {"", kNobodyUid});
 }
 
 void Rewrite(RunningDaemon& d, const std::string& toml) {
@@ -56,8 +47,9 @@ void Rewrite(RunningDaemon& d, const std::string& toml) {
 
 BOOST_AUTO_TEST_SUITE(daemon_reload)
 
-BOOST_AUTO_TEST_CASE(a_broken_file_keeps_the_old_access_lists_and_says_so,
-                     *boost::unit_test::precondition(RunningAsRoot())) {
+BOOST_AUTO_TEST_CASE(
+    a_broken_file_keeps_the_old_access_lists_and_says_so,
+    *boost::unit_test::precondition(RunningAsRoot("a client as another uid needs root"))) {
   RunningDaemon d(OpenToAll{});
   BOOST_TEST(KeysAsNobody(d) == 403);
 

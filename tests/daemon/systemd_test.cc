@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(process_is_not_dumpable_and_has_no_core_limit) {
 }
 
 BOOST_AUTO_TEST_CASE(unit_hardening_scores_at_most_2_with_no_line_ignored) {
-  std::string unit = std::string(INSTACCESS_SOURCE_DIR) + "/systemd/instaccessd.service";
+  std::string unit = std::string(INSTACCESS_BINARY_DIR) + "/systemd/instaccessd.service";
   std::string out =
       CaptureOutput("systemd-analyze security --offline=true --no-pager " + unit + " 2>&1");
   std::smatch m;

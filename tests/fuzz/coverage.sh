@@ -25,7 +25,7 @@ files() {
         api/token_handlers.cc api/keys_handlers.cc api/status_handlers.cc api/request_body.cc ;;
     body_fuzzer)
       echo api/request_body.cc api/token_handlers.cc api/keys_handlers.cc api/caller_claims.cc ;;
-    key_import_fuzzer) echo jose/rsa_key.cc keystore/sqlite_keyring.cc ;;
+    key_import_fuzzer) echo jose/rsa_key.cc keystore/store_keyring.cc ;;
     config_fuzzer) echo daemon/config.cc ;;
   esac
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +27,9 @@
 #include <vector>
 
 #include "jose/base64url.h"
+#include "tests/support/as_nobody.h"
+#include "tests/support/nginx_process.h"
+#include "tests/support/prometheus_text.h"
 #include "tests/support/running_daemon.h"
 
 namespace instaccess::testing {
@@ -33,7 +37,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr const char* kNginx = "/usr/sbin/nginx";
 constexpr const char* kCurl = "/usr/bin/curl";
 constexpr const char* kDocSocket = "/run/instaccessd/instaccessd.sock";
 constexpr const char* kAppHost = "app.example.edu";
@@ -71,111 +74,6 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
                                                << expected);
   return text;
 }
-
-// `n` distinct loopback ports free right now (all held open until each is chosen).
-std::vector<int> FreePorts(int n) {
-  std::vector<int> fds, ports;
-  for (int i = 0; i < n; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    BOOST_REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    BOOST_REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    fds.push_back(fd);
-    ports.push_back(ntohs(addr.sin_port));
-  }
-  for (int fd : fds) close(fd);
-  return ports;
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-// nginx in the foreground (`daemon off`), in a process group of its own, so that the destructor
-// ends the master and its workers even if the master dies first.
-class NginxProcess {
- public:
-  NginxProcess(const std::string& prefix, const std::string& conf) : prefix_(prefix) {
-    pid_ = fork();
-    BOOST_REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      int err = open((prefix + "/nginx.stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (err < 0) _exit(121);
-      dup2(err, STDERR_FILENO);
-      dup2(err, STDOUT_FILENO);
-      int devnull = open("/dev/null", O_RDONLY);
-      dup2(devnull, STDIN_FILENO);
-      const std::string error_log = prefix + "/error.log";
-      const char* argv[] = {kNginx,       "-p", prefix.c_str(),    "-c",
-                            conf.c_str(), "-e", error_log.c_str(), nullptr};
-      const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/bin", "LANG=C", nullptr};
-      execve(kNginx, const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-      _exit(127);
-    }
-    setpgid(pid_, pid_);  // also from here: no window in which the group does not exist
-    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-  }
-  NginxProcess(const NginxProcess&) = delete;
-  NginxProcess& operator=(const NginxProcess&) = delete;
-
-  ~NginxProcess() {
-    if (!reaped_) {
-      kill(pid_, SIGTERM);  // fast shutdown: the master ends its workers and exits
-      if (!WaitExit(std::chrono::seconds(10))) {
-        kill(-pid_, SIGKILL);
-        WaitExit(std::chrono::seconds(10));
-      }
-    }
-    kill(-pid_, SIGKILL);  // a worker the master left behind, if any (ESRCH otherwise)
-    if (pidfd_ >= 0) close(pidfd_);
-  }
-
-  bool Running() {
-    if (reaped_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
-    return !reaped_;
-  }
-
-  std::string Logs() const {
-    std::string out;
-    for (const char* name : {"/nginx.stderr", "/error.log"}) {
-      std::error_code ec;
-      if (std::filesystem::exists(prefix_ + name, ec)) {
-        out += std::string(name + 1) + ":\n" + ReadFile(prefix_ + name);
-      }
-    }
-    return out;
-  }
-
- private:
-  bool WaitExit(std::chrono::milliseconds timeout) {
-    if (reaped_) return true;
-    pollfd p{pidfd_, POLLIN, 0};
-    if (pidfd_ >= 0 && poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, pidfd_ >= 0 ? 0 : WNOHANG) == pid_) reaped_ = true;
-    return reaped_;
-  }
-
-  std::string prefix_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  bool reaped_ = false;
-};
 
 std::string Quote(const std::string& s) {
   std::string out = "'";
@@ -216,63 +114,38 @@ class Gateway {
     BOOST_REQUIRE(stat(daemon.socket.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 0777) == 0660u);
 
-    const std::vector<int> ports = FreePorts(2);
+    const std::vector<int> ports = FreePorts(3);
     port = ports[0];
     const int app_port = ports[1];
+    metrics_port = ports[2];
     std::string site = GatewayDocNginx();
-    site = ReplaceAll(site, kDocSocket, daemon.socket, 2);
+    site = ReplaceAll(site, kDocSocket, daemon.socket, 3);
+    site = ReplaceAll(site, "listen 127.0.0.1:9464;",
+                      "listen 127.0.0.1:" + std::to_string(metrics_port) + ";", 1);
     site = ReplaceAll(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(port) + ";", 2);
     site = ReplaceAll(site, "server 127.0.0.1:8081;",
                       "server 127.0.0.1:" + std::to_string(app_port) + ";", 1);
     const std::string p = dir.path().string();
     const std::string conf = p + "/nginx.conf";
-    WriteFile(conf,
-              "user nobody nogroup;\n"
-              "worker_processes 1;\n"
-              "daemon off;\n"
-              "master_process on;\n"
-              "pid " +
-                  p +
-                  "/nginx.pid;\n"
-                  "error_log " +
-                  p +
-                  "/error.log info;\n"
-                  "events { worker_connections 64; }\n"
-                  "http {\n"
-                  "  access_log " +
-                  p +
-                  "/access.log;\n"
-                  "  client_body_temp_path " +
-                  p +
-                  "/client_body;\n"
-                  "  proxy_temp_path " +
-                  p +
-                  "/proxy;\n"
-                  "  fastcgi_temp_path " +
-                  p +
-                  "/fastcgi;\n"
-                  "  uwsgi_temp_path " +
-                  p +
-                  "/uwsgi;\n"
-                  "  scgi_temp_path " +
-                  p + "/scgi;\n" + site +
-                  "  # The app: answers with what nginx passed on to it.\n"
-                  "  server {\n"
-                  "    listen 127.0.0.1:" +
-                  std::to_string(app_port) +
-                  ";\n"
-                  "    location / {\n"
-                  "      default_type text/plain;\n"
-                  "      return 200 \"app|$http_x_instaccess_sub|$http_x_instaccess_acct|"
-                  "$http_x_instaccess_claims|$request_method\";\n"
-                  "    }\n"
-                  "  }\n"
-                  "}\n");
+    WriteFile(
+        conf,
+        NginxConf(p, site +
+                         "  # The app: answers with what nginx passed on to it.\n"
+                         "  server {\n"
+                         "    listen 127.0.0.1:" +
+                         std::to_string(app_port) +
+                         ";\n"
+                         "    location / {\n"
+                         "      default_type text/plain;\n"
+                         "      return 200 \"app|$http_x_instaccess_sub|$http_x_instaccess_acct|"
+                         "$http_x_instaccess_claims|$request_method\";\n"
+                         "    }\n"
+                         "  }\n"));
     nginx = std::make_unique<NginxProcess>(p, conf);
     BOOST_REQUIRE_MESSAGE(Eventually(
                               [&] {
                                 if (!nginx->Running()) return true;
-                                return Accepts(port) && Accepts(app_port);
+                                return Accepts(port) && Accepts(app_port) && Accepts(metrics_port);
                               },
                               kStartTimeout),
                           "nginx did not accept on its ports:\n"
@@ -283,6 +156,10 @@ class Gateway {
   // One request through nginx with curl; `host` picks the server block.
   Reply Curl(const std::string& host, const std::string& target,
              const std::vector<std::string>& args = {}) const {
+    return CurlAt(port, host, target, args);
+  }
+  Reply CurlAt(int to_port, const std::string& host, const std::string& target,
+               const std::vector<std::string>& args = {}) const {
     const std::string headers = dir / "curl.headers", body = dir / "curl.body";
     // curl writes no body file for an empty body (a 304): never read the last request's.
     std::filesystem::remove(headers);
@@ -290,7 +167,7 @@ class Gateway {
     std::string command = std::string(kCurl) + " -sS --max-time 20 -D " + Quote(headers) + " -o " +
                           Quote(body) + " -w '%{http_code}' -H " + Quote("Host: " + host);
     for (const std::string& a : args) command += " " + Quote(a);
-    command += " " + Quote("http://127.0.0.1:" + std::to_string(port) + target) + " 2>&1";
+    command += " " + Quote("http://127.0.0.1:" + std::to_string(to_port) + target) + " 2>&1";
     const std::string out = CaptureOutput(command);
     Reply r;
     r.status = std::atoi(out.c_str());
@@ -332,22 +209,14 @@ class Gateway {
   RunningDaemon daemon;
   TempDir dir;  // nginx's prefix: conf, pid, logs, temp paths
   int port = 0;
+  int metrics_port = 0;  // the /metrics bridge's
   std::unique_ptr<NginxProcess> nginx;
 };
 
 const std::string kBothRoles = "decrypt = [\"nobody\"]\nread = [\"nobody\"]\n";
 
-// `user nobody` needs a root master, as the Debian package runs it; elsewhere the suite is
-// reported skipped.
-struct RunningAsRoot {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result result(geteuid() == 0);
-    result.message() << "nginx's workers run as nobody only under a root master";
-    return result;
-  }
-};
-
-BOOST_AUTO_TEST_SUITE(gateway_nginx, *boost::unit_test::precondition(RunningAsRoot()))
+BOOST_AUTO_TEST_SUITE(gateway_nginx, *boost::unit_test::precondition(RunningAsRoot(
+                                         "nginx's workers run as nobody only under a root master")))
 
 BOOST_AUTO_TEST_CASE(a_valid_token_reaches_the_app_with_its_claims_and_nothing_forged) {
   Gateway g(kBothRoles);
@@ -474,6 +343,55 @@ BOOST_AUTO_TEST_CASE(workers_without_the_decrypt_role_let_nobody_in) {
                  std::string::npos,
              g.daemon.process->Stderr());
   BOOST_TEST(g.Curl(kKeysHost, "/.well-known/jwks.json").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(prometheus_scrapes_metrics_through_the_loopback_bridge) {
+  // The workers hold `read`, which /metrics needs, and `decrypt`, which it does not.
+  Gateway g(kBothRoles);
+  g.daemon.Issue();
+  Reply r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body << "\n" << g.nginx->Logs());
+  BOOST_TEST(r.headers["content-type"].rfind("text/plain; version=0.0.4", 0) == 0u,
+             r.headers["content-type"]);
+  const PromExposition m = ParsePrometheusText(r.body, "instaccess_");
+  BOOST_TEST(m.problems.empty(), Describe(m.problems));
+  BOOST_TEST(m.families.size() > 20u);
+  BOOST_TEST(m.Value("instaccess_tokens_issued_total") == 1.0);
+  BOOST_TEST(m.Value("instaccess_healthy") == 1.0);
+  // The Prometheus project's own client library reads the same samples from it.
+  const std::string scraped = g.dir / "metrics.txt";
+  WriteFile(scraped, r.body);
+  const std::string theirs = CaptureOutput(
+      "/usr/bin/python3 " +
+      Quote(std::string(INSTACCESS_SOURCE_DIR) + "/tests/gateway/read_exposition.py") + " " +
+      Quote(scraped) + " 2>&1");
+  Json their_samples = Json::parse(theirs, nullptr, false);
+  BOOST_TEST_REQUIRE(their_samples.is_array(),
+                     "python3-prometheus-client (scripts/bootstrap) could not read it: " << theirs);
+  Json our_samples = Json::array();
+  for (const PromFamily& f : m.families) {
+    for (const PromSample& s : f.samples) our_samples.push_back({s.name, s.labels, s.value});
+  }
+  std::sort(their_samples.begin(), their_samples.end());
+  std::sort(our_samples.begin(), our_samples.end());
+  BOOST_TEST(their_samples.size() == our_samples.size());
+  BOOST_TEST(their_samples == our_samples);
+  // The scrape itself reached the daemon as a request of the /metrics route.
+  r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
+  BOOST_TEST(ParsePrometheusText(r.body).Value("instaccess_request_duration_seconds_count",
+                                               {{"endpoint", "/metrics"}}) >= 1.0);
+
+  // Only GET /metrics is on that port.
+  BOOST_TEST(g.CurlAt(g.metrics_port, "127.0.0.1", "/api/v1/status").status == 404);
+  BOOST_TEST(g.CurlAt(g.metrics_port, "127.0.0.1", "/.well-known/jwks.json").status == 404);
+  BOOST_TEST(g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics", {"-X", "POST"}).status == 403);
+}
+
+BOOST_AUTO_TEST_CASE(workers_without_the_read_role_cannot_scrape) {
+  Gateway g("decrypt = [\"nobody\"]\n");
+  Reply r = g.CurlAt(g.metrics_port, "127.0.0.1", "/metrics");
+  BOOST_TEST(r.status == 403, r.body);
+  BOOST_TEST(r.body.find("instaccess_") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -176,7 +176,7 @@ accepted_issuers = ["gateway.example.edu", "instructure:inst_access"]'
    instaccessctl -q --socket "$S" keys import --purpose sig --pem "$WORK/canvas-public.ref.pem" \
      --issuer instructure:inst_access)
 check "own issuer: Canvas's key imported without --allow-own-issuer opens Canvas's token" \
-  test "$(cd "$dir" && instaccessctl --json --socket "$S" decrypt "$TOKEN" | jq -r .claims.iss)" \
+  test "$(cd "$dir" && printf '%s' "$TOKEN" | instaccessctl --json --socket "$S" decrypt | jq -r .claims.iss)" \
        = instructure:inst_access
 stop_daemon
 

@@ -136,6 +136,27 @@ BOOST_AUTO_TEST_CASE(dispatch_checks_path_then_method_then_role) {
   BOOST_TEST(Dispatch(r, Req("POST", "/api/v1/keys/a/b/revoke"), root, p).status == 404);
 }
 
+// For metrics: the route that took a request is named by its pattern, never by the path sent.
+BOOST_AUTO_TEST_CASE(dispatch_names_the_route_that_took_the_request) {
+  Router r = TestRouter();
+  AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);
+  auto route_of = [&](const std::string& method, const std::string& path, const Peer& peer) {
+    std::string_view route = "unset";
+    (void)r.Dispatch(Req(method, path), peer, p, &route);
+    return std::string(route);
+  };
+  const Peer root = PeerWith(0, 0), nobody = PeerWith(kNobody, kNogroup);
+  BOOST_TEST(route_of("GET", "/healthz", nobody) == "/healthz");
+  BOOST_TEST(route_of("POST", "/api/v1/keys/abc/revoke", root) == "/api/v1/keys/{kid}/revoke");
+  BOOST_TEST(route_of("POST", "/api/v1/keys/a%2Fb/revoke", root) == "/api/v1/keys/{kid}/revoke");
+  // Refused for want of a role: still that route.
+  BOOST_TEST(route_of("POST", "/api/v1/keys/abc/revoke", nobody) == "/api/v1/keys/{kid}/revoke");
+  // No route took it: left as it was.
+  BOOST_TEST(route_of("GET", "/nope", root) == "unset");
+  BOOST_TEST(route_of("GET", "/api/v1/keys/abc/revoke", root) == "unset");
+  BOOST_TEST(route_of("GET", "/%zz", root) == "unset");
+}
+
 BOOST_AUTO_TEST_CASE(path_segments_are_percent_decoded) {
   Router r = TestRouter();
   AccessPolicy p = AccessPolicy::Build({}, kDaemonUid, nullptr);

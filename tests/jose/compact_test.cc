@@ -115,7 +115,11 @@ BOOST_AUTO_TEST_CASE(append_json_string_writes_what_nlohmann_writes) {
         std::string("ctl\x01\x7f"), std::string("caf\xc3\xa9"), std::string("bad \xc3\x28 \xff")}) {
     std::string out = "[";
     AppendJsonString(s, &out);
-    BOOST_CHECK_EQUAL(out, "[" + J(s).dump(-1, ' ', false, J::error_handler_t::replace));
+    // Appended, not `"[" + dump(...)`: g++ 12 at -O3 sees a false -Wrestrict overlap in the
+    // inlined insert-at-front of operator+(const char*, string&&) (GCC bug 105329).
+    std::string expected = "[";
+    expected += J(s).dump(-1, ' ', false, J::error_handler_t::replace);
+    BOOST_CHECK_EQUAL(out, expected);
   }
   std::string out;
   AppendJsonString("bad \xff", &out);

@@ -175,8 +175,9 @@ inline void InsertLegacyPeerKey(const std::string& path, const SecretBytes& mast
   if (issuers_json.empty()) insert->BindNull(7);  // a row from before schema v4
   BOOST_REQUIRE(insert->Run().ok());
   const IntegrityKeys keys = IntegrityKeys::Derive(master_key);
-  BOOST_REQUIRE(WriteRowMac(*db, keys, kid).ok());
-  BOOST_REQUIRE(SealStore(*db, keys, {}, std::nullopt).ok());
+  SqliteStore store(*db);
+  BOOST_REQUIRE(WriteRowMac(store, keys, kid).ok());
+  BOOST_REQUIRE(SealStore(store, keys, {}, std::nullopt).ok());
 }
 
 // A keyring on a fresh store in a temp dir, with pool keys 10 and on for generation (0..9 stay

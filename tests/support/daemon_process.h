@@ -44,6 +44,12 @@ struct DaemonOptions {
   std::vector<std::string> wrapper;        // e.g. {"systemd-socket-activate", "-l", PATH}
 };
 
+// A DaemonOptions::wrapper that does what systemd does for a unit whose stderr is the journal:
+// sets JOURNAL_STREAM to the device and inode of the daemon's stderr (its file), in
+// decimal. Goes after any other wrapper.
+inline const std::vector<std::string> kStderrIsJournal = {
+    "/bin/sh", "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr) exec \"$0\" \"$@\""};
+
 // Polls `condition` every few milliseconds until it holds or `timeout` passes: for conditions
 // no event announces (a socket file appearing). Returns whether it held.
 template <typename Pred>
