@@ -11,7 +11,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 seconds="${COVERAGE_SECONDS:-60}"
-all=(token_fuzzer token_edit_fuzzer http_fuzzer body_fuzzer key_import_fuzzer config_fuzzer)
+all=(token_fuzzer token_edit_fuzzer http_fuzzer body_fuzzer key_import_fuzzer config_fuzzer peer_jwks_fuzzer)
 targets=("${@:-${all[@]}}")
 
 # The files each target is about (paths from the source root).
@@ -27,6 +27,7 @@ files() {
       echo api/request_body.cc api/token_handlers.cc api/keys_handlers.cc api/caller_claims.cc ;;
     key_import_fuzzer) echo jose/rsa_key.cc keystore/store_keyring.cc ;;
     config_fuzzer) echo daemon/config.cc ;;
+    peer_jwks_fuzzer) echo peers/jwks_parse.cc ;;
   esac
 }
 

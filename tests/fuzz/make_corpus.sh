@@ -9,7 +9,7 @@ tool="$(realpath "$1")"
 cd "$(dirname "$0")"
 k=keys
 rm -rf corpus
-mkdir -p corpus/{token_fuzzer,token_edit_fuzzer,http_fuzzer,body_fuzzer,key_import_fuzzer,config_fuzzer}
+mkdir -p corpus/{token_fuzzer,token_edit_fuzzer,http_fuzzer,body_fuzzer,key_import_fuzzer,config_fuzzer,peer_jwks_fuzzer}
 
 # --- token_fuzzer: valid tokens of every shape, near-misses.
 out=corpus/token_fuzzer
@@ -176,3 +176,32 @@ printf '[tokens]\nissuer = "a"\nissuer = "b"\n' >$out/duplicate_key.toml
 printf '1h30m' >$out/duration
 printf '64KiB' >$out/size
 du -sh corpus; find corpus -type f | wc -l
+
+# --- peer_jwks_fuzzer: [flags][JWKS]; bit 0 of flags: use sig (else enc), bit 1: RSA1_5 allowed.
+out=corpus/peer_jwks_fuzzer
+mkdir -p $out
+/usr/bin/python3 - "$k" "$out" <<'PY'  # Debian's python3-jwcrypto
+import json, sys
+from jwcrypto import jwk
+keys, out = sys.argv[1], sys.argv[2]
+def pub(name, alg, use, kid):
+    key = jwk.JWK.from_pem(open(f"{keys}/{name}.pem", "rb").read())
+    j = json.loads(key.export_public())
+    j.update(alg=alg, use=use, kid=kid)
+    return j
+enc = pub("rsa_oaep", "RSA-OAEP", "enc", "enc-new")
+old = pub("rsa1_5", "RSA-OAEP", "enc", "enc-old")
+sig = pub("rs256", "RS256", "sig", "sig-1")
+v15 = pub("rsa1_5", "RSA1_5", "enc", "enc-v15")
+seeds = {
+    "enc_daemon_jwks": (0, {"keys": [sig, enc, old]}),
+    "sig_daemon_jwks": (1, {"keys": [sig, enc]}),
+    "enc_rsa1_5_allowed": (2, {"keys": [v15]}),
+    "enc_empty": (0, {"keys": []}),
+    "sig_private_member": (1, {"keys": [dict(sig, d="AQAB")]}),
+    "enc_duplicate_kid": (0, {"keys": [enc, dict(old, kid="enc-new")]}),
+}
+for name, (flags, doc) in seeds.items():
+    with open(f"{out}/{name}", "wb") as f:
+        f.write(bytes([flags]) + json.dumps(doc).encode())
+PY

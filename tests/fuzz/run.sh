@@ -16,7 +16,7 @@ if [[ "${1:-}" == "--long" ]]; then
   seconds=3600
   shift
 fi
-all=(token_fuzzer token_edit_fuzzer http_fuzzer body_fuzzer key_import_fuzzer config_fuzzer)
+all=(token_fuzzer token_edit_fuzzer http_fuzzer body_fuzzer key_import_fuzzer config_fuzzer peer_jwks_fuzzer)
 targets=("${@:-${all[@]}}")
 
 # The longest input worth trying, per target: a little over the 16 KiB token limit where a
@@ -26,6 +26,7 @@ max_len() {
   case "$1" in
     token_edit_fuzzer) echo 2048 ;;
     key_import_fuzzer | config_fuzzer) echo 8192 ;;
+    peer_jwks_fuzzer) echo 70000 ;;
     *) echo 17000 ;;
   esac
 }
