@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -96,7 +97,14 @@ read = ["list"]
 )";
 }
 
-std::int64_t UnixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+// The daemon's clock (SystemClock: CLOCK_REALTIME). Not time(2): glibc reads it from the coarse
+// clock, which may still show the previous second for a few milliseconds after the daemon's has
+// moved on, and a token would then look valid here when the daemon rightly calls it expired.
+std::int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct Identity {
   std::string name;
